@@ -1,0 +1,1 @@
+"""Subcommands implemented in the core (check-config, discrepancies)."""

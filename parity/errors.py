@@ -1,0 +1,71 @@
+"""The one error tree of parity.
+
+Every error parity raises on purpose derives from :class:`ParityError`. Driver exceptions
+(botocore, psycopg, pydantic) are caught at the adapter boundary and re-raised as one of these
+with ``raise ... from exc`` so that callers never need to know which driver sits underneath::
+
+    ParityError                     anything parity raises on purpose
+    ├── ConfigError                 the config file is missing, malformed or names unknown things  (exit 2)
+    ├── InputError                  a command-line argument or an input file is bad                (exit 2)
+    ├── DependencyError             a store parity needs cannot be used                            (exit 2)
+    │   ├── DynamoDBError           DynamoDB / DynamoDB Streams / Kinesis unreachable or refusing
+    │   └── PostgresError           PostgreSQL unreachable, refusing, or a statement failed
+    │       └── PostgresUnavailable the server cannot be reached right now (retryable)
+    ├── StoreError                  parity's own tables are inconsistent (a bug or a manual edit)
+    └── DecodeError                 a stream record or attribute value cannot be decoded
+
+Messages are one line, name what and where, never contain a password, and suggest a fix when
+one is known. :func:`exit_code_for` maps an error to the contract's exit code.
+"""
+
+from __future__ import annotations
+
+
+class ParityError(Exception):
+    """Base of every error parity raises on purpose."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        self.message = message
+        self.hint = hint
+        super().__init__(message if hint is None else f"{message} ({hint})")
+
+
+class ConfigError(ParityError):
+    """The config file is missing, malformed, or names an unknown key, type or column."""
+
+
+class InputError(ParityError):
+    """A command-line argument or an input file is invalid."""
+
+
+class DependencyError(ParityError):
+    """A store parity depends on cannot be used (unreachable, refusing, missing object)."""
+
+
+class DynamoDBError(DependencyError):
+    """DynamoDB, DynamoDB Streams or Kinesis refused or could not be reached."""
+
+
+class PostgresError(DependencyError):
+    """PostgreSQL refused a connection or a statement."""
+
+
+class PostgresUnavailable(PostgresError):
+    """PostgreSQL cannot be reached right now; the caller may retry."""
+
+
+class StoreError(ParityError):
+    """parity's own tables are in a state parity did not put them in."""
+
+
+class DecodeError(ParityError):
+    """A stream record or an attribute value cannot be decoded."""
+
+
+def exit_code_for(error: BaseException) -> int:
+    """Exit code of the contract for an error that ended a command."""
+    if isinstance(error, ParityError):
+        return error.exit_code
+    return 70  # an internal error: a bug, not bad input

@@ -1,0 +1,192 @@
+"""PostgreSQL adapter: DSN resolution and scrubbing, connections, batched row reads by key.
+
+psycopg's exceptions stop here: they are re-raised as :class:`~parity.errors.PostgresError` (or
+:class:`~parity.errors.PostgresUnavailable` when the server cannot be reached) with a message that
+names the server but never its password.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+from psycopg.types.json import set_json_loads
+
+from parity.config import EntityConfig, ParityConfig
+from parity.errors import ConfigError, PostgresError, PostgresUnavailable
+from parity.mapping import Key, Row, key_to_postgres, row_key
+
+_LIBPQ_VARS = ("PGHOST", "PGHOSTADDR", "PGSERVICE", "PGDATABASE", "PGPORT", "PGUSER")
+
+Connection = psycopg.Connection[dict[str, Any]]
+
+
+def resolve_dsn(config: ParityConfig) -> str:
+    """The DSN from the config, else PARITY_POSTGRES_DSN, else libpq's PG* variables (as '')."""
+    if config.postgres.dsn:
+        return config.postgres.dsn
+    env = os.environ.get("PARITY_POSTGRES_DSN")
+    if env:
+        return env
+    if any(os.environ.get(name) for name in _LIBPQ_VARS):
+        return ""
+    raise ConfigError(
+        "no PostgreSQL connection configured",
+        hint="set [postgres].dsn, PARITY_POSTGRES_DSN or libpq's PG* variables; `parity demo` needs none",
+    )
+
+
+_URL_PASSWORD = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:@/]*):(?P<pw>[^@/]*)@", re.IGNORECASE)
+_KV_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+
+
+def scrub_dsn(dsn: str) -> str:
+    """The DSN with any password replaced by ``***`` (URL and key=value forms, query parameters)."""
+    scrubbed = _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:***@" if m["pw"] else m[0], dsn)
+    scrubbed = _KV_PASSWORD.sub(r"\1***", scrubbed)
+    if "://" in scrubbed and "password=" in scrubbed.lower():
+        parts = urlsplit(scrubbed)
+        query = re.sub(r"(?i)(password=)[^&]*", r"\1***", parts.query)
+        scrubbed = urlunsplit(parts._replace(query=query))
+    return scrubbed
+
+
+def describe_server(dsn: str) -> str:
+    """Where a DSN points, for error messages: ``host:port/dbname`` or the socket directory."""
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError:
+        return scrub_dsn(dsn)
+    host = str(info.get("host") or os.environ.get("PGHOST") or "local socket")
+    port = str(info.get("port") or os.environ.get("PGPORT") or "5432")
+    dbname = str(info.get("dbname") or os.environ.get("PGDATABASE") or "")
+    where = host if host.startswith("/") else f"{host}:{port}"
+    return f"{where}/{dbname}" if dbname else where
+
+
+def _scrub_text(text: str, dsn: str) -> str:
+    password = None
+    with suppress(psycopg.ProgrammingError):
+        password = psycopg.conninfo.conninfo_to_dict(dsn).get("password")
+    text = " ".join(text.split())
+    if password:
+        text = text.replace(str(password), "***")
+    return scrub_dsn(text)
+
+
+def _decimal_json(text: str | bytes) -> Any:
+    return json.loads(text, parse_float=Decimal, parse_int=Decimal)
+
+
+def connect(dsn: str, *, autocommit: bool = False, application_name: str = "parity") -> Connection:
+    """Open a connection whose JSON numbers decode as Decimal; PostgresError on failure."""
+    try:
+        conn: Connection = psycopg.connect(
+            dsn, autocommit=autocommit, row_factory=dict_row, connect_timeout=10, application_name=application_name
+        )
+    except psycopg.OperationalError as exc:
+        message = _scrub_text(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__, dsn)
+        if "password authentication failed" in message or "authentication" in message:
+            raise PostgresError(f"PostgreSQL at {describe_server(dsn)} refused the login: {message}") from None
+        raise PostgresUnavailable(f"cannot connect to PostgreSQL at {describe_server(dsn)}: {message}") from None
+    except psycopg.ProgrammingError as exc:
+        raise ConfigError(f"invalid PostgreSQL DSN {scrub_dsn(dsn)!r}: {_scrub_text(str(exc), dsn)}") from None
+    set_json_loads(_decimal_json, conn)
+    return conn
+
+
+@contextmanager
+def postgres_errors(what: str, dsn: str = "") -> Iterator[None]:
+    """Map psycopg errors raised inside the block to PostgresError / PostgresUnavailable."""
+    try:
+        yield
+    except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+        raise PostgresUnavailable(f"{what}: PostgreSQL unavailable: {_scrub_text(str(exc), dsn)}") from exc
+    except psycopg.Error as exc:
+        raise PostgresError(f"{what}: {_scrub_text(str(exc), dsn)}") from exc
+
+
+def table_identifier(entity: EntityConfig) -> sql.Composed:
+    return sql.SQL("{}.{}").format(sql.Identifier(entity.schema_name), sql.Identifier(entity.table_name))
+
+
+_ARRAY_CAST = {
+    "string": "text[]",
+    "uuid": "uuid[]",
+    "integer": "bigint[]",
+    "decimal": "numeric[]",
+    "timestamp": "timestamptz[]",
+}
+
+
+def select_rows_sql(entity: EntityConfig) -> sql.Composed:
+    """SELECT of the mapped columns for a batch of keys: ``= ANY`` for one key column, unnest otherwise."""
+    columns = sql.SQL(", ").join(sql.Identifier(c) for c in entity.all_columns)
+    table = table_identifier(entity)
+    key_columns = list(entity.key)
+    casts = [sql.SQL(_ARRAY_CAST[spec.type]) for spec in entity.key.values()]
+    if len(key_columns) == 1:
+        return sql.SQL("SELECT {} FROM {} WHERE {} = ANY(%s::{})").format(
+            columns, table, sql.Identifier(key_columns[0]), casts[0]
+        )
+    placeholders = sql.SQL(", ").join(sql.SQL("%s::{}").format(cast) for cast in casts)
+    names = sql.SQL(", ").join(sql.Identifier(c) for c in key_columns)
+    return sql.SQL("SELECT {cols} FROM {table} JOIN unnest({ph}) AS k({names}) USING ({names})").format(
+        cols=sql.SQL(", ").join(sql.SQL("{}.{}").format(table, sql.Identifier(c)) for c in entity.all_columns),
+        table=table,
+        ph=placeholders,
+        names=names,
+    )
+
+
+def key_params(entity: EntityConfig, keys: Sequence[Key]) -> list[Any]:
+    """Bind parameters for :func:`select_rows_sql`: one array per key column."""
+    converted = [key_to_postgres(entity, key) for key in keys]
+    if len(entity.key) == 1:
+        return [[parts[0] for parts in converted]]
+    return [[parts[i] for parts in converted] for i in range(len(entity.key))]
+
+
+def fetch_rows(conn: Connection, entity: EntityConfig, keys: Sequence[Key]) -> dict[Key, Row]:
+    """The rows of ``keys`` in one round trip, by canonical key (absent keys have no entry)."""
+    if not keys:
+        return {}
+    with postgres_errors(f"reading {entity.table}"), conn.cursor() as cur:
+        cur.execute(select_rows_sql(entity), key_params(entity, keys))
+        rows = cur.fetchall()
+    return {row_key(entity, row): row for row in rows}
+
+
+def table_columns(conn: Connection, schema: str, table: str) -> dict[str, str] | None:
+    """Column name -> data type of a table, or None when the table does not exist."""
+    with postgres_errors(f"describing {schema}.{table}"), conn.cursor() as cur:
+        cur.execute(
+            "SELECT column_name, data_type, udt_name FROM information_schema.columns"
+            " WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position",
+            (schema, table),
+        )
+        rows = cur.fetchall()
+        if not rows:
+            cur.execute(
+                "SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = %s",
+                (schema, table),
+            )
+            if cur.fetchone() is None:
+                return None
+    return {
+        r["column_name"]: (r["udt_name"] if r["data_type"] in ("ARRAY", "USER-DEFINED") else r["data_type"])
+        for r in rows
+    }
+
+
+def as_mapping(row: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(row)

@@ -1,0 +1,85 @@
+"""Logging and metrics setup: structlog to stderr, OpenTelemetry metrics (OTLP when configured).
+
+Logs always go to **stderr**: stdout belongs to command output (JSON reports) and, under the KCL
+MultiLangDaemon, to the protocol. On a terminal logs are readable lines; otherwise JSON lines.
+Metrics use the OpenTelemetry API; a meter provider with an OTLP/HTTP exporter is installed only
+when ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or ``..._METRICS_ENDPOINT``) is set, so nothing is sent
+anywhere by default.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any
+
+import structlog
+from opentelemetry import metrics
+
+_configured = False
+_meter_provider: Any = None
+
+
+def configure_logging(*, level: str | None = None, json_lines: bool | None = None) -> None:
+    """Configure structlog once per process (idempotent)."""
+    global _configured
+    if _configured:
+        return
+    level_name = (level or os.environ.get("PARITY_LOG_LEVEL") or "info").upper()
+    numeric = getattr(logging, level_name, logging.INFO)
+    if json_lines is None:
+        json_lines = not sys.stderr.isatty()
+    renderer: Any = (
+        structlog.processors.JSONRenderer(sort_keys=False)
+        if json_lines
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+    logging.basicConfig(stream=sys.stderr, level=max(numeric, logging.WARNING))
+    _configured = True
+
+
+def get_logger(name: str) -> Any:
+    """A structlog logger bound to a component name."""
+    return structlog.get_logger(component=name)
+
+
+def configure_metrics(service_name: str = "parity") -> None:
+    """Install an OTLP metrics exporter when the standard OTEL environment asks for one."""
+    global _meter_provider
+    if _meter_provider is not None:
+        return
+    if not (os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")):
+        return
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+    from opentelemetry.sdk.resources import Resource
+
+    reader = PeriodicExportingMetricReader(OTLPMetricExporter(), export_interval_millis=15_000)
+    resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", service_name)})
+    _meter_provider = MeterProvider(metric_readers=[reader], resource=resource)
+    metrics.set_meter_provider(_meter_provider)
+
+
+def shutdown_metrics() -> None:
+    """Flush pending metrics (at exit of a batch command)."""
+    if _meter_provider is not None:
+        _meter_provider.shutdown()
+
+
+def meter(name: str) -> metrics.Meter:
+    """An OpenTelemetry meter under parity's namespace."""
+    return metrics.get_meter(f"parity.{name}")

@@ -1,0 +1,124 @@
+"""Shared fixtures: the real local stack (PostgreSQL and moto's DynamoDB server), one per session.
+
+PostgreSQL is ``PARITY_TEST_POSTGRES_DSN`` when set (a running server), otherwise an embedded
+server started here (pgserver). Each test that asks for ``pg_dsn`` gets a database of its own.
+DynamoDB is moto's server in a child process on 127.0.0.1; each test gets a table of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import psycopg
+import pytest
+
+from parity.config import ParityConfig, load_config
+from parity.embedded import LOCAL_AWS_ENV, EmbeddedPostgres, MotoServer, start_moto, start_postgres
+from parity.example import config_toml, create_dynamodb_table, create_postgres_tables
+from parity.pg import Connection, connect
+
+for _name, _value in LOCAL_AWS_ENV.items():
+    os.environ.setdefault(_name, _value)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+os.environ.pop("PARITY_POSTGRES_DSN", None)
+
+
+@pytest.fixture(scope="session")
+def pg_admin_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """DSN of a PostgreSQL server where tests may create databases."""
+    external = os.environ.get("PARITY_TEST_POSTGRES_DSN")
+    if external:
+        yield external
+        return
+    server: EmbeddedPostgres = start_postgres(tmp_path_factory.mktemp("pg"))
+    try:
+        yield server.dsn
+    finally:
+        server.stop()
+
+
+def with_dbname(dsn: str, dbname: str) -> str:
+    return psycopg.conninfo.make_conninfo(dsn, dbname=dbname)
+
+
+@pytest.fixture
+def pg_dsn(pg_admin_dsn: str) -> Iterator[str]:
+    """A fresh, empty database for one test, dropped afterwards."""
+    name = f"parity_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_admin_dsn, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield with_dbname(pg_admin_dsn, name)
+    finally:
+        with psycopg.connect(pg_admin_dsn, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_conn(pg_dsn: str) -> Iterator[Connection]:
+    conn = connect(pg_dsn)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    server = start_moto(log_dir=tmp_path_factory.mktemp("moto"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint(moto_server: MotoServer) -> str:
+    return moto_server.endpoint_url
+
+
+@pytest.fixture
+def dynamodb(moto_endpoint: str) -> Any:
+    return boto3.client("dynamodb", endpoint_url=moto_endpoint, region_name="us-east-1")
+
+
+@pytest.fixture
+def table_name() -> str:
+    return f"app-{uuid.uuid4().hex[:10]}"
+
+
+@dataclass
+class ExampleEnv:
+    """The example app's stores for one test: both tables empty, a config file pointing at them."""
+
+    config_path: Path
+    config: ParityConfig
+    dsn: str
+    endpoint_url: str
+    table: str
+    dynamodb: Any
+    conn: Connection
+
+    def streams(self) -> Any:
+        return boto3.client("dynamodbstreams", endpoint_url=self.endpoint_url, region_name="us-east-1")
+
+
+@pytest.fixture
+def example_env(
+    tmp_path: Path, pg_dsn: str, moto_endpoint: str, dynamodb: Any, table_name: str
+) -> Iterator[ExampleEnv]:
+    conn = connect(pg_dsn)
+    create_postgres_tables(conn)
+    create_dynamodb_table(dynamodb, table_name)
+    path = tmp_path / "parity.toml"
+    path.write_text(config_toml(table=table_name, dsn=pg_dsn, endpoint_url=moto_endpoint))
+    try:
+        yield ExampleEnv(path, load_config(path), pg_dsn, moto_endpoint, table_name, dynamodb, conn)
+    finally:
+        conn.close()

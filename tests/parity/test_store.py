@@ -1,0 +1,82 @@
+"""parity's own tables on a real PostgreSQL: migrations and idempotent writes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from parity.compare import Discrepancy, Verdict
+from parity.pg import Connection
+from parity.store import Store
+from parity.store.migrate import migrations
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+def test_migrations_run_once_and_are_idempotent(pg_conn: Connection) -> None:
+    store = Store("parity_store")
+    applied = store.migrate(pg_conn)
+    assert applied == [name for _, name, _ in migrations()]
+    assert store.migrate(pg_conn) == []
+    tables = {
+        r["table_name"]
+        for r in pg_conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'parity_store'")
+    }
+    assert {"discrepancies", "stream_checkpoints", "reconcile_runs", "dynamodb_only_archive", "dead_letters"} <= tables
+
+
+def test_discrepancy_upsert_never_doubles_and_resolves(pg_conn: Connection) -> None:
+    store = Store("parity")
+    store.migrate(pg_conn)
+    found = Discrepancy("session", {"id": "a"}, Verdict.MISMATCHED, ("name",))
+    for _ in range(3):  # a replayed record
+        store.record_discrepancies(pg_conn, [found], "stream", NOW)
+    pg_conn.commit()
+    listed = store.list_discrepancies(pg_conn, "open")
+    assert [(d["key"], d["kind"], d["columns"], d["status"]) for d in listed] == [
+        ({"id": "a"}, "mismatched", ["name"], "open")
+    ]
+    assert store.resolve(pg_conn, "session", [{"id": "a"}], "stream", NOW + timedelta(seconds=5)) == 1
+    assert store.resolve(pg_conn, "session", [{"id": "a"}], "stream", NOW + timedelta(seconds=6)) == 0
+    pg_conn.commit()
+    assert store.list_discrepancies(pg_conn, "open") == []
+    [resolved] = store.list_discrepancies(pg_conn, "resolved")
+    assert resolved["last_seen"].startswith("2026-11-25T12:00:05")
+    # seen again later: reopened with a new first_seen
+    store.record_discrepancies(pg_conn, [found], "reconcile", NOW + timedelta(minutes=1))
+    [reopened] = store.list_discrepancies(pg_conn, "all")
+    assert (reopened["status"], reopened["detected_by"]) == ("open", "reconcile")
+    assert reopened["first_seen"].startswith("2026-11-25T12:01")
+
+
+def test_checkpoints_never_move_backwards(pg_conn: Connection) -> None:
+    store = Store("parity")
+    store.migrate(pg_conn)
+    store.save_checkpoint(pg_conn, "arn", "shard-1", "200", parent_shard_id="shard-0")
+    store.save_checkpoint(pg_conn, "arn", "shard-1", "1000")
+    store.save_checkpoint(pg_conn, "arn", "shard-1", "999")  # shorter string, smaller number
+    store.save_checkpoint(pg_conn, "arn", "shard-1", None, shard_closed=True)
+    [(shard, state)] = store.checkpoints(pg_conn, "arn").items()
+    assert shard == "shard-1"
+    assert (state["sequence_number"], state["parent_shard_id"], state["shard_closed"]) == ("1000", "shard-0", True)
+
+
+def test_archive_and_dead_letters_are_idempotent(pg_conn: Connection) -> None:
+    store = Store("parity")
+    store.migrate(pg_conn)
+    entry = {
+        "entity": "session",
+        "key": {"id": "a"},
+        "event_id": "e1",
+        "event_name": "INSERT",
+        "new_image": {"name": {"S": "x"}},
+    }
+    store.archive(pg_conn, [entry, entry])
+    store.dead_letter(pg_conn, "dynamodb-streams", "e9", "no entity", {"raw": 1})
+    store.dead_letter(pg_conn, "dynamodb-streams", "e9", "no entity", {"raw": 1})
+    store.record_gap(pg_conn, "arn", "shard-1", "5", "TrimmedDataAccessException")
+    store.record_gap(pg_conn, "arn", "shard-1", "5", "TrimmedDataAccessException")
+    counts = pg_conn.execute(
+        "SELECT (SELECT count(*) FROM parity.dynamodb_only_archive) AS a,"
+        " (SELECT count(*) FROM parity.dead_letters) AS d, (SELECT count(*) FROM parity.stream_gaps) AS g"
+    ).fetchone()
+    assert counts == {"a": 1, "d": 1, "g": 1}
