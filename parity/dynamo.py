@@ -31,8 +31,12 @@ def _is_local(endpoint: str | None) -> bool:
     return endpoint is not None and (urlsplit(endpoint).hostname or "") in _LOCAL_HOSTS
 
 
-def client(config: DynamoDBConfig, service: str = "dynamodb", *, max_pool: int = 32) -> Any:
-    """A boto3 client for ``dynamodb``, ``dynamodbstreams`` or ``kinesis`` as the config says."""
+def client(config: DynamoDBConfig, service: str = "dynamodb", *, max_pool: int = 32, max_attempts: int = 10) -> Any:
+    """A boto3 client for ``dynamodb``, ``dynamodbstreams`` or ``kinesis`` as the config says.
+
+    ``max_attempts`` bounds botocore's retries: long-running checkers keep the default, one-shot
+    commands such as check-config fail fast on an unreachable endpoint.
+    """
     endpoint = endpoint_for(config)
     region = config.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     if region is None and _is_local(endpoint):
@@ -40,7 +44,7 @@ def client(config: DynamoDBConfig, service: str = "dynamodb", *, max_pool: int =
     kwargs: dict[str, Any] = {
         "region_name": region,
         "config": botocore.config.Config(
-            retries={"max_attempts": 10, "mode": "adaptive"}, max_pool_connections=max_pool
+            retries={"max_attempts": max_attempts, "mode": "adaptive"}, max_pool_connections=max_pool
         ),
     }
     if endpoint:

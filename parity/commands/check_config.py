@@ -106,7 +106,7 @@ def gather(config: ParityConfig) -> list[Finding]:
             findings.extend(column_findings(entity, table_columns(conn, entity.schema_name, entity.table_name)))
     finally:
         conn.close()
-    dynamodb = client(config.dynamodb)
+    dynamodb = client(config.dynamodb, max_attempts=2)
     try:
         with dynamodb_errors(f"describing table {config.dynamodb.table!r}", config.dynamodb):
             description = dynamodb.describe_table(TableName=config.dynamodb.table)["Table"]

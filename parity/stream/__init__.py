@@ -1,0 +1,1 @@
+"""Change-stream records and readers shared by the consumer and rollback."""

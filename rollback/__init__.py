@@ -1,0 +1,1 @@
+"""rollback: replay DynamoDB-only writes into PostgreSQL when a migration is aborted."""

@@ -1,0 +1,93 @@
+"""Every stream shape decodes to the same ChangeRecord; sample records live in tests/data/stream_records."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from parity.errors import DecodeError
+from parity.stream.records import EventName, Source, parse_kinesis_data, parse_stream_record, parse_timestamp
+
+DATA = Path(__file__).resolve().parents[2] / "data" / "stream_records"
+
+
+def load(name: str) -> dict:
+    return json.loads((DATA / name).read_text())
+
+
+def test_streams_insert() -> None:
+    record = parse_stream_record(load("streams_insert.json"))
+    assert record.event_name is EventName.INSERT
+    assert record.source is Source.DYNAMODB_STREAMS
+    assert record.sequence_number == "111100000000001234567890"
+    assert record.approximate_created == datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
+    assert record.image is not None and record.image["name"] == {"S": "Kickoff"}
+    assert not record.is_ttl_delete
+
+
+def test_ttl_delete_is_marked() -> None:
+    record = parse_stream_record(load("streams_ttl_remove.json"))
+    assert record.event_name is EventName.REMOVE
+    assert record.image is None
+    assert record.is_ttl_delete
+
+
+def test_kinesis_payload_microseconds_and_no_sequence() -> None:
+    raw = (DATA / "kinesis_ddb_modify.json").read_bytes()
+    record = parse_kinesis_data(raw, kinesis_sequence="4959")
+    assert record.source is Source.KINESIS
+    assert record.sequence_number is None
+    assert record.event_id == "1d5a9c7e-3e55-4c2a-9f6c-2b7a1d0e9f11"
+    assert record.approximate_created == datetime(2024, 5, 1, 10, 0, 0, 123456, tzinfo=UTC)
+    assert record.user_identity is None
+
+
+def test_kinesis_adapter_shape_milliseconds() -> None:
+    record = parse_kinesis_data(json.dumps(load("kinesis_adapter_insert.json")))
+    assert record.sequence_number == "222200000000000000000001"
+    assert record.approximate_created == datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
+
+
+def test_boto3_datetime_is_accepted() -> None:
+    raw = load("streams_insert.json")
+    raw["dynamodb"]["ApproximateCreationDateTime"] = datetime(2024, 5, 1, 12, 0)
+    assert parse_stream_record(raw).approximate_created == datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (1714557600, datetime(2024, 5, 1, 10, 0, tzinfo=UTC)),
+        ("1714557600.5", datetime(2024, 5, 1, 10, 0, 0, 500000, tzinfo=UTC)),
+        (1714557600001, datetime(2024, 5, 1, 10, 0, 0, 1000, tzinfo=UTC)),
+        (1714557600000001, datetime(2024, 5, 1, 10, 0, 0, 1, tzinfo=UTC)),
+        ("2024-05-01T12:00:00+02:00", datetime(2024, 5, 1, 10, 0, tzinfo=UTC)),
+    ],
+)
+def test_timestamps(value: object, expected: datetime) -> None:
+    assert parse_timestamp(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda r: r.pop("dynamodb"), "no 'dynamodb'"),
+        (lambda r: r.__setitem__("eventName", "UPSERT"), "unknown eventName"),
+        (lambda r: r["dynamodb"].pop("Keys"), "no Keys"),
+        (lambda r: r["dynamodb"].pop("ApproximateCreationDateTime"), "ApproximateCreationDateTime"),
+        (lambda r: r["dynamodb"].__setitem__("ApproximateCreationDateTime", "soon"), "not a timestamp"),
+    ],
+)
+def test_malformed_records(mutate: object, message: str) -> None:
+    raw = load("streams_insert.json")
+    mutate(raw)  # type: ignore[operator]
+    with pytest.raises(DecodeError, match=message):
+        parse_stream_record(raw)
+
+
+def test_kinesis_garbage() -> None:
+    with pytest.raises(DecodeError, match="not JSON"):
+        parse_kinesis_data(b"\x00\x01garbage", kinesis_sequence="42")
