@@ -19,6 +19,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from parity.dynamo_json import serialize
+from parity.jsontext import dumps_exact
 
 SERVICE = "campaignapp"
 
@@ -92,7 +93,7 @@ class Session:
             "campaign_id": self.campaign_id,
             "name": self.name,
             "summary": self.summary,
-            "metadata": None if self.metadata is None else Jsonb(self.metadata),
+            "metadata": None if self.metadata is None else Jsonb(self.metadata, dumps=dumps_exact),
             "session_number": self.session_number,
             "tags": sorted(self.tags),
             "created_at": self.created_at,
