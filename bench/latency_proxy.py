@@ -19,6 +19,7 @@ Run standalone: ``python bench/latency_proxy.py UPSTREAM --delay-ms 1 [--port 0]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import queue
 import socket
@@ -81,15 +82,11 @@ class LatencyProxy:
 
     def close(self) -> None:
         self._stop.set()
-        try:
+        with contextlib.suppress(OSError):
             self._listener.close()
-        except OSError:
-            pass
         for sock in list(self._sockets):
-            try:
+            with contextlib.suppress(OSError):
                 sock.close()
-            except OSError:
-                pass
 
     def __enter__(self) -> LatencyProxy:
         return self.start()
@@ -174,10 +171,8 @@ class LatencyProxy:
         except OSError:
             pass
         finally:
-            try:
+            with contextlib.suppress(OSError):
                 dst.shutdown(socket.SHUT_WR)
-            except OSError:
-                pass
 
 
 def main() -> None:
