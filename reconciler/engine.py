@@ -1,0 +1,539 @@
+"""The reconcile run: parallel Scan workers, batched row reads, re-checks, the final anti-join.
+
+Each segment is a thread with its own PostgreSQL connection. Per Scan page it reads the rows of
+the page's keys in one query per entity (``parity.pg.fetch_rows``), compares in the pure core,
+and commits the page (keys, pending re-checks, LastEvaluatedKey, counters) in one transaction.
+First discrepancies wait ``recheck_delay`` seconds and are re-read (consistent BatchGetItem and a
+fresh row read) before they count; a key whose version moved meanwhile is counted as in flight.
+When every segment is done, rows whose keys were never scanned (an anti-join against the stored
+keys, streamed with a server-side cursor) are the ``missing_in_dynamodb`` candidates.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from psycopg import sql
+
+from parity.canonical import Canon
+from parity.compare import Comparison, Discrepancy, Verdict, compare_canonical
+from parity.config import EntityConfig, ParityConfig
+from parity.dynamo import client, dynamodb_errors
+from parity.dynamo_json import Item
+from parity.errors import DecodeError
+from parity.mapping import (
+    canonical_item,
+    canonical_row,
+    item_key,
+    json_key_id,
+    key_from_json,
+    key_to_json,
+    match_entity,
+    projected_attributes,
+    render_item_key,
+    row_key,
+    version_value,
+)
+from parity.pg import Connection, connect, fetch_rows, postgres_errors, table_identifier
+from parity.store import Store
+from parity.telemetry import get_logger, meter
+from reconciler import runs_store
+from reconciler.budget import RcuBudget
+from reconciler.runs_store import FINAL_SEGMENT, Pending
+from reconciler.tally import Tally
+
+log = get_logger("reconcile")
+_meter = meter("reconcile")
+_items_counter = _meter.create_counter("parity.reconcile.items_compared", description="keys compared")
+_discrepancy_counter = _meter.create_counter("parity.reconcile.discrepancies", description="discrepancies by kind")
+_parity_gauge = _meter.create_gauge("parity.reconcile.parity_percent", description="parity % of the last run")
+
+
+@dataclass
+class Options:
+    """What one invocation does: which segments of which run, and its limits."""
+
+    run_id: str
+    total_segments: int
+    segments: Sequence[int]
+    page_size: int = 1000
+    recheck_delay: float = 2.0
+    max_rcu: float | None = None
+    max_listed: int = 10000
+    stop_after_pages: int | None = None  # test hook: stop (like SIGTERM) after this many pages in total
+
+
+@dataclass
+class Progress:
+    """Shared counters read by the progress display."""
+
+    items: int = 0
+    pages: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, items: int) -> None:
+        with self.lock:
+            self.items += items
+            self.pages += 1
+
+
+def _text(value: Canon) -> str | None:
+    return None if value is None else str(value)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Reconciler:
+    """Runs the segments of one reconcile run assigned to this process."""
+
+    def __init__(
+        self,
+        config: ParityConfig,
+        dsn: str,
+        options: Options,
+        *,
+        stop: threading.Event | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self.config = config
+        self.dsn = dsn
+        self.options = options
+        self.stop = stop or threading.Event()
+        self.progress = progress or Progress()
+        self.store = Store(config.postgres.store_schema)
+        self.dynamodb = client(config.dynamodb, max_pool=max(10, 2 * options.total_segments))
+        self.table = config.dynamodb.table
+        self.budget = RcuBudget(options.max_rcu)
+        self._pages_lock = threading.Lock()
+        self._pages_done = 0
+        self.errors: list[BaseException] = []
+        with dynamodb_errors(f"describing table {self.table}", config.dynamodb):
+            described = self.dynamodb.describe_table(TableName=self.table)["Table"]
+        self.key_attributes = [k["AttributeName"] for k in described["KeySchema"]]
+        self.item_count = int(described.get("ItemCount") or 0)
+        attributes = projected_attributes(config.entity, self.key_attributes)
+        self.names = {f"#a{i}": name for i, name in enumerate(attributes)}
+        self.projection = ", ".join(self.names)
+
+    # --- segments ------------------------------------------------------------------------------
+
+    def run_segments(self) -> None:
+        """Scan this process's segments in parallel threads; errors are re-raised after all stop."""
+        threads = [
+            threading.Thread(target=self._segment_guarded, args=(s,), name=f"segment-{s}", daemon=True)
+            for s in self.options.segments
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            while t.is_alive():
+                t.join(0.2)
+        if self.errors:
+            raise self.errors[0]
+
+    def _segment_guarded(self, segment: int) -> None:
+        try:
+            self._segment(segment)
+        except BaseException as exc:
+            self.errors.append(exc)
+            self.stop.set()
+
+    def _count_page(self) -> bool:
+        """Count a finished page; True when the test hook says to stop now."""
+        with self._pages_lock:
+            self._pages_done += 1
+            limit = self.options.stop_after_pages
+            if limit is not None and self._pages_done >= limit:
+                self.stop.set()
+                return True
+        return False
+
+    def _segment(self, segment: int) -> None:
+        conn = connect(self.dsn, application_name=f"parity-reconcile-{segment}")
+        try:
+            state = next(s for s in runs_store.segments(conn, self.store, self.options.run_id) if s.segment == segment)
+            if state.status == "done":
+                return
+            tally = state.tally
+            lek = state.last_evaluated_key
+            pending = runs_store.load_pending(conn, self.store, self.options.run_id, segment)
+            started = state.tally.pages > 0
+            runs_store.set_segment_status(conn, self.store, self.options.run_id, segment, "running")
+            finished = started and lek is None
+            while not finished and not self.stop.is_set():
+                page = self._scan(segment, lek)
+                lek = page.get("LastEvaluatedKey")
+                new_pending = self._page(conn, segment, page, tally, lek)
+                pending.extend(new_pending)
+                finished = lek is None
+                pending = self._recheck(conn, segment, pending, tally, lek, wait=False)
+                if self._count_page():
+                    break
+            if finished:
+                while pending and not self.stop.is_set():
+                    pending = self._recheck(conn, segment, pending, tally, lek, wait=True)
+            if finished and not pending:
+                runs_store.set_segment_status(conn, self.store, self.options.run_id, segment, "done")
+                log.info("segment finished", run_id=self.options.run_id, segment=segment, items=tally.items)
+            else:
+                runs_store.set_segment_status(conn, self.store, self.options.run_id, segment, "interrupted")
+        finally:
+            conn.close()
+
+    def _scan(self, segment: int, lek: dict[str, Any] | None) -> dict[str, Any]:
+        self.budget.acquire()
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "Segment": segment,
+            "TotalSegments": self.options.total_segments,
+            "ProjectionExpression": self.projection,
+            "ExpressionAttributeNames": self.names,
+            "Limit": self.options.page_size,
+            "ReturnConsumedCapacity": "TOTAL",
+        }
+        if lek:
+            kwargs["ExclusiveStartKey"] = lek
+        with dynamodb_errors(f"scanning {self.table} segment {segment}", self.config.dynamodb):
+            page: dict[str, Any] = self.dynamodb.scan(**kwargs)
+        consumed = float((page.get("ConsumedCapacity") or {}).get("CapacityUnits") or 0.0)
+        if not consumed:
+            consumed = max(0.5, len(page.get("Items", [])) * 0.5 * 0.25)  # estimate: ~1 KB items, eventual
+        page["_rcu"] = consumed
+        self.budget.spend(consumed)
+        return page
+
+    def _page(
+        self, conn: Connection, segment: int, page: dict[str, Any], tally: Tally, lek: dict[str, Any] | None
+    ) -> list[Pending]:
+        items: list[Item] = page.get("Items", [])
+        by_entity: dict[str, list[tuple[Any, Item]]] = {}
+        for item in items:
+            entity = match_entity(self.config.entity, item)
+            if entity is None:
+                tally.skipped += 1
+                continue
+            try:
+                key = item_key(entity, item)
+            except DecodeError as exc:
+                log.warning("item skipped", reason=exc.message)
+                tally.skipped += 1
+                continue
+            by_entity.setdefault(entity.name, []).append((key, item))
+        seen_at = _now()
+        keys: dict[str, list[dict[str, Any]]] = {}
+        matched: dict[str, list[dict[str, Any]]] = {}
+        pending: list[Pending] = []
+        due = seen_at + timedelta(seconds=self.options.recheck_delay)
+        for name, pairs in by_entity.items():
+            entity = self.config.entity_named(name)
+            assert entity is not None
+            rows = fetch_rows(conn, entity, [k for k, _ in pairs])
+            entity_tally = tally.entity(name)
+            for key, item in pairs:
+                key_json = key_to_json(entity, key)
+                keys.setdefault(name, []).append(key_json)
+                canon_item = canonical_item(entity, item)
+                row = rows.get(key)
+                canon_row = None if row is None else canonical_row(entity, row)
+                result = compare_canonical(entity, canon_item, canon_row)
+                if result.is_match:
+                    entity_tally.add_verdict(Verdict.MATCH)
+                    matched.setdefault(name, []).append(key_json)
+                    continue
+                pending.append(
+                    Pending(
+                        name,
+                        key_json,
+                        json_key_id(key_json),
+                        str(result.verdict),
+                        result.columns,
+                        {a: item[a] for a in self.key_attributes if a in item},
+                        _text(version_value(entity, canon_item)),
+                        None if canon_row is None else _text(version_value(entity, canon_row)),
+                        due,
+                    )
+                )
+        tally.items += len(items)
+        tally.pages += 1
+        tally.consumed_rcu += float(page.get("_rcu", 0.0))
+        runs_store.save_page(
+            conn,
+            self.store,
+            self.options.run_id,
+            segment,
+            keys=keys,
+            matched=matched,
+            pending=pending,
+            last_evaluated_key=lek,
+            tally=tally,
+            seen_at=seen_at,
+        )
+        compared = sum(len(v) for v in matched.values())
+        if compared:
+            _items_counter.add(compared)
+        self.progress.add(len(items))
+        return pending
+
+    # --- re-checks -----------------------------------------------------------------------------
+
+    def _recheck(
+        self,
+        conn: Connection,
+        segment: int,
+        pending: list[Pending],
+        tally: Tally,
+        lek: dict[str, Any] | None,
+        *,
+        wait: bool,
+    ) -> list[Pending]:
+        """Decide the pending re-checks that are due (waiting for the first one when ``wait``)."""
+        if not pending:
+            return pending
+        now = _now()
+        if wait and pending[0].due_at > now:
+            delay = (pending[0].due_at - now).total_seconds()
+            self.stop.wait(min(delay, 1.0))
+            now = _now()
+        due = [p for p in pending if p.due_at <= now]
+        if not due:
+            return pending
+        rest = [p for p in pending if p.due_at > now]
+        items = self._batch_get([p.table_key for p in due])
+        found: list[Discrepancy] = []
+        cleared: dict[str, list[dict[str, Any]]] = {}
+        by_entity: dict[str, list[Pending]] = {}
+        for p in due:
+            by_entity.setdefault(p.entity, []).append(p)
+        for name, group in by_entity.items():
+            entity = self.config.entity_named(name)
+            assert entity is not None
+            keys = [key_from_json(entity, p.key) for p in group]
+            rows = fetch_rows(conn, entity, keys)
+            entity_tally = tally.entity(name)
+            for p, key in zip(group, keys, strict=True):
+                item = items.get(json_key_id(_plain_key(p.table_key)))
+                canon_item = _canon_item(entity, item)
+                row = rows.get(key)
+                canon_row = None if row is None else canonical_row(entity, row)
+                entity_tally.rechecked += 1
+                result = compare_canonical(entity, canon_item, canon_row)
+                moved = _moved(entity, p, canon_item, canon_row)
+                found_kind = self._settle(entity_tally, result, moved, p, found, cleared)
+                if found_kind is not None:
+                    _discrepancy_counter.add(1, {"kind": found_kind})
+        runs_store.save_decisions(
+            conn,
+            self.store,
+            self.options.run_id,
+            segment,
+            decided=due,
+            found=found,
+            cleared=cleared,
+            tally=tally,
+            last_evaluated_key=lek,
+            status="running",
+            seen_at=now,
+        )
+        return rest
+
+    @staticmethod
+    def _settle(
+        entity_tally: Any,
+        result: Comparison,
+        moved: bool,
+        p: Pending,
+        found: list[Discrepancy],
+        cleared: dict[str, list[dict[str, Any]]],
+    ) -> str | None:
+        if result.is_match:
+            entity_tally.cleared += 1
+            entity_tally.add_verdict(Verdict.MATCH)
+            cleared.setdefault(p.entity, []).append(p.key)
+            return None
+        if moved:
+            entity_tally.in_flight += 1
+            return None
+        entity_tally.add_verdict(result.verdict, result.columns)
+        found.append(Discrepancy(p.entity, p.key, result.verdict, result.columns))
+        return str(result.verdict)
+
+    def _batch_get(self, table_keys: list[dict[str, Any]]) -> dict[str, Item]:
+        """Consistent BatchGetItem of table keys (100 at a time) -> items by their plain key id."""
+        out: dict[str, Item] = {}
+        unique = {json_key_id(_plain_key(k)): k for k in table_keys if k}
+        keys = list(unique.values())
+        for start in range(0, len(keys), 100):
+            request: dict[str, Any] = {
+                self.table: {
+                    "Keys": keys[start : start + 100],
+                    "ConsistentRead": True,
+                    "ProjectionExpression": self.projection,
+                    "ExpressionAttributeNames": self.names,
+                }
+            }
+            while request:
+                with dynamodb_errors(f"re-reading items of {self.table}", self.config.dynamodb):
+                    answer = self.dynamodb.batch_get_item(RequestItems=request)
+                for item in answer.get("Responses", {}).get(self.table, []):
+                    out[json_key_id(_plain_key({a: item[a] for a in self.key_attributes}))] = item
+                request = answer.get("UnprocessedKeys") or {}
+                if request:
+                    time.sleep(0.05)
+        return out
+
+    # --- the final phase: rows without items ---------------------------------------------------
+
+    def finish_if_complete(self, conn: Connection) -> dict[str, Any] | None:
+        """When every segment is done, run the anti-join once and finish the run; else None."""
+        run_id = self.options.run_id
+        states = runs_store.segments(conn, self.store, run_id)
+        if any(s.status != "done" for s in states if s.segment != FINAL_SEGMENT):
+            return None
+        run = runs_store.lock_run(conn, self.store, run_id)
+        if run is None:
+            return None
+        if run["status"] == "finished":
+            conn.commit()
+            return dict(run["report"])
+        final = Tally()
+        found: list[Discrepancy] = []
+        cleared: dict[str, list[dict[str, Any]]] = {}
+        for entity in self.config.entity:
+            self._missing_in_dynamodb(conn, entity, run["started_at"], final, found, cleared)
+        runs_store.save_decisions(
+            conn,
+            self.store,
+            run_id,
+            FINAL_SEGMENT,
+            decided=[],
+            found=found,
+            cleared=cleared,
+            tally=final,
+            last_evaluated_key=None,
+            status="done",
+            seen_at=_now(),
+        )
+        runs_store.lock_run(conn, self.store, run_id)
+        report = self.report(conn, complete=True)
+        runs_store.finish_run(conn, self.store, run_id, report, _now())
+        conn.commit()
+        _parity_gauge.set(report["parity_percent"])
+        return report
+
+    def _missing_in_dynamodb(
+        self,
+        conn: Connection,
+        entity: EntityConfig,
+        run_started: datetime,
+        tally: Tally,
+        found: list[Discrepancy],
+        cleared: dict[str, list[dict[str, Any]]],
+    ) -> None:
+        """Rows whose key no segment scanned: re-read their items (item_key templates), then decide."""
+        columns = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in entity.all_columns)
+        key_object = sql.SQL(", ").join(
+            sql.SQL("{}, t.{}").format(sql.Literal(c), sql.Identifier(c)) for c in entity.key
+        )
+        query = sql.SQL(
+            "SELECT {cols} FROM {table} AS t WHERE NOT EXISTS (SELECT 1 FROM {keys} AS k"
+            " WHERE k.run_id = %s AND k.entity = %s AND k.key = jsonb_build_object({obj}))"
+        ).format(cols=columns, table=table_identifier(entity), keys=self.store.table("reconcile_keys"), obj=key_object)
+        entity_tally = tally.entity(entity.name)
+        started_version = run_started
+        with postgres_errors(f"anti-join of {entity.table}"), conn.cursor(name=f"missing_{entity.name}") as cur:
+            cur.itersize = 1000
+            cur.execute(query, (self.options.run_id, entity.name))
+            while True:
+                rows = cur.fetchmany(1000)
+                if not rows:
+                    break
+                self._decide_missing(entity, rows, started_version, entity_tally, found, cleared)
+
+    def _decide_missing(
+        self,
+        entity: EntityConfig,
+        rows: list[dict[str, Any]],
+        run_started: datetime,
+        entity_tally: Any,
+        found: list[Discrepancy],
+        cleared: dict[str, list[dict[str, Any]]],
+    ) -> None:
+        canon_rows = [canonical_row(entity, row) for row in rows]
+        table_keys = [render_item_key(entity, c) for c in canon_rows]
+        items = self._batch_get([k for k in table_keys if k]) if any(table_keys) else {}
+        for row, canon_row, table_key in zip(rows, canon_rows, table_keys, strict=True):
+            key_json = key_to_json(entity, row_key(entity, row))
+            version = version_value(entity, canon_row)
+            item = None if table_key is None else items.get(json_key_id(_plain_key(table_key)))
+            canon_item = _canon_item(entity, item)
+            entity_tally.rechecked += 1
+            result = compare_canonical(entity, canon_item, canon_row)
+            if result.is_match:
+                entity_tally.cleared += 1
+                entity_tally.add_verdict(Verdict.MATCH)
+                cleared.setdefault(entity.name, []).append(key_json)
+                continue
+            if isinstance(version, datetime) and version >= run_started:
+                entity_tally.in_flight += 1  # written after the run started: the scan could not see it
+                continue
+            entity_tally.add_verdict(result.verdict, result.columns)
+            found.append(Discrepancy(entity.name, key_json, result.verdict, result.columns))
+            _discrepancy_counter.add(1, {"kind": str(result.verdict)})
+
+    # --- the report ----------------------------------------------------------------------------
+
+    def report(self, conn: Connection, *, complete: bool) -> dict[str, Any]:
+        from reconciler.tally import build_report, merged
+
+        run_id = self.options.run_id
+        states = runs_store.segments(conn, self.store, run_id)
+        run = runs_store.run_info(conn, self.store, run_id) or {}
+        total = merged(s.tally for s in states)
+        listed, truncated = runs_store.findings(conn, self.store, run_id, self.options.max_listed)
+        started: datetime = run.get("started_at") or _now()
+        finished = _now()
+        done = sum(1 for s in states if s.segment != FINAL_SEGMENT and s.status == "done")
+        return build_report(
+            total,
+            [e.name for e in self.config.entity],
+            listed,
+            listed_truncated=truncated,
+            started_at=started.isoformat(),
+            finished_at=finished.isoformat() if complete else None,
+            seconds=max((finished - started).total_seconds(), 1e-6),
+            run_id=run_id,
+            complete=complete,
+            segments_done=done,
+            total_segments=self.options.total_segments,
+        )
+
+
+def _canon_item(entity: EntityConfig, item: Item | None) -> dict[str, Canon] | None:
+    if item is None or match_entity([entity], item) is None:
+        return None
+    return canonical_item(entity, item)
+
+
+def _plain_key(typed: dict[str, Any]) -> dict[str, Any]:
+    return {name: next(iter(value.values())) if isinstance(value, dict) else value for name, value in typed.items()}
+
+
+def _moved(
+    entity: EntityConfig, p: Pending, canon_item: dict[str, Canon] | None, canon_row: dict[str, Canon] | None
+) -> bool:
+    """True when the item's or the row's version changed since the first read."""
+    if entity.version is None:
+        return False
+    item_version = None if canon_item is None else _text(version_value(entity, canon_item))
+    row_version = None if canon_row is None else _text(version_value(entity, canon_row))
+    return item_version != p.item_version or row_version != p.row_version
+
+
+__all__ = ["Options", "Progress", "Reconciler"]

@@ -1,0 +1,346 @@
+"""The reconciler's tables in the store (migration 010): runs, segments, scanned keys, findings, re-checks.
+
+Functions run SQL on a caller's connection; :func:`save_page` and :func:`save_decisions` commit, so
+that what a page changed (its keys, findings, pending re-checks, the segment's LastEvaluatedKey and
+counters) is durable together or not at all: a resumed run never counts a page twice.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from parity.compare import Discrepancy
+from parity.errors import InputError
+from parity.pg import Connection, postgres_errors
+from parity.store import Store
+from reconciler.tally import Tally
+
+FINAL_SEGMENT = -1  # the segment row that holds the anti-join phase's counters
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A first discrepancy waiting for its re-check."""
+
+    entity: str
+    key: dict[str, Any]
+    key_id: str
+    kind: str
+    columns: tuple[str, ...]
+    table_key: dict[str, Any]  # typed DynamoDB JSON as boto3 takes it (B as bytes)
+    item_version: str | None
+    row_version: str | None
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class SegmentState:
+    segment: int
+    status: str
+    last_evaluated_key: dict[str, Any] | None
+    tally: Tally
+
+
+def encode_typed(key: dict[str, Any] | None) -> Any:
+    """Typed DynamoDB JSON from boto3 (B as bytes) -> JSON-safe (B as base64 text)."""
+    if key is None:
+        return None
+    return {
+        name: ({"B": base64.b64encode(v["B"]).decode()} if "B" in v and isinstance(v["B"], bytes) else v)
+        for name, v in key.items()
+    }
+
+
+def decode_typed(key: dict[str, Any] | None) -> dict[str, Any] | None:
+    if key is None:
+        return None
+    return {name: ({"B": base64.b64decode(v["B"])} if "B" in v else v) for name, v in key.items()}
+
+
+def create_run(conn: Connection, store: Store, run_id: str, total_segments: int, options: dict[str, Any]) -> bool:
+    """Create the run and its segment rows unless they exist; True when it was new. Commits."""
+    with postgres_errors("creating a reconcile run"):
+        cur = conn.execute(
+            sql.SQL(
+                "INSERT INTO {} (run_id, status, total_segments, options) VALUES (%s, 'running', %s, %s)"
+                " ON CONFLICT (run_id) DO NOTHING"
+            ).format(store.table("reconcile_runs")),
+            (run_id, total_segments, Jsonb(options)),
+        )
+        created = cur.rowcount == 1
+        row = conn.execute(
+            sql.SQL("SELECT total_segments FROM {} WHERE run_id = %s").format(store.table("reconcile_runs")),
+            (run_id,),
+        ).fetchone()
+        assert row is not None
+        if int(row["total_segments"]) != total_segments:
+            conn.rollback()
+            raise InputError(
+                f"run '{run_id}' has {row['total_segments']} segments, not {total_segments}",
+                hint=f"pass --total-segments {row['total_segments']}",
+            )
+        with conn.cursor() as cur2:
+            cur2.executemany(
+                sql.SQL("INSERT INTO {} (run_id, segment) VALUES (%s, %s) ON CONFLICT DO NOTHING").format(
+                    store.table("reconcile_segments")
+                ),
+                [(run_id, s) for s in [FINAL_SEGMENT, *range(total_segments)]],
+            )
+        conn.commit()
+    return created
+
+
+def run_info(conn: Connection, store: Store, run_id: str) -> dict[str, Any] | None:
+    with postgres_errors("reading a reconcile run"):
+        row = conn.execute(
+            sql.SQL("SELECT * FROM {} WHERE run_id = %s").format(store.table("reconcile_runs")), (run_id,)
+        ).fetchone()
+        conn.commit()
+    return None if row is None else dict(row)
+
+
+def latest_unfinished(conn: Connection, store: Store) -> str | None:
+    """The newest run that did not finish (interrupted, failed or still marked running)."""
+    with postgres_errors("finding a run to resume"):
+        row = conn.execute(
+            sql.SQL(
+                "SELECT run_id FROM {} WHERE status <> 'finished' ORDER BY started_at DESC, run_id DESC LIMIT 1"
+            ).format(store.table("reconcile_runs"))
+        ).fetchone()
+        conn.commit()
+    return None if row is None else str(row["run_id"])
+
+
+def set_run_status(conn: Connection, store: Store, run_id: str, status: str) -> None:
+    with postgres_errors("updating a reconcile run"):
+        conn.execute(
+            sql.SQL("UPDATE {} SET status = %s WHERE run_id = %s AND status <> 'finished'").format(
+                store.table("reconcile_runs")
+            ),
+            (status, run_id),
+        )
+        conn.commit()
+
+
+def segments(conn: Connection, store: Store, run_id: str) -> list[SegmentState]:
+    with postgres_errors("reading reconcile segments"):
+        rows = conn.execute(
+            sql.SQL(
+                "SELECT segment, status, last_evaluated_key, counters FROM {} WHERE run_id = %s ORDER BY segment"
+            ).format(store.table("reconcile_segments")),
+            (run_id,),
+        ).fetchall()
+        conn.commit()
+    return [
+        SegmentState(
+            int(r["segment"]), r["status"], decode_typed(r["last_evaluated_key"]), Tally.from_json(r["counters"])
+        )
+        for r in rows
+    ]
+
+
+def set_segment_status(conn: Connection, store: Store, run_id: str, segment: int, status: str) -> None:
+    with postgres_errors("updating a reconcile segment"):
+        conn.execute(
+            sql.SQL("UPDATE {} SET status = %s, updated_at = now() WHERE run_id = %s AND segment = %s").format(
+                store.table("reconcile_segments")
+            ),
+            (status, run_id, segment),
+        )
+        conn.commit()
+
+
+def save_page(
+    conn: Connection,
+    store: Store,
+    run_id: str,
+    segment: int,
+    *,
+    keys: dict[str, list[dict[str, Any]]],
+    matched: dict[str, list[dict[str, Any]]],
+    pending: Sequence[Pending],
+    last_evaluated_key: dict[str, Any] | None,
+    tally: Tally,
+    seen_at: datetime,
+) -> None:
+    """One page, in one transaction: scanned keys, resolved discrepancies, pending re-checks, checkpoint."""
+    with postgres_errors("saving a scanned page"), conn.pipeline():
+        for entity, entity_keys in keys.items():
+            if entity_keys:
+                conn.execute(
+                    sql.SQL(
+                        "INSERT INTO {} (run_id, entity, key) SELECT %s, %s, unnest(%s::jsonb[]) ON CONFLICT DO NOTHING"
+                    ).format(store.table("reconcile_keys")),
+                    (run_id, entity, [Jsonb(k) for k in entity_keys]),
+                )
+        for entity, entity_keys in matched.items():
+            store.resolve(conn, entity, entity_keys, "reconcile", seen_at)
+        if pending:
+            with conn.cursor() as cur:
+                cur.executemany(
+                    sql.SQL(
+                        "INSERT INTO {} (run_id, segment, entity, key_id, key, kind, columns, table_key,"
+                        " item_version, row_version, due_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                        " ON CONFLICT DO NOTHING"
+                    ).format(store.table("reconcile_pending")),
+                    [
+                        (
+                            run_id,
+                            segment,
+                            p.entity,
+                            p.key_id,
+                            Jsonb(p.key),
+                            p.kind,
+                            list(p.columns),
+                            Jsonb(encode_typed(p.table_key)),
+                            p.item_version,
+                            p.row_version,
+                            p.due_at,
+                        )
+                        for p in pending
+                    ],
+                )
+        _save_segment(conn, store, run_id, segment, tally, last_evaluated_key, "running")
+        conn.commit()
+
+
+def _save_segment(
+    conn: Connection,
+    store: Store,
+    run_id: str,
+    segment: int,
+    tally: Tally,
+    last_evaluated_key: dict[str, Any] | None,
+    status: str,
+) -> None:
+    conn.execute(
+        sql.SQL(
+            "UPDATE {} SET counters = %s, last_evaluated_key = %s, pages = %s, status = %s, updated_at = now()"
+            " WHERE run_id = %s AND segment = %s"
+        ).format(store.table("reconcile_segments")),
+        (Jsonb(tally.to_json()), Jsonb(encode_typed(last_evaluated_key)), tally.pages, status, run_id, segment),
+    )
+
+
+def load_pending(conn: Connection, store: Store, run_id: str, segment: int) -> list[Pending]:
+    with postgres_errors("reading pending re-checks"):
+        rows = conn.execute(
+            sql.SQL("SELECT * FROM {} WHERE run_id = %s AND segment = %s ORDER BY due_at, key_id").format(
+                store.table("reconcile_pending")
+            ),
+            (run_id, segment),
+        ).fetchall()
+        conn.commit()
+    return [
+        Pending(
+            r["entity"],
+            r["key"],
+            r["key_id"],
+            r["kind"],
+            tuple(r["columns"]),
+            decode_typed(r["table_key"]) or {},
+            r["item_version"],
+            r["row_version"],
+            r["due_at"],
+        )
+        for r in rows
+    ]
+
+
+def save_decisions(
+    conn: Connection,
+    store: Store,
+    run_id: str,
+    segment: int,
+    *,
+    decided: Sequence[Pending],
+    found: Sequence[Discrepancy],
+    cleared: dict[str, list[dict[str, Any]]],
+    keys: dict[str, list[dict[str, Any]]] | None = None,
+    tally: Tally,
+    last_evaluated_key: dict[str, Any] | None,
+    status: str,
+    seen_at: datetime,
+) -> None:
+    """Re-check outcomes in one transaction: drop the pending rows, record findings, update counters."""
+    with postgres_errors("saving re-check outcomes"), conn.pipeline():
+        if decided:
+            conn.execute(
+                sql.SQL("DELETE FROM {} WHERE run_id = %s AND segment = %s AND key_id = ANY(%s)").format(
+                    store.table("reconcile_pending")
+                ),
+                (run_id, segment, [p.key_id for p in decided]),
+            )
+        for entity, entity_keys in (keys or {}).items():
+            if entity_keys:
+                conn.execute(
+                    sql.SQL(
+                        "INSERT INTO {} (run_id, entity, key) SELECT %s, %s, unnest(%s::jsonb[]) ON CONFLICT DO NOTHING"
+                    ).format(store.table("reconcile_keys")),
+                    (run_id, entity, [Jsonb(k) for k in entity_keys]),
+                )
+        if found:
+            with conn.cursor() as cur:
+                cur.executemany(
+                    sql.SQL(
+                        "INSERT INTO {} (run_id, entity, key_id, key, kind, columns) VALUES (%s, %s, %s, %s, %s, %s)"
+                        " ON CONFLICT (run_id, entity, key_id) DO UPDATE SET kind = EXCLUDED.kind,"
+                        " columns = EXCLUDED.columns"
+                    ).format(store.table("reconcile_findings")),
+                    [(run_id, d.entity, _key_id(d.key), Jsonb(d.key), str(d.kind), list(d.columns)) for d in found],
+                )
+            store.record_discrepancies(conn, found, "reconcile", seen_at)
+        for entity, entity_keys in cleared.items():
+            store.resolve(conn, entity, entity_keys, "reconcile", seen_at)
+        _save_segment(conn, store, run_id, segment, tally, last_evaluated_key, status)
+        conn.commit()
+
+
+def _key_id(key: dict[str, Any]) -> str:
+    from parity.mapping import json_key_id
+
+    return json_key_id(key)
+
+
+def lock_run(conn: Connection, store: Store, run_id: str) -> dict[str, Any] | None:
+    """Lock the run row for the final phase (slices finishing together run it once)."""
+    with postgres_errors("locking a reconcile run"):
+        row = conn.execute(
+            sql.SQL("SELECT * FROM {} WHERE run_id = %s FOR UPDATE").format(store.table("reconcile_runs")), (run_id,)
+        ).fetchone()
+    return None if row is None else dict(row)
+
+
+def finish_run(conn: Connection, store: Store, run_id: str, report: dict[str, Any], finished_at: datetime) -> None:
+    """Mark the run finished with its report and drop its scanned keys (caller commits)."""
+    with postgres_errors("finishing a reconcile run"):
+        conn.execute(
+            sql.SQL("UPDATE {} SET status = 'finished', finished_at = %s, report = %s WHERE run_id = %s").format(
+                store.table("reconcile_runs")
+            ),
+            (finished_at, Jsonb(report), run_id),
+        )
+        conn.execute(sql.SQL("DELETE FROM {} WHERE run_id = %s").format(store.table("reconcile_keys")), (run_id,))
+
+
+def findings(conn: Connection, store: Store, run_id: str, limit: int) -> tuple[list[dict[str, Any]], bool]:
+    """Up to ``limit`` findings of a run (entity, key order) and whether more exist."""
+    with postgres_errors("listing reconcile findings"):
+        rows = conn.execute(
+            sql.SQL(
+                "SELECT entity, key, kind, columns FROM {} WHERE run_id = %s ORDER BY entity, kind, key_id LIMIT %s"
+            ).format(store.table("reconcile_findings")),
+            (run_id, limit + 1),
+        ).fetchall()
+        conn.commit()
+    listed = [
+        {"entity": r["entity"], "key": r["key"], "kind": r["kind"], "columns": list(r["columns"])} for r in rows[:limit]
+    ]
+    return listed, len(rows) > limit
