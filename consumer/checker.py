@@ -1,0 +1,360 @@
+"""The stream checker shared by ``parity consume`` and ``parity kcl-processor``.
+
+:class:`Checker` takes a batch of decoded :class:`~parity.stream.records.ChangeRecord` values and
+commits, in ONE PostgreSQL transaction, everything the batch concluded:
+
+- one batched row read per entity (``parity.pg.fetch_rows``), records of one key coalesced to the
+  newest (:mod:`consumer.judge`);
+- a match resolves the key's open discrepancy and clears its pending re-check;
+- a superseded record (the row's version is newer than the image) is no discrepancy;
+- a first mismatch is not a discrepancy yet: it becomes a *pending re-check* in the store, due at
+  receipt + ``grace_seconds`` (dual writes race; the PostgreSQL half may land later). When due,
+  :meth:`Checker.decide_due` re-reads the rows (batched): match -> resolved, newer row ->
+  superseded, else a discrepancy (``detected_by = "stream"``) and, for a DynamoDB-only write, the
+  image goes to the store's archive so ``parity replay`` can copy it after the 24 h retention;
+- undecodable records and items of no entity go to the dead-letter table with a reason;
+- the caller's ``in_transaction`` hook (a checkpoint) runs inside the same transaction.
+
+Because pending re-checks are persisted, a caller may checkpoint past records whose verdict waits
+for grace. Every write is an idempotent upsert: a replayed record never doubles a row.
+
+**TTL deletes.** A REMOVE by ``dynamodb.amazonaws.com`` is DynamoDB expiring an item; apps that
+mirror data in PostgreSQL usually keep (or purge on their own schedule) such rows, so by default a
+TTL delete is counted as ``ttl_delete`` and is never a discrepancy. ``ttl_deletes_rows=True`` checks
+it like any delete (the row must be gone).
+
+PostgreSQL errors propagate as :class:`~parity.errors.PostgresUnavailable` /
+:class:`~parity.errors.PostgresError` with nothing committed; the connection is dropped and
+re-opened on the next call, so the caller only retries with backoff.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from consumer import pending
+from consumer.jsonsafe import json_safe
+from consumer.judge import Dead, Located, Outcome, group, judge
+from parity.compare import Discrepancy, Verdict
+from parity.config import EntityConfig, ParityConfig
+from parity.errors import PostgresError
+from parity.mapping import Key, key_from_json, key_id, key_to_json
+from parity.pg import Connection, connect, fetch_rows, postgres_errors
+from parity.store import Store
+from parity.stream.records import ChangeRecord, Source
+from parity.telemetry import get_logger, meter
+
+log = get_logger("consumer.checker")
+
+Undecodable = Dead
+"""A record that could not be decoded: ``Undecodable(record_id, reason, raw)``."""
+
+InTransaction = Callable[[Connection, Store], None]
+
+_meter = meter("consumer")
+_checked = _meter.create_counter("parity.consumer.records_checked", description="records checked, by verdict")
+_latency = _meter.create_histogram(
+    "parity.consumer.check_latency", unit="ms", description="record creation to committed verdict"
+)
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """What one call committed.
+
+    ``verdicts`` counts records by what their check concluded: ``match``, ``superseded``,
+    ``pending`` (waiting for grace), ``ttl_delete``, ``coalesced`` (a newer record of the key was in
+    the batch), ``dead_letter``, and the discrepancy kinds (``missing_in_postgres``,
+    ``missing_in_dynamodb``, ``mismatched``) for re-checks that ended in a discrepancy.
+    ``latencies_ms`` holds record creation -> committed verdict for each decided record.
+    """
+
+    verdicts: dict[str, int] = field(default_factory=dict)
+    discrepancies: tuple[Discrepancy, ...] = ()
+    resolved: int = 0
+    archived: int = 0
+    committed_at: datetime | None = None
+    latencies_ms: tuple[float, ...] = ()
+
+    @property
+    def records(self) -> int:
+        return sum(self.verdicts.values())
+
+    def merge(self, other: BatchOutcome) -> BatchOutcome:
+        counts = Counter(self.verdicts)
+        counts.update(other.verdicts)
+        return BatchOutcome(
+            dict(counts),
+            self.discrepancies + other.discrepancies,
+            self.resolved + other.resolved,
+            self.archived + other.archived,
+            other.committed_at or self.committed_at,
+            self.latencies_ms + other.latencies_ms,
+        )
+
+
+@dataclass
+class _Work:
+    """Everything one transaction will write, gathered before any SQL runs."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    resolve: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    clear: dict[str, list[tuple[str, ChangeRecord]]] = field(default_factory=dict)
+    pending: list[tuple[str, str, dict[str, Any], ChangeRecord]] = field(default_factory=list)
+    discrepancies: list[Discrepancy] = field(default_factory=list)
+    archive: list[dict[str, Any]] = field(default_factory=list)
+    dead: list[Dead] = field(default_factory=list)
+    created: list[datetime] = field(default_factory=list)
+
+
+class Checker:
+    """Checks change records against PostgreSQL; see the module docstring for the rules."""
+
+    def __init__(
+        self,
+        config: ParityConfig,
+        dsn: str,
+        *,
+        source: Source,
+        grace_seconds: float | None = None,
+        ttl_deletes_rows: bool = False,
+        decide_limit: int = 5000,
+        application_name: str = "parity-consumer",
+    ) -> None:
+        self.config = config
+        self.source = source
+        self.store = Store(config.postgres.store_schema)
+        self.grace = timedelta(seconds=config.consumer.grace_seconds if grace_seconds is None else grace_seconds)
+        self.ttl_deletes_rows = ttl_deletes_rows
+        self.decide_limit = decide_limit
+        self._entities = {e.name: e for e in config.entity}
+        self._dsn = dsn
+        self._application_name = application_name
+        self._conn: Connection | None = None
+        self._migrated = False
+
+    # --- connection ------------------------------------------------------------------------------
+
+    def connection(self) -> Connection:
+        """The checker's connection (opened and the store migrated on first use, re-opened after a failure)."""
+        if self._conn is None or self._conn.closed:
+            conn = connect(self._dsn, application_name=self._application_name)
+            try:
+                if not self._migrated:
+                    self.store.migrate(conn)
+                    self._migrated = True
+            except BaseException:
+                conn.close()
+                raise
+            self._conn = conn
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _abort(self) -> None:
+        """Roll back after a failure; drop the connection so the next call reconnects."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):  # the connection is going away anyway
+                conn.rollback()
+            conn.close()
+
+    # --- public API ------------------------------------------------------------------------------
+
+    def process(
+        self,
+        records: Sequence[ChangeRecord],
+        undecodable: Sequence[Undecodable] = (),
+        *,
+        in_transaction: InTransaction | None = None,
+        received_at: datetime | None = None,
+    ) -> BatchOutcome:
+        """Check a batch and commit its verdicts (and the ``in_transaction`` hook) in one transaction."""
+        received = received_at or datetime.now(UTC)
+        try:
+            conn = self.connection()
+            with postgres_errors("checking a batch of stream records"), conn.transaction():
+                work = self._check(conn, records, received)
+                work.dead.extend(undecodable)
+                self._write(conn, work, received)
+                if in_transaction is not None:
+                    in_transaction(conn, self.store)
+        except PostgresError:
+            self._abort()
+            raise
+        except BaseException:
+            self._abort()
+            raise
+        return self._finish(work)
+
+    def decide_due(self, now: datetime | None = None) -> BatchOutcome:
+        """Decide every pending re-check whose grace has expired (batched re-reads); commits."""
+        total = BatchOutcome()
+        while True:
+            moment = now or datetime.now(UTC)
+            try:
+                conn = self.connection()
+                with postgres_errors("deciding pending re-checks"), conn.transaction():
+                    entries = pending.take_due(conn, self.store, moment, self.decide_limit)
+                    work = self._decide(conn, entries)
+                    self._write(conn, work, moment)
+                    pending.delete(conn, self.store, entries)
+            except BaseException:
+                self._abort()
+                raise
+            total = total.merge(self._finish(work))
+            if len(entries) < self.decide_limit:
+                return total
+
+    def pending_count(self) -> int:
+        try:
+            conn = self.connection()
+            with conn.transaction():
+                return pending.count(conn, self.store)
+        except BaseException:
+            self._abort()
+            raise
+
+    def next_due(self) -> datetime | None:
+        """When the earliest pending re-check falls due (None when nothing waits)."""
+        try:
+            conn = self.connection()
+            with conn.transaction():
+                return pending.next_due(conn, self.store)
+        except BaseException:
+            self._abort()
+            raise
+
+    # --- the work --------------------------------------------------------------------------------
+
+    def _check(self, conn: Connection, records: Sequence[ChangeRecord], received: datetime) -> _Work:
+        work = _Work()
+        grouped = group(list(self._entities.values()), records)
+        work.dead.extend(grouped.dead)
+        work.counts["coalesced"] += grouped.coalesced
+        for name, located in grouped.by_entity.items():
+            entity = self._entities[name]
+            rows = fetch_rows(conn, entity, list(located))
+            for key, found in located.items():
+                self._judge_first(entity, key, found, rows.get(key), work)
+        return work
+
+    def _judge_first(self, entity: EntityConfig, key: Key, found: Located, row: Any, work: _Work) -> None:
+        record = found.record
+        judgement = judge(entity, record, row, ttl_deletes_rows=self.ttl_deletes_rows)
+        key_json = key_to_json(entity, key)
+        if judgement.outcome is Outcome.MISMATCH:
+            if self.grace.total_seconds() > 0:
+                work.counts["pending"] += 1
+                work.pending.append((entity.name, key_id(entity, key), key_json, record))
+                return
+            self._discrepancy(
+                entity, key_json, record, judgement.comparison.verdict, judgement.comparison.columns, work
+            )
+            return
+        work.counts[str(judgement.outcome)] += 1
+        work.created.append(record.approximate_created)
+        if judgement.outcome is Outcome.MATCH:
+            work.resolve.setdefault(entity.name, []).append(key_json)
+        if judgement.outcome is not Outcome.TTL_DELETE:
+            work.clear.setdefault(entity.name, []).append((key_id(entity, key), record))
+
+    def _decide(self, conn: Connection, entries: Sequence[pending.PendingEntry]) -> _Work:
+        work = _Work()
+        by_entity: dict[str, list[tuple[Key, pending.PendingEntry]]] = {}
+        for entry in entries:
+            entity = self._entities.get(entry.entity)
+            if entity is None:  # the entity left the config while a re-check waited
+                work.dead.append(
+                    Dead(entry.event_id, f"pending re-check of unknown entity {entry.entity!r}", entry.key)
+                )
+                continue
+            by_entity.setdefault(entity.name, []).append((key_from_json(entity, entry.key), entry))
+        for name, items in by_entity.items():
+            entity = self._entities[name]
+            rows = fetch_rows(conn, entity, [k for k, _ in items])
+            for key, entry in items:
+                judgement = judge(entity, entry.record, rows.get(key), ttl_deletes_rows=self.ttl_deletes_rows)
+                if judgement.outcome is Outcome.MISMATCH:
+                    comparison = judgement.comparison
+                    self._discrepancy(entity, entry.key, entry.record, comparison.verdict, comparison.columns, work)
+                    continue
+                work.counts[str(judgement.outcome)] += 1
+                work.created.append(entry.record.approximate_created)
+                if judgement.outcome is Outcome.MATCH:
+                    work.resolve.setdefault(entity.name, []).append(entry.key)
+        return work
+
+    def _discrepancy(
+        self,
+        entity: EntityConfig,
+        key_json: dict[str, Any],
+        record: ChangeRecord,
+        verdict: Verdict,
+        columns: tuple[str, ...],
+        work: _Work,
+    ) -> None:
+        work.counts[str(verdict)] += 1
+        work.created.append(record.approximate_created)
+        work.discrepancies.append(Discrepancy(entity.name, key_json, verdict, columns))
+        # Every remaining mismatch is a change PostgreSQL did not get (judge() already set aside
+        # rows that are newer than the image): keep the image for replay.
+        work.archive.append(
+            {
+                "entity": entity.name,
+                "key": key_json,
+                "event_id": record.event_id,
+                "event_name": str(record.event_name),
+                "approximate_created_at": record.approximate_created,
+                "new_image": None if record.new_image is None else json_safe(record.new_image),
+                "old_image": None if record.old_image is None else json_safe(record.old_image),
+                "user_identity": record.user_identity,
+            }
+        )
+
+    def _write(self, conn: Connection, work: _Work, now: datetime) -> None:
+        for name, keys in work.resolve.items():
+            self.store.resolve(conn, name, keys, "stream", now)
+        for name, cleared in work.clear.items():
+            pending.clear(conn, self.store, name, cleared)
+        if work.pending:
+            pending.upsert(conn, self.store, work.pending, now, now + self.grace)
+        if work.discrepancies:
+            self.store.record_discrepancies(conn, work.discrepancies, "stream", now)
+            self.store.archive(conn, work.archive)
+        for dead in work.dead:
+            self.store.dead_letter(conn, str(self.source), dead.record_id, dead.reason, json_safe(dead.raw))
+        work.counts["dead_letter"] += len(work.dead)
+
+    def _finish(self, work: _Work) -> BatchOutcome:
+        committed = datetime.now(UTC)
+        latencies = tuple((committed - c).total_seconds() * 1000 for c in work.created)
+        counts = {k: v for k, v in work.counts.items() if v}
+        for verdict, n in counts.items():
+            _checked.add(n, {"verdict": verdict, "source": str(self.source)})
+        for ms in latencies:
+            _latency.record(ms, {"source": str(self.source)})
+        if work.discrepancies:
+            log.warning(
+                "discrepancies found",
+                count=len(work.discrepancies),
+                sample=[d.to_json() for d in work.discrepancies[:5]],
+            )
+        for dead in work.dead[:5]:
+            log.warning("dead letter", record_id=dead.record_id, reason=dead.reason)
+        return BatchOutcome(
+            counts,
+            tuple(work.discrepancies),
+            sum(len(v) for v in work.resolve.values()),
+            len(work.archive),
+            committed,
+            latencies,
+        )

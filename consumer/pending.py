@@ -1,0 +1,156 @@
+"""The store's table of pending re-checks (migration 020): first mismatches waiting for grace.
+
+One row per entity and key: the newest record of the key that did not match yet. A record only
+replaces or clears a pending row when it is not older than it (by sequence number when both carry
+one, else by ApproximateCreationDateTime), so out-of-order or replayed records never lose a newer
+pending change. Functions take the caller's connection and leave the transaction to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from consumer.jsonsafe import json_safe
+from parity.pg import Connection, postgres_errors
+from parity.store import Store
+from parity.stream.records import ChangeRecord, EventName, Source
+
+# "EXCLUDED/incoming is not older than the stored row p"
+_NOT_OLDER = (
+    "((n.sequence_number IS NOT NULL AND p.sequence_number IS NOT NULL"
+    "   AND n.sequence_number::numeric >= p.sequence_number::numeric)"
+    " OR ((n.sequence_number IS NULL OR p.sequence_number IS NULL)"
+    "   AND n.approximate_created >= p.approximate_created))"
+)
+
+
+@dataclass(frozen=True)
+class PendingEntry:
+    """A stored pending re-check, as read back when it is due."""
+
+    entity: str
+    key_id: str
+    key: dict[str, Any]
+    event_id: str
+    record: ChangeRecord
+    received_at: datetime
+    due_at: datetime
+
+
+def upsert(
+    conn: Connection,
+    store: Store,
+    rows: Sequence[tuple[str, str, dict[str, Any], ChangeRecord]],
+    received_at: datetime,
+    due_at: datetime,
+) -> None:
+    """Add or replace pending re-checks (entity, key_id, key json, record); older records never replace newer."""
+    if not rows:
+        return
+    query = sql.SQL(
+        "INSERT INTO {t} AS p (entity, key_id, key, source, event_id, event_name, sequence_number,"
+        " approximate_created, new_image, old_image, user_identity, received_at, due_at)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (entity, key_id) DO UPDATE SET"
+        "  source = EXCLUDED.source, event_id = EXCLUDED.event_id, event_name = EXCLUDED.event_name,"
+        "  sequence_number = EXCLUDED.sequence_number, approximate_created = EXCLUDED.approximate_created,"
+        "  new_image = EXCLUDED.new_image, old_image = EXCLUDED.old_image, user_identity = EXCLUDED.user_identity,"
+        "  received_at = EXCLUDED.received_at, due_at = EXCLUDED.due_at"
+        " WHERE p.event_id <> EXCLUDED.event_id AND " + _NOT_OLDER.replace("n.", "EXCLUDED.")
+    ).format(t=store.table("consumer_pending"))
+    params = [
+        (
+            entity,
+            key_id,
+            Jsonb(key),
+            str(r.source),
+            r.event_id,
+            str(r.event_name),
+            r.sequence_number,
+            r.approximate_created,
+            None if r.new_image is None else Jsonb(json_safe(r.new_image)),
+            None if r.old_image is None else Jsonb(json_safe(r.old_image)),
+            r.user_identity,
+            received_at,
+            due_at,
+        )
+        for entity, key_id, key, r in rows
+    ]
+    with postgres_errors("saving pending re-checks"), conn.cursor() as cur:
+        cur.executemany(query, params)
+
+
+def clear(conn: Connection, store: Store, entity: str, records: Sequence[tuple[str, ChangeRecord]]) -> int:
+    """Drop pending re-checks of these keys that are not newer than the given (matching) records."""
+    if not records:
+        return 0
+    query = sql.SQL(
+        "DELETE FROM {t} AS p USING unnest(%s::text[], %s::text[], %s::timestamptz[])"
+        " AS n(key_id, sequence_number, approximate_created)"
+        " WHERE p.entity = %s AND p.key_id = n.key_id AND " + _NOT_OLDER
+    ).format(t=store.table("consumer_pending"))
+    ids = [k for k, _ in records]
+    seqs = [r.sequence_number for _, r in records]
+    created = [r.approximate_created for _, r in records]
+    with postgres_errors("clearing pending re-checks"), conn.cursor() as cur:
+        cur.execute(query, (ids, seqs, created, entity))
+        return cur.rowcount
+
+
+def take_due(conn: Connection, store: Store, now: datetime, limit: int) -> list[PendingEntry]:
+    """Lock up to ``limit`` due re-checks (SKIP LOCKED: several checkers may share the store)."""
+    query = sql.SQL("SELECT * FROM {t} WHERE due_at <= %s ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED").format(
+        t=store.table("consumer_pending")
+    )
+    with postgres_errors("reading due re-checks"):
+        rows = conn.execute(query, (now, limit)).fetchall()
+    return [_entry(r) for r in rows]
+
+
+def delete(conn: Connection, store: Store, entries: Sequence[PendingEntry]) -> None:
+    if not entries:
+        return
+    query = sql.SQL(
+        "DELETE FROM {t} AS p USING unnest(%s::text[], %s::text[], %s::text[]) AS n(entity, key_id, event_id)"
+        " WHERE p.entity = n.entity AND p.key_id = n.key_id AND p.event_id = n.event_id"
+    ).format(t=store.table("consumer_pending"))
+    with postgres_errors("deleting decided re-checks"):
+        conn.execute(query, ([e.entity for e in entries], [e.key_id for e in entries], [e.event_id for e in entries]))
+
+
+def count(conn: Connection, store: Store) -> int:
+    with postgres_errors("counting pending re-checks"):
+        row = conn.execute(sql.SQL("SELECT count(*) AS n FROM {}").format(store.table("consumer_pending"))).fetchone()
+    return int(row["n"]) if row else 0
+
+
+def next_due(conn: Connection, store: Store) -> datetime | None:
+    with postgres_errors("reading pending re-checks"):
+        row = conn.execute(
+            sql.SQL("SELECT min(due_at) AS d FROM {}").format(store.table("consumer_pending"))
+        ).fetchone()
+    return None if row is None else row["d"]
+
+
+def _entry(row: dict[str, Any]) -> PendingEntry:
+    record = ChangeRecord(
+        event_id=row["event_id"],
+        event_name=EventName(row["event_name"]),
+        keys={},
+        new_image=row["new_image"],
+        old_image=row["old_image"],
+        approximate_created=row["approximate_created"],
+        sequence_number=row["sequence_number"],
+        user_identity=row["user_identity"],
+        source=Source(row["source"]),
+        raw={},
+    )
+    return PendingEntry(
+        row["entity"], row["key_id"], row["key"], row["event_id"], record, row["received_at"], row["due_at"]
+    )
