@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
-from parity.canonical import Canon
+from parity.canonical import Canon, canon_postgres
 from parity.compare import Comparison, Discrepancy, Verdict, compare_canonical
 from parity.config import EntityConfig, ParityConfig
 from parity.dynamo import client, dynamodb_errors
@@ -29,6 +30,7 @@ from parity.errors import DecodeError
 from parity.mapping import (
     canonical_item,
     canonical_row,
+    is_newer,
     item_key,
     json_key_id,
     key_from_json,
@@ -51,6 +53,7 @@ log = get_logger("reconcile")
 _meter = meter("reconcile")
 _items_counter = _meter.create_counter("parity.reconcile.items_compared", description="keys compared")
 _discrepancy_counter = _meter.create_counter("parity.reconcile.discrepancies", description="discrepancies by kind")
+_ANTI_JOIN_BATCH = 5000
 _parity_gauge = _meter.create_gauge("parity.reconcile.parity_percent", description="parity % of the last run")
 
 
@@ -436,31 +439,41 @@ class Reconciler:
         found: list[Discrepancy],
         cleared: dict[str, list[dict[str, Any]]],
     ) -> None:
-        """Rows whose key no segment scanned: re-read their items (item_key templates), then decide."""
-        columns = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in entity.all_columns)
-        key_object = sql.SQL(", ").join(
-            sql.SQL("{}, t.{}").format(sql.Literal(c), sql.Identifier(c)) for c in entity.key
-        )
-        query = sql.SQL(
-            "SELECT {cols} FROM {table} AS t WHERE NOT EXISTS (SELECT 1 FROM {keys} AS k"
-            " WHERE k.run_id = %s AND k.entity = %s AND k.key = jsonb_build_object({obj}))"
-        ).format(cols=columns, table=table_identifier(entity), keys=self.store.table("reconcile_keys"), obj=key_object)
+        """Rows whose key no segment scanned: re-read their items (item_key templates), then decide.
+
+        The table's keys are streamed with a server-side cursor in batches; each batch's key objects
+        (built by the same :func:`key_to_json` as the scanned keys, so every key type compares
+        exactly) are anti-joined against the run's stored keys in one query. Memory stays at one batch.
+        """
+        key_columns = sql.SQL(", ").join(sql.Identifier(c) for c in entity.key)
+        query = sql.SQL("SELECT {} FROM {}").format(key_columns, table_identifier(entity))
+        unseen = sql.SQL(
+            "SELECT k.key FROM unnest(%s::jsonb[]) AS k(key) WHERE NOT EXISTS"
+            " (SELECT 1 FROM {} AS s WHERE s.run_id = %s AND s.entity = %s AND s.key = k.key)"
+        ).format(self.store.table("reconcile_keys"))
         entity_tally = tally.entity(entity.name)
-        started_version = run_started
-        with postgres_errors(f"anti-join of {entity.table}"), conn.cursor(name=f"missing_{entity.name}") as cur:
-            cur.itersize = 1000
-            cur.execute(query, (self.options.run_id, entity.name))
+        version_spec = entity.all_columns.get(entity.version) if entity.version else None
+        started = None if version_spec is None else canon_postgres(version_spec, run_started)
+        with postgres_errors(f"anti-join of {entity.table}"), conn.cursor(name=f"keys_{entity.name}") as cur:
+            cur.itersize = _ANTI_JOIN_BATCH
+            cur.execute(query)
             while True:
-                rows = cur.fetchmany(1000)
+                rows = cur.fetchmany(_ANTI_JOIN_BATCH)
                 if not rows:
                     break
-                self._decide_missing(entity, rows, started_version, entity_tally, found, cleared)
+                keys = [Jsonb(key_to_json(entity, row_key(entity, row))) for row in rows]
+                missing = [r["key"] for r in conn.execute(unseen, (keys, self.options.run_id, entity.name))]
+                if missing:
+                    missing_keys = [key_from_json(entity, k) for k in missing]
+                    fresh = fetch_rows(conn, entity, missing_keys)
+                    present = [fresh[k] for k in missing_keys if k in fresh]
+                    self._decide_missing(entity, present, started, entity_tally, found, cleared)
 
     def _decide_missing(
         self,
         entity: EntityConfig,
-        rows: list[dict[str, Any]],
-        run_started: datetime,
+        rows: Sequence[Mapping[str, Any]],
+        run_started: Canon,
         entity_tally: Any,
         found: list[Discrepancy],
         cleared: dict[str, list[dict[str, Any]]],
@@ -480,7 +493,7 @@ class Reconciler:
                 entity_tally.add_verdict(Verdict.MATCH)
                 cleared.setdefault(entity.name, []).append(key_json)
                 continue
-            if isinstance(version, datetime) and version >= run_started:
+            if version is not None and run_started is not None and not is_newer(run_started, version):
                 entity_tally.in_flight += 1  # written after the run started: the scan could not see it
                 continue
             entity_tally.add_verdict(result.verdict, result.columns)
