@@ -10,8 +10,9 @@ commits, in ONE PostgreSQL transaction, everything the batch concluded:
 - a first mismatch is not a discrepancy yet: it becomes a *pending re-check* in the store, due at
   receipt + ``grace_seconds`` (dual writes race; the PostgreSQL half may land later). When due,
   :meth:`Checker.decide_due` re-reads the rows (batched): match -> resolved, newer row ->
-  superseded, else a discrepancy (``detected_by = "stream"``) and, for a DynamoDB-only write, the
-  image goes to the store's archive so ``parity replay`` can copy it after the 24 h retention;
+  superseded, else a discrepancy (``detected_by = "stream"``); for a DynamoDB-only write (no row,
+  a delete the row did not get, or an image newer than the row) the record's images go to the
+  store's archive so ``parity replay`` can copy them after the 24 h stream retention;
 - undecodable records and items of no entity go to the dead-letter table with a reason;
 - the caller's ``in_transaction`` hook (a checkpoint) runs inside the same transaction.
 
@@ -39,11 +40,11 @@ from typing import Any
 
 from consumer import pending
 from consumer.jsonsafe import json_safe
-from consumer.judge import Dead, Located, Outcome, group, judge
-from parity.compare import Discrepancy, Verdict
+from consumer.judge import Dead, Located, Outcome, dynamodb_only, group, judge
+from parity.compare import Comparison, Discrepancy
 from parity.config import EntityConfig, ParityConfig
 from parity.errors import PostgresError
-from parity.mapping import Key, key_from_json, key_id, key_to_json
+from parity.mapping import Key, Row, key_from_json, key_id, key_to_json
 from parity.pg import Connection, connect, fetch_rows, postgres_errors
 from parity.store import Store
 from parity.stream.records import ChangeRecord, Source
@@ -256,9 +257,7 @@ class Checker:
                 work.counts["pending"] += 1
                 work.pending.append((entity.name, key_id(entity, key), key_json, record))
                 return
-            self._discrepancy(
-                entity, key_json, record, judgement.comparison.verdict, judgement.comparison.columns, work
-            )
+            self._discrepancy(entity, key_json, record, judgement.comparison, row, work)
             return
         work.counts[str(judgement.outcome)] += 1
         work.created.append(record.approximate_created)
@@ -284,8 +283,7 @@ class Checker:
             for key, entry in items:
                 judgement = judge(entity, entry.record, rows.get(key), ttl_deletes_rows=self.ttl_deletes_rows)
                 if judgement.outcome is Outcome.MISMATCH:
-                    comparison = judgement.comparison
-                    self._discrepancy(entity, entry.key, entry.record, comparison.verdict, comparison.columns, work)
+                    self._discrepancy(entity, entry.key, entry.record, judgement.comparison, rows.get(key), work)
                     continue
                 work.counts[str(judgement.outcome)] += 1
                 work.created.append(entry.record.approximate_created)
@@ -298,15 +296,15 @@ class Checker:
         entity: EntityConfig,
         key_json: dict[str, Any],
         record: ChangeRecord,
-        verdict: Verdict,
-        columns: tuple[str, ...],
+        comparison: Comparison,
+        row: Row | None,
         work: _Work,
     ) -> None:
-        work.counts[str(verdict)] += 1
+        work.counts[str(comparison.verdict)] += 1
         work.created.append(record.approximate_created)
-        work.discrepancies.append(Discrepancy(entity.name, key_json, verdict, columns))
-        # Every remaining mismatch is a change PostgreSQL did not get (judge() already set aside
-        # rows that are newer than the image): keep the image for replay.
+        work.discrepancies.append(Discrepancy(entity.name, key_json, comparison.verdict, comparison.columns))
+        if not dynamodb_only(entity, record, row):
+            return
         work.archive.append(
             {
                 "entity": entity.name,
@@ -329,6 +327,7 @@ class Checker:
             pending.upsert(conn, self.store, work.pending, now, now + self.grace)
         if work.discrepancies:
             self.store.record_discrepancies(conn, work.discrepancies, "stream", now)
+        if work.archive:
             self.store.archive(conn, work.archive)
         for dead in work.dead:
             self.store.dead_letter(conn, str(self.source), dead.record_id, dead.reason, json_safe(dead.raw))

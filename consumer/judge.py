@@ -148,3 +148,20 @@ def judge(entity: EntityConfig, record: ChangeRecord, row: Row | None, *, ttl_de
             if is_newer(row_version, item_version):
                 return Judgement(Outcome.SUPERSEDED, comparison)
     return Judgement(Outcome.MISMATCH, comparison)
+
+
+def dynamodb_only(entity: EntityConfig, record: ChangeRecord, row: Row | None) -> bool:
+    """Did this change reach DynamoDB only (so rollback must replay it)?
+
+    True for a missing row, a delete the row did not get, and an image newer than the row (or when
+    the entity has no version column to tell). False when both sides hold the same version but a
+    column differs: PostgreSQL was written, with a wrong value; that is a discrepancy to fix, not a
+    lost write.
+    """
+    if row is None or record.event_name is EventName.REMOVE:
+        return True
+    if entity.version is None or record.image is None:
+        return True
+    item_version = version_value(entity, canonical_item(entity, record.image))
+    row_version = version_value(entity, canonical_row(entity, row))
+    return is_newer(item_version, row_version) or item_version is None or row_version is None

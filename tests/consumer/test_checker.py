@@ -91,7 +91,9 @@ def test_failed_write_becomes_a_discrepancy_and_is_archived(checker: Checker, ap
         (missing.id, "missing_in_postgres", (), "stream"),
         (wrong.id, "mismatched", ("summary",), "stream"),
     }
-    assert _count(app, "dynamodb_only_archive") == 2
+    # only the lost write is archived for replay: the wrong column has PostgreSQL's write, same version
+    archived = app.execute("SELECT key FROM parity.dynamodb_only_archive").fetchall()
+    assert archived == [{"key": {"id": missing.id}}]
     # the fix lands later: a later matching check of the key resolves the discrepancy
     write_postgres(app, [missing])
     assert checker.process([stream_record("MODIFY", missing)]).verdicts == {"match": 1}
@@ -172,3 +174,13 @@ def test_campaign_entity_with_decimal_and_ms_timestamps(checker: Checker, app: C
     campaign = generate(1, 0)[0]
     write_postgres(app, [campaign])
     assert checker.process([stream_record("INSERT", campaign)]).verdicts == {"match": 1}
+
+
+def test_update_that_missed_postgres_is_archived(checker: Checker, app: Connection) -> None:
+    s = generate(1, 1)[0].sessions[0]
+    write_postgres(app, [s])
+    newer = s.touched(summary="only in dynamodb")
+    checker.process([stream_record("MODIFY", newer, old=s)])
+    decided = checker.decide_due(now=LATER)
+    assert [(d.kind, d.columns) for d in decided.discrepancies] == [("mismatched", ("summary", "updated_at"))]
+    assert decided.archived == 1

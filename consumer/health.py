@@ -1,0 +1,45 @@
+"""``parity health``: exit 0 when the consumer committed progress recently (the ECS health check).
+
+With ``[consumer].health_file`` set, the check is the file's age (no database round trip; fails
+when the consumer is stuck, including while PostgreSQL is down). Otherwise it reads the newest
+heartbeat row of the store (``consumer_heartbeats``). Healthy when the last heartbeat is younger
+than ``[consumer].health_max_age_seconds`` (or ``--max-age``). Exit 1 when stale or absent, 2 when
+the check itself cannot run (bad config, PostgreSQL unreachable).
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+
+from consumer import heartbeat
+from parity.commands.common import config_from, print_json, store_connection
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--max-age", type=float, metavar="SECONDS", help="override [consumer].health_max_age_seconds")
+    parser.add_argument("--json", action="store_true", help="print the heartbeat as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    max_age = args.max_age if args.max_age is not None else config.consumer.health_max_age_seconds
+    now = datetime.now(UTC)
+    path = config.consumer.health_file
+    age: float | None
+    if path:
+        age = heartbeat.file_age_seconds(path, now)
+        source = f"health file {path}"
+    else:
+        with store_connection(config) as (conn, store):
+            beats = heartbeat.last_beats(conn, store)
+        age = min((b["age"].total_seconds() for b in beats), default=None)
+        source = f"store schema {config.postgres.store_schema!r}"
+    healthy = age is not None and age <= max_age
+    if args.json:
+        print_json({"healthy": healthy, "age_seconds": age, "max_age_seconds": max_age, "source": source})
+    elif age is None:
+        print(f"unhealthy: no heartbeat yet in {source}")
+    else:
+        print(f"{'healthy' if healthy else 'unhealthy'}: last heartbeat {age:.1f}s ago ({source}, limit {max_age:g}s)")
+    return 0 if healthy else 1
