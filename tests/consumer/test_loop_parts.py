@@ -1,0 +1,121 @@
+"""Small parts of the consume loop: decoding GetRecords pages, retry with backoff, `parity health`."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from consumer.backoff import Backoff, Stopped, retry
+from consumer.runner import decode
+from parity.cli import main
+from parity.errors import PostgresError, PostgresUnavailable
+from tests.conftest import ExampleEnv
+
+FAST = Backoff(first=0.001, ceiling=0.002)
+
+
+def test_decode_keeps_undecodable_records_with_a_reason() -> None:
+    good = {
+        "eventID": "1",
+        "eventName": "INSERT",
+        "dynamodb": {"ApproximateCreationDateTime": 1, "Keys": {"pk": {"S": "a"}}, "SequenceNumber": "5"},
+    }
+    bad = {"eventID": "2", "eventName": "UPSERT", "dynamodb": {"SequenceNumber": "6", "Keys": {"pk": {"S": "a"}}}}
+    records, undecodable = decode([good, bad])
+    assert [r.event_id for r in records] == ["1"]
+    assert [(u.record_id, u.reason, u.raw) for u in undecodable] == [("2", "unknown eventName 'UPSERT'", bad)]
+
+
+def test_retry_waits_out_an_unavailable_dependency() -> None:
+    attempts = []
+
+    def flaky() -> str:
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise PostgresUnavailable("down")
+        return "ok"
+
+    assert retry("x", flaky, threading.Event(), backoff=FAST) == "ok"
+    assert len(attempts) == 3
+
+
+def test_retry_lets_other_errors_through_and_stops_on_request() -> None:
+    def broken() -> None:
+        raise PostgresError("syntax error")
+
+    with pytest.raises(PostgresError):
+        retry("x", broken, threading.Event(), backoff=FAST)
+    stop = threading.Event()
+    stop.set()
+
+    def down() -> None:
+        raise PostgresUnavailable("down")
+
+    with pytest.raises(Stopped):
+        retry("x", down, stop, backoff=FAST)
+
+
+def test_backoff_grows_to_its_ceiling() -> None:
+    b = Backoff(first=1, ceiling=8)
+    assert 0.5 <= b.delay(0) <= 1 and 4 <= b.delay(10) <= 8
+
+
+def _config_with(env: ExampleEnv, tmp_path: Path, extra: str) -> Path:
+    text = env.config_path.read_text().replace("grace_seconds = 30\n", "grace_seconds = 30\n" + extra)
+    path = tmp_path / "health.toml"
+    path.write_text(text)
+    return path
+
+
+def test_health_from_a_file(example_env: ExampleEnv, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    beat = tmp_path / "beat"
+    config = _config_with(example_env, tmp_path, f'health_file = "{beat}"\nhealth_max_age_seconds = 60\n')
+    assert main(["health", "--config", str(config)]) == 1
+    assert "no heartbeat" in capsys.readouterr().out
+    beat.touch()
+    assert main(["health", "--config", str(config)]) == 0
+    old = time.time() - 120
+    os.utime(beat, (old, old))
+    assert main(["health", "--config", str(config)]) == 1
+    assert "unhealthy: last heartbeat 1" in capsys.readouterr().out
+
+
+def test_health_from_the_store(example_env: ExampleEnv, capsys: pytest.CaptureFixture[str]) -> None:
+    from consumer.heartbeat import beat
+    from parity.store import Store
+
+    config = str(example_env.config_path)
+    assert main(["health", "--config", config]) == 1
+    conn, store = example_env.conn, Store("parity")
+    beat(conn, store, "arn:stream", 10, {})
+    conn.commit()
+    assert main(["health", "--config", config, "--json"]) == 0
+    assert '"healthy": true' in capsys.readouterr().out
+    conn.execute("UPDATE parity.consumer_heartbeats SET committed_at = now() - interval '1 hour'")
+    conn.commit()
+    assert main(["health", "--config", config]) == 1
+
+
+def test_consume_refuses_a_table_without_a_stream(
+    example_env: ExampleEnv, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from parity.example import config_toml, create_dynamodb_table
+
+    create_dynamodb_table(example_env.dynamodb, "nostream", stream=False)
+    path = tmp_path / "nostream.toml"
+    path.write_text(config_toml(table="nostream", dsn=example_env.dsn, endpoint_url=example_env.endpoint_url))
+    assert main(["consume", "--config", str(path), "--stop-when-idle", "0"]) == 2
+    assert "has no DynamoDB stream" in capsys.readouterr().err
+
+
+def test_consume_refuses_kinesis_mode(
+    example_env: ExampleEnv, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config_with(example_env, tmp_path, "")
+    config.write_text(config.read_text().replace('source = "dynamodb-streams"', 'source = "kinesis"'))
+    assert main(["consume", "--config", str(config)]) == 2
+    assert "kcl-processor" in capsys.readouterr().err
