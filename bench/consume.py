@@ -1,0 +1,271 @@
+"""Benchmark of the stream checker: bare stream read vs naive checker vs ``parity consume``.
+
+On the local stack (moto's real server, an embedded PostgreSQL), ``--records`` sessions (default
+50,000; 1% injected faults: missing rows and wrong columns) are written to both stores, then timed
+side by side in one run:
+
+(a) bare: read the whole DynamoDB stream with boto3 GetRecords, nothing else;
+(b) naive: the same read plus one SELECT per record and a comparison (``--naive-records`` of them,
+    extrapolated as a rate);
+(c) parity: ``parity consume --stop-when-idle`` as a subprocess (its idle wait subtracted).
+
+moto serves GetRecords slowly, so the checker is also measured alone, fed the same decoded
+records from memory in batches of ``--batch`` with PostgreSQL on plain loopback (TCP through
+bench/latency_proxy.py with 0 ms) and ``--pg-delay-ms`` away (default 1 ms one way), next to the
+naive one-SELECT-per-record checker under the same conditions; p50/p99 from receipt of a batch to
+its committed verdicts. grace_seconds is 0 here (the grace wait is excluded by definition).
+
+    .venv/bin/python bench/consume.py                  # default sizes
+    .venv/bin/python bench/consume.py --records 5000   # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import boto3  # noqa: E402
+import psycopg  # noqa: E402
+
+from bench.latency_proxy import LatencyProxy  # noqa: E402
+from consumer.checker import Checker  # noqa: E402
+from parity.compare import compare  # noqa: E402
+from parity.config import ParityConfig, load_config  # noqa: E402
+from parity.embedded import LOCAL_AWS_ENV, start_moto, start_postgres  # noqa: E402
+from parity.example import (  # noqa: E402
+    Session,
+    config_toml,
+    create_dynamodb_table,
+    create_postgres_tables,
+    generate,
+    write_dynamodb,
+    write_postgres,
+)
+from parity.mapping import item_key, key_to_postgres, match_entity  # noqa: E402
+from parity.pg import connect  # noqa: E402
+from parity.stream.records import ChangeRecord, parse_stream_record  # noqa: E402
+from parity.telemetry import configure_logging  # noqa: E402
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class Figure:
+    records: int
+    seconds: float
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+
+    @property
+    def rate(self) -> float:
+        return self.records / self.seconds if self.seconds > 0 else float("inf")
+
+
+def _streams(endpoint: str) -> Any:
+    return boto3.client("dynamodbstreams", endpoint_url=endpoint, region_name="us-east-1")
+
+
+def load(records: int, dynamodb: Any, table: str, conn: Any) -> int:
+    """Write ``records`` sessions to both stores, 1% faulty; returns the number of faults."""
+    per = 500
+    sessions: list[Session] = [s for c in generate(-(-records // per), per, seed=5) for s in c.sessions][:records]
+    faults = 0
+    rows: list[Session] = []
+    for i, s in enumerate(sessions):
+        if i % 100 == 7:
+            faults += 1
+            if i % 200 == 7:
+                continue  # the PostgreSQL write failed
+            rows.append(s.touched(updated_at=s.updated_at, summary="wrong"))
+            continue
+        rows.append(s)
+    for start in range(0, len(rows), 5000):
+        write_postgres(conn, rows[start : start + 5000])  # type: ignore[arg-type]
+    started = time.perf_counter()
+    for start in range(0, len(sessions), 1000):
+        write_dynamodb(dynamodb, table, sessions[start : start + 1000])  # type: ignore[arg-type]
+    log(f"wrote {len(sessions):,} items to moto in {time.perf_counter() - started:.0f} s ({faults} faults)")
+    return faults
+
+
+def bare_read(endpoint: str, arn: str) -> tuple[Figure, list[dict[str, Any]]]:
+    streams = _streams(endpoint)
+    started = time.perf_counter()
+    raw: list[dict[str, Any]] = []
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")
+        iterator = it["ShardIterator"]
+        while iterator:
+            page = streams.get_records(ShardIterator=iterator, Limit=1000)
+            raw.extend(page["Records"])
+            if not page["Records"]:
+                break
+            iterator = page.get("NextShardIterator")
+    return Figure(len(raw), time.perf_counter() - started), raw
+
+
+def _naive_check(config: ParityConfig, conn: Any, records: list[ChangeRecord]) -> int:
+    """What a team writes first: one SELECT per record."""
+    bad = 0
+    for record in records:
+        image = record.image
+        assert image is not None
+        entity = match_entity(config.entity, image)
+        assert entity is not None
+        key = key_to_postgres(entity, item_key(entity, image))
+        cols = ", ".join(entity.all_columns)
+        row = conn.execute(f"SELECT {cols} FROM {entity.table} WHERE id = %s", key).fetchone()
+        if not compare(entity, image, row).is_match:
+            bad += 1
+    return bad
+
+
+def naive_from_stream(config: ParityConfig, endpoint: str, arn: str, dsn: str, limit: int) -> Figure:
+    streams = _streams(endpoint)
+    started = time.perf_counter()
+    done = 0
+    with psycopg.connect(dsn, row_factory=psycopg.rows.dict_row) as conn:
+        shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+        iterator = it["ShardIterator"]
+        while iterator and done < limit:
+            page = streams.get_records(ShardIterator=iterator, Limit=1000)
+            records = [parse_stream_record(r) for r in page["Records"]][: limit - done]
+            _naive_check(config, conn, records)
+            done += len(records)
+            if not page["Records"]:
+                break
+            iterator = page.get("NextShardIterator")
+    return Figure(done, time.perf_counter() - started)
+
+
+def parity_consume(config_path: Path, idle: float) -> Figure:
+    env = {**os.environ, **LOCAL_AWS_ENV}
+    command = [sys.executable, "-m", "parity.cli", "consume", "--config", str(config_path)]
+    command += ["--stop-when-idle", str(idle), "--grace-seconds", "0"]
+    started = time.perf_counter()
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - started - idle
+    if done.returncode != 0:
+        raise SystemExit(f"parity consume failed: {done.stderr[-2000:]}")
+    return Figure(0, seconds)
+
+
+def _batches(records: list[ChangeRecord], size: int) -> Iterator[list[ChangeRecord]]:
+    for start in range(0, len(records), size):
+        yield records[start : start + size]
+
+
+def checker_alone(config: ParityConfig, dsn: str, records: list[ChangeRecord], batch: int) -> Figure:
+    checker = Checker(config, dsn, source=records[0].source, grace_seconds=0)
+    checker.connection()  # connect and migrate outside the timing
+    latencies: list[float] = []
+    started = time.perf_counter()
+    for chunk in _batches(records, batch):
+        received = datetime.now(UTC)
+        outcome = checker.process(chunk, received_at=received)
+        assert outcome.committed_at is not None
+        latencies.extend([(outcome.committed_at - received).total_seconds() * 1000] * len(chunk))
+    seconds = time.perf_counter() - started
+    checker.close()
+    latencies.sort()
+    return Figure(len(records), seconds, latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.99) - 1])
+
+
+def naive_alone(config: ParityConfig, dsn: str, records: list[ChangeRecord]) -> Figure:
+    with psycopg.connect(dsn, row_factory=psycopg.rows.dict_row) as conn:
+        started = time.perf_counter()
+        _naive_check(config, conn, records)
+        return Figure(len(records), time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--records", type=int, default=50_000)
+    parser.add_argument("--naive-records", type=int, default=3_000, help="records the naive checkers time")
+    parser.add_argument("--batch", type=int, default=1000, help="records per Checker.process call")
+    parser.add_argument("--pg-delay-ms", type=float, default=1.0, help="one-way delay to PostgreSQL")
+    parser.add_argument("--idle", type=float, default=1.0, help="--stop-when-idle of (c), subtracted")
+    args = parser.parse_args()
+    configure_logging(level="error")  # the injected faults would log a warning per batch
+    for name, value in LOCAL_AWS_ENV.items():
+        os.environ.setdefault(name, value)
+    tmp = Path(tempfile.mkdtemp(prefix="parity-bench-consume-"))
+    log(f"load average before: {os.getloadavg()}")
+    pg = start_postgres()
+    moto = start_moto(log_dir=tmp)
+    try:
+        host = str(psycopg.conninfo.conninfo_to_dict(pg.dsn)["host"])
+        dsn = pg.dsn
+        with connect(dsn) as conn:
+            create_postgres_tables(conn)
+            conn.commit()
+            dynamodb = boto3.client("dynamodb", endpoint_url=moto.endpoint_url, region_name="us-east-1")
+            table = "bench-consume"
+            arn = create_dynamodb_table(dynamodb, table)["LatestStreamArn"]
+            faults = load(args.records, dynamodb, table, conn)
+
+        def config_for(schema: str, pg_dsn: str) -> tuple[Path, ParityConfig]:
+            path = tmp / f"{schema}.toml"
+            text = config_toml(table=table, dsn=pg_dsn, endpoint_url=moto.endpoint_url, store_schema=schema)
+            path.write_text(text.replace("grace_seconds = 30", "grace_seconds = 0\npoll_interval_seconds = 0.2"))
+            return path, load_config(path)
+
+        path_c, config = config_for("bench_c", dsn)
+        a, raw = bare_read(moto.endpoint_url, arn)
+        log(f"(a) bare read: {a.records:,} records in {a.seconds:.1f} s")
+        b = naive_from_stream(config, moto.endpoint_url, arn, dsn, args.naive_records)
+        log(f"(b) naive: {b.records:,} records in {b.seconds:.1f} s")
+        c = parity_consume(path_c, args.idle)
+        with connect(dsn) as conn:
+            row = conn.execute("SELECT count(*) AS n FROM bench_c.discrepancies").fetchone()
+            found = int(row["n"]) if row else -1
+        c = Figure(a.records, c.seconds)
+        log(f"(c) parity consume: {c.seconds:.1f} s, {found} discrepancies (injected {faults})")
+
+        records = [parse_stream_record(r) for r in raw]
+        alone: dict[str, tuple[Figure, Figure]] = {}
+        for label, delay in (("loopback", 0.0), (f"{args.pg_delay_ms:g} ms away", args.pg_delay_ms)):
+            with LatencyProxy(host, delay_ms=delay) as proxy:
+                pdsn = proxy.dsn(dsn)
+                schema = "bench_mem_" + ("0" if delay == 0 else "1")
+                _, cfg = config_for(schema, pdsn)
+                fig = checker_alone(cfg, pdsn, records, args.batch)
+                naive = naive_alone(cfg, pdsn, records[: args.naive_records])
+                alone[label] = (fig, naive)
+                log(f"checker alone, PostgreSQL {label}: {fig.rate:,.0f} records/s; naive {naive.rate:,.0f}/s")
+    finally:
+        moto.stop()
+        pg.stop()
+    log(f"load average after: {os.getloadavg()}")
+
+    print(f"\nparity consume benchmark: {a.records:,} stream records, {faults} injected faults (1%)")
+    print(f"  (a) bare stream read           {a.rate:>10,.0f} records/s  {a.seconds:7.1f} s")
+    print(f"  (b) naive checker (1 SELECT/r) {b.rate:>10,.0f} records/s  (over {b.records:,} records)")
+    print(f"  (c) parity consume             {c.rate:>10,.0f} records/s  {c.seconds:7.1f} s  ({found} found)")
+    print(f"  time (c)/(a) = {c.seconds / a.seconds:.2f}  (target <= 1.3);  rate (c)/(b) = {c.rate / b.rate:.1f}x")
+    print("\n  checker alone, records from memory, batches of", args.batch)
+    for label, (fig, naive) in alone.items():
+        print(
+            f"  PostgreSQL {label:<12} {fig.rate:>10,.0f} records/s  naive {naive.rate:>8,.0f}/s"
+            f"  ratio {fig.rate / naive.rate:5.1f}x  receipt->commit p50 {fig.p50_ms:.1f} ms p99 {fig.p99_ms:.1f} ms"
+        )
+    print("  targets: >= 10,000 records/s at 1 ms, >= 10x naive, p99 <= 200 ms")
+
+
+if __name__ == "__main__":
+    main()
