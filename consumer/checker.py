@@ -21,8 +21,8 @@ for grace. Every write is an idempotent upsert: a replayed record never doubles 
 
 **TTL deletes.** A REMOVE by ``dynamodb.amazonaws.com`` is DynamoDB expiring an item; apps that
 mirror data in PostgreSQL usually keep (or purge on their own schedule) such rows, so by default a
-TTL delete is counted as ``ttl_delete`` and is never a discrepancy. ``ttl_deletes_rows=True`` checks
-it like any delete (the row must be gone).
+TTL delete is counted as ``ttl_delete`` and is never a discrepancy. ``[consumer].ttl_deletes_rows =
+true`` (or the constructor argument) checks it like any delete (the row must be gone).
 
 PostgreSQL errors propagate as :class:`~parity.errors.PostgresUnavailable` /
 :class:`~parity.errors.PostgresError` with nothing committed; the connection is dropped and
@@ -123,7 +123,7 @@ class Checker:
         *,
         source: Source,
         grace_seconds: float | None = None,
-        ttl_deletes_rows: bool = False,
+        ttl_deletes_rows: bool | None = None,
         decide_limit: int = 5000,
         application_name: str = "parity-consumer",
     ) -> None:
@@ -131,7 +131,7 @@ class Checker:
         self.source = source
         self.store = Store(config.postgres.store_schema)
         self.grace = timedelta(seconds=config.consumer.grace_seconds if grace_seconds is None else grace_seconds)
-        self.ttl_deletes_rows = ttl_deletes_rows
+        self.ttl_deletes_rows = config.consumer.ttl_deletes_rows if ttl_deletes_rows is None else ttl_deletes_rows
         self.decide_limit = decide_limit
         self._entities = {e.name: e for e in config.entity}
         self._dsn = dsn

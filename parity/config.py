@@ -128,6 +128,7 @@ class ConsumerConfig(_Model):
     poll_interval_seconds: float = Field(default=1.0, ge=0)
     health_file: str | None = None  # touched after every committed batch; see `parity health`
     health_max_age_seconds: float = Field(default=120.0, gt=0)
+    ttl_deletes_rows: bool = False  # true when the app deletes the PostgreSQL row when DynamoDB TTL expires an item
 
 
 class PartitionSpec(_Model):
