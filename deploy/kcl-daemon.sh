@@ -1,0 +1,46 @@
+#!/bin/sh
+# Entrypoint of the Kinesis-mode consumer task: render the KCL properties from the parity config,
+# then exec the KCL 3 MultiLangDaemon, which runs `parity kcl-processor` (the properties'
+# executableName) once per leased shard. exec makes the daemon the container's main process so that
+# SIGTERM from ECS reaches it and it shuts its processors down within
+# shutdownGraceMillis (kept below the task's stopTimeout).
+#
+# Environment (set by the image and the task definition):
+#   PARITY_CONFIG    the parity TOML (default /var/run/parity/parity.toml, written by parity-entrypoint)
+#   KCL_PROPERTIES   where to write the rendered properties (default /var/run/parity/kcl.properties)
+#   KCL_JARS         the MultiLangDaemon jars (default /opt/kcl/jars, fetched at image build)
+#   PARITY_KCL_WORKER_ID  optional; otherwise the ECS task id from the task metadata endpoint, else the hostname
+#   JAVA_OPTS        optional extra JVM flags (e.g. -Xmx512m)
+set -eu
+
+PARITY_CONFIG="${PARITY_CONFIG:-/var/run/parity/parity.toml}"
+KCL_PROPERTIES="${KCL_PROPERTIES:-/var/run/parity/kcl.properties}"
+KCL_JARS="${KCL_JARS:-/opt/kcl/jars}"
+
+if [ -z "${PARITY_KCL_WORKER_ID:-}" ]; then
+    # ECS Fargate: the task ARN from the v4 task metadata endpoint (no curl in the slim image).
+    PARITY_KCL_WORKER_ID="$(python - <<'PY' 2>/dev/null || true
+import json, os, urllib.request
+uri = os.environ.get("ECS_CONTAINER_METADATA_URI_V4")
+if uri:
+    with urllib.request.urlopen(uri + "/task", timeout=2) as response:
+        print(json.load(response)["TaskARN"].rsplit("/", 1)[-1])
+PY
+)"
+    PARITY_KCL_WORKER_ID="${PARITY_KCL_WORKER_ID:-$(hostname)}"
+fi
+export PARITY_KCL_WORKER_ID
+
+mkdir -p "$(dirname "$KCL_PROPERTIES")"
+# `parity kcl-properties` prints the properties on stdout; it reads PARITY_KCL_WORKER_ID for workerId.
+parity kcl-properties --config "$PARITY_CONFIG" > "$KCL_PROPERTIES.tmp"
+if [ ! -s "$KCL_PROPERTIES.tmp" ]; then
+    echo "kcl-daemon: error: 'parity kcl-properties' printed nothing; check $PARITY_CONFIG" >&2
+    exit 2
+fi
+mv "$KCL_PROPERTIES.tmp" "$KCL_PROPERTIES"
+
+# The properties file's directory is on the classpath too: MultiLangDaemon looks it up there.
+# shellcheck disable=SC2086
+exec java ${JAVA_OPTS:-} -cp "$KCL_JARS/*:$(dirname "$KCL_PROPERTIES")" \
+    software.amazon.kinesis.multilang.MultiLangDaemon --properties-file "$KCL_PROPERTIES"
