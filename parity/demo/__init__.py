@@ -1,0 +1,1 @@
+"""parity demo: the whole product on an embedded local stack."""

@@ -1,0 +1,228 @@
+"""``parity demo``: the whole product on an embedded local stack, with no setup.
+
+Starts moto's DynamoDB (with a stream) and an embedded PostgreSQL, creates the example app
+(campaigns and sessions in ElectroDB's item shape), seeds it with consistent dual writes, then runs
+a workload with faults injected at a visible rate (PostgreSQL writes that fail, arrive late, or write
+a wrong column). The stream checker and the reconciler find them; the commands are the ones users
+run (``parity.cli.main`` in-process). Nothing is left running unless ``--keep``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import random
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from parity.config import load_config
+from parity.dynamo import client
+from parity.embedded import EmbeddedStack
+from parity.example import (
+    Campaign,
+    Session,
+    config_toml,
+    create_dynamodb_table,
+    create_postgres_tables,
+    generate,
+    write_dynamodb,
+    write_postgres,
+)
+from parity.pg import connect
+
+TABLE = "app"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--campaigns", type=int, default=300, metavar="N", help="campaigns to seed (300)")
+    parser.add_argument("--sessions", type=int, default=5, metavar="N", help="sessions per campaign (5)")
+    parser.add_argument("--updates", type=int, default=400, metavar="N", help="dual writes in the workload (400)")
+    parser.add_argument("--fault-rate", type=float, default=0.03, metavar="P", help="share of faulty writes (0.03)")
+    parser.add_argument("--keep", action="store_true", help="keep the stack running and print how to use it")
+    parser.add_argument("--workdir", default=None, metavar="DIR", help="where to write the config and report")
+
+
+@dataclass
+class Faults:
+    dynamodb_only: list[Session] = field(default_factory=list)  # the PostgreSQL half of an update failed
+    new_dynamodb_only: list[Session] = field(default_factory=list)  # the PostgreSQL half of an insert failed
+    deleted_dynamodb_only: list[Session] = field(default_factory=list)  # the PostgreSQL half of a delete failed
+    wrong_column: list[Session] = field(default_factory=list)
+    late: list[Session] = field(default_factory=list)
+
+
+def _say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def _step(number: int, title: str) -> None:
+    _say()
+    _say(f"── {number}. {title} " + "─" * max(0, 60 - len(title)))
+
+
+def _parity(*args: str) -> int:
+    from parity.cli import main
+
+    return main(list(args))
+
+
+def _available(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def workload(conn: Any, dynamodb: Any, campaigns: list[Campaign], updates: int, fault_rate: float) -> Faults:
+    """Dual writes of session updates; a share of them fail or go wrong on the PostgreSQL side."""
+    rng = random.Random(42)
+    sessions = [s for c in campaigns for s in c.sessions]
+    faults = Faults()
+    touched: set[str] = set()
+    late: list[Session] = []
+    for n in range(updates):
+        session = rng.choice(sessions)
+        if session.id in touched:
+            continue
+        touched.add(session.id)
+        newer = session.touched(summary=f"{session.summary or ''} Update {n}: reviewed the launch plan.".strip())
+        write_dynamodb(dynamodb, TABLE, [newer])
+        roll = rng.random()
+        if roll < fault_rate:
+            faults.dynamodb_only.append(newer)  # the PostgreSQL half failed
+        elif roll < 2 * fault_rate:
+            wrong = newer.touched(updated_at=newer.updated_at, name=newer.name + " (typo)")
+            write_postgres(conn, [wrong])
+            faults.wrong_column.append(newer)
+        elif roll < 3 * fault_rate:
+            late.append(newer)  # lands a moment later, within the grace period
+        else:
+            write_postgres(conn, [newer])
+    faults.late = late
+    # a few inserts and deletes whose PostgreSQL half failed
+    fresh = generate(1, max(2, round(updates * fault_rate / 3)), seed=99)[0].sessions
+    for session in fresh:
+        moved = Session(**{**session.__dict__, "campaign_id": rng.choice(campaigns).id})
+        write_dynamodb(dynamodb, TABLE, [moved])
+        faults.new_dynamodb_only.append(moved)
+    for session in rng.sample([s for s in sessions if s.id not in touched], len(fresh)):
+        dynamodb.delete_item(TableName=TABLE, Key=session.key())
+        faults.deleted_dynamodb_only.append(session)
+    return faults
+
+
+def run(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    workdir = Path(args.workdir or Path.cwd() / ".parity-demo").resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    stack = EmbeddedStack(keep_files=args.keep)
+    _say("parity demo: proving DynamoDB holds what PostgreSQL holds, on an embedded local stack")
+    _step(1, "start the local stack")
+    stack.start()
+    try:
+        _say(f"DynamoDB (moto)      {stack.endpoint_url}")
+        _say(f"PostgreSQL (embedded) {stack.postgres.data_dir if stack.postgres else ''}")
+        config_path = workdir / "parity.toml"
+        config_path.write_text(
+            config_toml(
+                table=TABLE, dsn=stack.dsn, endpoint_url=stack.endpoint_url, extra="\n[demo]\n" if False else ""
+            )
+        )
+        text = config_path.read_text().replace("grace_seconds = 30", "grace_seconds = 2")
+        config_path.write_text(text)
+        config = load_config(config_path)
+        with _environment(stack.environment()):
+            return _demo(args, config_path, config, stack, workdir, started)
+    finally:
+        if args.keep:
+            _say()
+            _say("The stack keeps running (--keep). Point parity at it with:")
+            for key, value in stack.environment().items():
+                _say(f"  export {key}='{value}'")
+            _say(f"  parity --config {workdir / 'parity.toml'} discrepancies  # or any other command")
+            _say("Stop it with Ctrl-C.")
+            with suppress(KeyboardInterrupt):
+                threading.Event().wait()
+        stack.close()
+
+
+def _demo(
+    args: argparse.Namespace, config_path: Path, config: Any, stack: EmbeddedStack, workdir: Path, started: float
+) -> int:
+    cfg = ["--config", str(config_path)]
+    conn = connect(stack.dsn)
+    dynamodb = client(config.dynamodb)
+    _step(2, "create the example app and seed it with dual writes")
+    create_postgres_tables(conn)
+    create_dynamodb_table(dynamodb, TABLE)
+    campaigns = generate(args.campaigns, args.sessions)
+    records: list[Session | Campaign] = [*campaigns, *(s for c in campaigns for s in c.sessions)]
+    write_postgres(conn, records)
+    write_dynamodb(dynamodb, TABLE, records)
+    _say(f"{len(campaigns)} campaigns and {len(records) - len(campaigns)} sessions written to both stores")
+    _step(3, "check the config against both stores")
+    code = _parity("check-config", *cfg)
+    if code != 0:
+        return code
+    _step(4, f"dual-writing workload, {args.fault_rate:.0%} of writes faulty per kind")
+    faults = workload(conn, dynamodb, campaigns, args.updates, args.fault_rate)
+    _say(
+        f"injected: {len(faults.dynamodb_only)} PostgreSQL writes failed, {len(faults.wrong_column)} wrote a wrong "
+        f"column, {len(faults.late)} arrive late"
+    )
+    if faults.late:
+        timer = threading.Timer(1.0, lambda: write_postgres(connect(stack.dsn), list(faults.late)))
+        timer.start()
+    _step(5, "the stream checker verifies every write (parity consume)")
+    if _available("consumer.command"):
+        _parity("consume", *cfg, "--stop-when-idle", "3")
+        _parity("discrepancies", *cfg, "--status", "open")
+    else:
+        _say("skipped: the stream checker is not built yet")
+    _step(6, "full compare of both stores (parity reconcile)")
+    report_json = workdir / "reconcile.json"
+    if _available("reconciler.command"):
+        _parity("reconcile", *cfg, "--segments", "4", "--report", str(report_json))
+    else:
+        _say("skipped: the reconciler is not built yet")
+    _step(7, "keyword search served by DynamoDB, beside PostgreSQL full-text search")
+    if _available("search.command"):
+        campaign = campaigns[0]
+        _parity("search", *cfg, "--campaign", campaign.id, "--compare-postgres", "launch review")
+    else:
+        _say("skipped: search is not built yet")
+    _step(8, "rollback rehearsal: replay DynamoDB-only writes into PostgreSQL")
+    if _available("rollback.command"):
+        _parity("replay", *cfg)
+        _parity("replay", *cfg, "--apply")
+        _step(9, "final compare")
+        _parity("reconcile", *cfg, "--segments", "4")
+    else:
+        _say("skipped: replay is not built yet")
+    if _available("parity.report.command"):
+        report = workdir / "parity-report.html"
+        _parity("report", *cfg, "--html", str(report))
+        _say(f"\nHTML report: {report}")
+    conn.close()
+    _say(f"\ndemo finished in {time.monotonic() - started:.0f} s; config kept at {config_path}")
+    return 0
