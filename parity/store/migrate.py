@@ -41,7 +41,10 @@ def migrate(conn: Connection, schema: str) -> list[str]:
         conn.commit()
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_ID,))
-            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema_id))
+            # Only when missing: CREATE SCHEMA checks the database-level CREATE privilege even with
+            # IF NOT EXISTS, and the least-privilege job roles (deploy/postgres-roles.sql) lack it.
+            if conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone() is None:
+                conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema_id))
             conn.execute(
                 sql.SQL(
                     "CREATE TABLE IF NOT EXISTS {}.schema_migrations ("

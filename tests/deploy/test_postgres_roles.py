@@ -1,0 +1,133 @@
+"""deploy/postgres-roles.sql runs on the real PostgreSQL and grants exactly what each job needs.
+
+Runs the script as the database owner against the example app's tables, then logs in as a user of
+each group role (the way docs/operations.md tells operators to) and checks: the checker reads the
+mapped tables but cannot write them, migrates and writes the parity store schema; replay writes
+the mapped tables and the store tables the checker created, but cannot change their structure.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import errors
+
+from parity import example
+from parity.compare import Discrepancy
+from parity.pg import connect
+from parity.store import Store
+
+SCRIPT = Path(__file__).resolve().parents[2] / "deploy" / "postgres-roles.sql"
+
+
+def _run_script(dsn: str, text: str | None = None) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute((text if text is not None else SCRIPT.read_text()).encode())
+
+
+@pytest.fixture
+def app_db(pg_dsn: str) -> str:
+    """The example app's tables with a few rows, and the roles script applied (twice: idempotent)."""
+    conn = connect(pg_dsn)
+    try:
+        example.create_postgres_tables(conn)
+        campaigns = example.generate(2, 2)
+        records: list[example.Session | example.Campaign] = [*campaigns]
+        for campaign in campaigns:
+            records.extend(campaign.sessions)
+        example.write_postgres(conn, records)
+        conn.commit()
+    finally:
+        conn.close()
+    _run_script(pg_dsn)
+    _run_script(pg_dsn)
+    return pg_dsn
+
+
+@pytest.fixture
+def login(app_db: str) -> Iterator[dict[str, str]]:
+    """One LOGIN user per group role, set up as docs/operations.md says; dropped afterwards."""
+    suffix = uuid.uuid4().hex[:8]
+    users = {"parity_checker": f"t_checker_{suffix}", "parity_replay": f"t_replay_{suffix}"}
+    with psycopg.connect(app_db, autocommit=True) as admin:
+        for group, user in users.items():
+            admin.execute(f"CREATE ROLE {user} LOGIN PASSWORD 'x' IN ROLE {group}")
+            admin.execute(f"ALTER ROLE {user} SET role = '{group}'")
+    try:
+        yield {group: psycopg.conninfo.make_conninfo(app_db, user=user) for group, user in users.items()}
+    finally:
+        with psycopg.connect(app_db, autocommit=True) as admin:
+            for user in users.values():
+                admin.execute(f"DROP OWNED BY {user}")
+                admin.execute(f"DROP ROLE {user}")
+
+
+def _denied(dsn: str, statement: str) -> bool:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        try:
+            conn.execute(statement)
+        except errors.InsufficientPrivilege:
+            return True
+    return False
+
+
+def test_checker_reads_app_tables_and_cannot_write_them(login: dict[str, str]) -> None:
+    dsn = login["parity_checker"]
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute("SELECT current_user").fetchone() == ("parity_checker",)
+        assert conn.execute("SELECT count(*) FROM public.sessions").fetchone() == (4,)
+        assert conn.execute("SELECT count(*) FROM public.campaigns").fetchone() == (2,)
+    assert _denied(dsn, "UPDATE public.sessions SET name = 'x'")
+    assert _denied(dsn, "DELETE FROM public.campaigns")
+    assert _denied(dsn, "INSERT INTO public.campaigns (id) VALUES (gen_random_uuid())")
+    assert _denied(dsn, "TRUNCATE public.sessions")
+    assert _denied(dsn, "CREATE TABLE public.intruder (x int)")
+
+
+def test_checker_migrates_and_writes_the_store_schema(login: dict[str, str]) -> None:
+    store = Store("parity")
+    conn = connect(login["parity_checker"])
+    try:
+        store.migrate(conn)
+        conn.commit()
+        found = [Discrepancy(entity="session", key={"id": str(uuid.uuid4())}, kind="missing_in_postgres")]
+        assert store.record_discrepancies(conn, found, "stream", datetime.now(UTC)) == 1
+        conn.commit()
+        assert len(store.list_discrepancies(conn)) == 1
+        owner = conn.execute(
+            "SELECT tableowner FROM pg_tables WHERE schemaname = 'parity' AND tablename = 'discrepancies'"
+        ).fetchone()
+        assert owner == {"tableowner": "parity_checker"}
+    finally:
+        conn.close()
+
+
+def test_replay_writes_app_tables_and_the_store_but_no_ddl(login: dict[str, str]) -> None:
+    checker = connect(login["parity_checker"])
+    try:
+        Store("parity").migrate(checker)  # the checker's first start creates the store tables
+        checker.commit()
+    finally:
+        checker.close()
+    dsn = login["parity_replay"]
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute("UPDATE public.sessions SET name = 'replayed'").rowcount == 4
+        assert conn.execute("DELETE FROM public.sessions WHERE name = 'replayed'").rowcount == 4
+        conn.execute(
+            "INSERT INTO parity.discrepancies (entity, key_id, key, kind, columns, detected_by, first_seen, last_seen,"
+            " status) VALUES ('session', 'k', '{}', 'missing_in_postgres', '{}', 'replay', now(), now(), 'open')"
+        )
+        assert conn.execute("DELETE FROM parity.discrepancies WHERE key_id = 'k'").rowcount == 1
+    assert _denied(dsn, "DROP TABLE public.sessions")
+    assert _denied(dsn, "TRUNCATE public.sessions")
+    assert _denied(dsn, "ALTER TABLE parity.discrepancies ADD COLUMN x int")
+
+
+def test_a_missing_mapped_table_fails_with_a_hint(pg_dsn: str) -> None:
+    with pytest.raises(psycopg.errors.RaiseException, match=r"mapped table public\.sessions does not exist"):
+        _run_script(pg_dsn)
