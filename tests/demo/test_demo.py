@@ -11,12 +11,17 @@ import pytest
 
 
 def _servers() -> set[tuple[str, str]]:
-    """(pid, command line) of every moto server and embedded PostgreSQL on the machine."""
+    """(pid, command line) of orphaned moto servers and embedded PostgreSQLs: what an exited demo would leave.
+
+    Only orphans (parent pid 1) count, so servers of other test processes on the machine are ignored.
+    """
     found = set()
     for path in Path("/proc").glob("[0-9]*/cmdline"):
         text = _read(path)
         if "moto.server" in text or "hypercorn" in text or ("postgres" in text and "parity-stack-" in text):
-            found.add((path.parent.name, text))
+            stat = _read(path.parent / "stat")
+            if stat and stat.rsplit(")", 1)[-1].split()[1] == "1":
+                found.add((path.parent.name, text))
     return found
 
 
