@@ -22,7 +22,6 @@ TEMPLATE = Path(__file__).resolve().parents[2] / "deploy" / "cloudformation" / "
 #: "WILDCARD-OK:" comments; a new "*" needs a line here and a comment there.
 ALLOWLIST: dict[tuple[str, str], str] = {
     ("ExecutionRole", "ecr:GetAuthorizationToken"): "no resource-level permissions",
-    ("ConsumerStreamPolicy", "dynamodb:ListStreams"): "no resource-level permissions",
     ("KinesisConsumerPolicy", "cloudwatch:PutMetricData"): "no resource-level permissions; namespace condition",
 }
 
@@ -30,7 +29,6 @@ ALLOWLIST: dict[tuple[str, str], str] = {
 PARTIAL_ALLOWLIST: dict[tuple[str, str], str] = {
     ("KinesisConsumerPolicy", "dynamodb:Query"): "the KCL lease table's leaseOwner index: table/NAME/index/*",
     ("SchedulerRole", "ecs:RunTask"): "every revision of the reconcile task definition: ...-reconcile:*",
-    ("SchedulerRole", "ecs:TagResource"): "tasks started on this cluster: task/CLUSTER/*",
 }
 
 
