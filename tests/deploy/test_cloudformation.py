@@ -193,3 +193,24 @@ def test_alarm_metric_names_are_the_ones_the_code_emits() -> None:
     for alarm in ours:
         scope = {d["Name"]: d["Value"] for d in alarm["Dimensions"]}["OTelLib"]
         assert f'"{alarm["MetricName"]}"' in sources[scope], alarm["MetricName"]
+
+
+def test_collector_config_receives_what_parity_sends_and_writes_the_metrics_log_group() -> None:
+    """The ADOT config (a YAML string in the template) parses, listens where OTEL_EXPORTER_OTLP_ENDPOINT
+    points, and writes EMF to the log group the task roles may write, in the alarms' namespace."""
+    import yaml
+
+    resources = _template()["Resources"]
+    text = resources["CollectorConfigParameter"]["Properties"]["Value"]["Fn::Sub"]
+    subs = {"${EnvironmentName}": "prod", "${AWS::Region}": "eu-west-1"}
+    for name, value in subs.items():
+        text = text.replace(name, value)
+    assert "${" not in text
+    config = yaml.safe_load(text)
+    assert config["receivers"]["otlp"]["protocols"]["http"]["endpoint"] == "127.0.0.1:4318"
+    emf = config["exporters"]["awsemf"]
+    metrics_group = resources["MetricsLogGroup"]["Properties"]["LogGroupName"]["Fn::Sub"]
+    assert emf["log_group_name"] == metrics_group.replace("${EnvironmentName}", "prod")
+    alarm = resources["ParityPercentAlarm"]["Properties"]
+    assert emf["namespace"] == alarm["Namespace"]["Fn::Sub"].replace("${EnvironmentName}", "prod")
+    assert config["service"]["pipelines"]["metrics"]["exporters"] == ["awsemf"]
