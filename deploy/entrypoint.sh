@@ -6,7 +6,7 @@
 # without --config. Without PARITY_CONFIG_TOML a config mounted at $PARITY_CONFIG is used as is.
 # The PostgreSQL DSN never goes in this file: it comes in PARITY_POSTGRES_DSN (Secrets Manager).
 set -eu
-PARITY_CONFIG="${PARITY_CONFIG:-/var/run/parity/parity.toml}"
+PARITY_CONFIG="${PARITY_CONFIG:-/var/lib/parity/parity.toml}"
 if [ -n "${PARITY_CONFIG_TOML:-}" ]; then
     umask 077
     mkdir -p "$(dirname "$PARITY_CONFIG")"

@@ -6,15 +6,15 @@
 # shutdownGraceMillis (kept below the task's stopTimeout).
 #
 # Environment (set by the image and the task definition):
-#   PARITY_CONFIG    the parity TOML (default /var/run/parity/parity.toml, written by parity-entrypoint)
-#   KCL_PROPERTIES   where to write the rendered properties (default /var/run/parity/kcl.properties)
+#   PARITY_CONFIG    the parity TOML (default /var/lib/parity/parity.toml, written by parity-entrypoint)
+#   KCL_PROPERTIES   where to write the rendered properties (default /var/lib/parity/kcl.properties)
 #   KCL_JARS         the MultiLangDaemon jars (default /opt/kcl/jars, fetched at image build)
 #   PARITY_KCL_WORKER_ID  optional; otherwise the ECS task id from the task metadata endpoint, else the hostname
 #   JAVA_OPTS        optional extra JVM flags (e.g. -Xmx512m)
 set -eu
 
-PARITY_CONFIG="${PARITY_CONFIG:-/var/run/parity/parity.toml}"
-KCL_PROPERTIES="${KCL_PROPERTIES:-/var/run/parity/kcl.properties}"
+PARITY_CONFIG="${PARITY_CONFIG:-/var/lib/parity/parity.toml}"
+KCL_PROPERTIES="${KCL_PROPERTIES:-/var/lib/parity/kcl.properties}"
 KCL_JARS="${KCL_JARS:-/opt/kcl/jars}"
 
 if [ -z "${PARITY_KCL_WORKER_ID:-}" ]; then
