@@ -10,6 +10,7 @@
 #   KCL_PROPERTIES   where to write the rendered properties (default /var/lib/parity/kcl.properties)
 #   KCL_JARS         the MultiLangDaemon jars (default /opt/kcl/jars, fetched at image build)
 #   PARITY_KCL_WORKER_ID  optional; otherwise the ECS task id from the task metadata endpoint, else the hostname
+#   PARITY_KCL_APPLICATION_NAME  optional; overrides applicationName (the stack sets parity-<env>)
 #   JAVA_OPTS        optional extra JVM flags (e.g. -Xmx512m)
 set -eu
 
@@ -38,6 +39,16 @@ if [ ! -s "$KCL_PROPERTIES.tmp" ]; then
     echo "kcl-daemon: error: 'parity kcl-properties' printed nothing; check $PARITY_CONFIG" >&2
     exit 2
 fi
+# Java properties: the last occurrence of a key wins. Pin the two values the deployment owns: the
+# worker id of this task, and the applicationName (= lease table name) that the task role's IAM
+# policy is scoped to (parity-<EnvironmentName>, set by the CloudFormation stack).
+{
+    printf '\n# set by kcl-daemon (deploy/kcl-daemon.sh)\n'
+    printf 'workerId = %s\n' "$PARITY_KCL_WORKER_ID"
+    if [ -n "${PARITY_KCL_APPLICATION_NAME:-}" ]; then
+        printf 'applicationName = %s\n' "$PARITY_KCL_APPLICATION_NAME"
+    fi
+} >> "$KCL_PROPERTIES.tmp"
 mv "$KCL_PROPERTIES.tmp" "$KCL_PROPERTIES"
 
 # The properties file's directory is on the classpath too: MultiLangDaemon looks it up there.
