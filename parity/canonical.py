@@ -33,7 +33,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from parity.config import ColumnSpec
-from parity.dynamo_json import DYNAMODB_CONTEXT, AttributeValue, decode_binary, decode_number, type_of
+from parity.dynamo_json import DYNAMODB_CONTEXT, AttributeValue, decode_binary, decode_number, deserialize, type_of
 from parity.errors import DecodeError
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -91,28 +91,18 @@ def _json_canon(value: Any) -> Any:
 
 
 def _av_to_json(value: AttributeValue) -> Any:
-    """A DynamoDB attribute value as JSON-like Python (sets become lists)."""
-    tag = type_of(value)
-    inner = value[tag]
-    if tag == "S":
-        return str(inner)
-    if tag == "N":
-        return decode_number(str(inner))
-    if tag == "BOOL":
-        return bool(inner)
-    if tag == "NULL":
-        return None
-    if tag == "B":
-        return decode_binary(inner)
-    if tag == "M":
-        return {str(k): _av_to_json(v) for k, v in inner.items()}
-    if tag == "L":
-        return [_av_to_json(v) for v in inner]
-    if tag == "SS":
-        return sorted(str(v) for v in inner)
-    if tag == "NS":
-        return sorted(decode_number(str(v)) for v in inner)
-    return sorted(decode_binary(v) for v in inner)
+    """A DynamoDB attribute value as JSON-like Python; sets become sorted lists (JSON has no sets)."""
+    return _sets_to_lists(deserialize(value))
+
+
+def _sets_to_lists(value: Any) -> Any:
+    if isinstance(value, frozenset):
+        return sorted(value)
+    if isinstance(value, dict):
+        return {k: _sets_to_lists(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_sets_to_lists(v) for v in value]
+    return value
 
 
 def _parse_iso(text: str) -> datetime:
