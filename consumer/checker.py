@@ -34,13 +34,13 @@ from __future__ import annotations
 import contextlib
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from consumer import pending
 from consumer.jsonsafe import json_safe
-from consumer.judge import Dead, Located, Outcome, dynamodb_only, group, judge
+from consumer.judge import Dead, Located, Outcome, dynamodb_only, group, is_newer_record, judge
 from parity.compare import Comparison, Discrepancy
 from parity.config import EntityConfig, ParityConfig
 from parity.errors import PostgresError
@@ -105,6 +105,7 @@ class _Work:
 
     counts: Counter[str] = field(default_factory=Counter)
     resolve: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    resolve_ids: dict[str, list[str]] = field(default_factory=dict)
     clear: dict[str, list[tuple[str, ChangeRecord]]] = field(default_factory=dict)
     pending: list[tuple[str, str, dict[str, Any], ChangeRecord]] = field(default_factory=list)
     discrepancies: list[Discrepancy] = field(default_factory=list)
@@ -251,8 +252,8 @@ class Checker:
     def _judge_first(self, entity: EntityConfig, key: Key, found: Located, row: Any, work: _Work) -> None:
         record = found.record
         judgement = judge(entity, record, row, ttl_deletes_rows=self.ttl_deletes_rows)
-        key_json = key_to_json(entity, key)
         if judgement.outcome is Outcome.MISMATCH:
+            key_json = key_to_json(entity, key)
             if self.grace.total_seconds() > 0:
                 work.counts["pending"] += 1
                 work.pending.append((entity.name, key_id(entity, key), key_json, record))
@@ -261,10 +262,11 @@ class Checker:
             return
         work.counts[str(judgement.outcome)] += 1
         work.created.append(record.approximate_created)
+        kid = key_id(entity, key)
         if judgement.outcome is Outcome.MATCH:
-            work.resolve.setdefault(entity.name, []).append(key_json)
+            work.resolve_ids.setdefault(entity.name, []).append(kid)
         if judgement.outcome is not Outcome.TTL_DELETE:
-            work.clear.setdefault(entity.name, []).append((key_id(entity, key), record))
+            work.clear.setdefault(entity.name, []).append((kid, record))
 
     def _decide(self, conn: Connection, entries: Sequence[pending.PendingEntry]) -> _Work:
         work = _Work()
@@ -321,8 +323,10 @@ class Checker:
     def _write(self, conn: Connection, work: _Work, now: datetime) -> None:
         for name, keys in work.resolve.items():
             self.store.resolve(conn, name, keys, "stream", now)
+        for name, ids in work.resolve_ids.items():
+            pending.resolve_ids(conn, self.store, name, ids, now)
         for name, cleared in work.clear.items():
-            pending.clear(conn, self.store, name, cleared)
+            self._clear(conn, name, cleared)
         if work.pending:
             pending.upsert(conn, self.store, work.pending, now, now + self.grace)
         if work.discrepancies:
@@ -332,6 +336,26 @@ class Checker:
         for dead in work.dead:
             self.store.dead_letter(conn, str(self.source), dead.record_id, dead.reason, json_safe(dead.raw))
         work.counts["dead_letter"] += len(work.dead)
+
+    def _clear(self, conn: Connection, entity: str, cleared: list[tuple[str, ChangeRecord]]) -> None:
+        """Drop the pending re-checks these (matching or superseded) records make moot.
+
+        One cheap lookup by key id; only pending rows not newer than the record are deleted, so an
+        older record arriving late never clears a newer pending change.
+        """
+        found = pending.pending_of(conn, self.store, entity, [k for k, _ in cleared])
+        if not found:
+            return
+        moot: list[tuple[str, str]] = []
+        for kid, record in cleared:
+            hit = found.get(kid)
+            if hit is None:
+                continue
+            sequence, created, event_id = hit
+            stored = replace(record, sequence_number=sequence, approximate_created=created, event_id=event_id)
+            if not is_newer_record(stored, record):
+                moot.append((kid, event_id))
+        pending.delete_events(conn, self.store, entity, moot)
 
     def _finish(self, work: _Work) -> BatchOutcome:
         committed = datetime.now(UTC)
@@ -352,7 +376,7 @@ class Checker:
         return BatchOutcome(
             counts,
             tuple(work.discrepancies),
-            sum(len(v) for v in work.resolve.values()),
+            sum(len(v) for v in work.resolve.values()) + sum(len(v) for v in work.resolve_ids.values()),
             len(work.archive),
             committed,
             latencies,

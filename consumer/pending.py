@@ -21,12 +21,12 @@ from parity.pg import Connection, postgres_errors
 from parity.store import Store
 from parity.stream.records import ChangeRecord, EventName, Source
 
-# "EXCLUDED/incoming is not older than the stored row p"
+# "the incoming row (EXCLUDED) is not older than the stored row p"
 _NOT_OLDER = (
-    "((n.sequence_number IS NOT NULL AND p.sequence_number IS NOT NULL"
-    "   AND n.sequence_number::numeric >= p.sequence_number::numeric)"
-    " OR ((n.sequence_number IS NULL OR p.sequence_number IS NULL)"
-    "   AND n.approximate_created >= p.approximate_created))"
+    "((EXCLUDED.sequence_number IS NOT NULL AND p.sequence_number IS NOT NULL"
+    "   AND EXCLUDED.sequence_number::numeric >= p.sequence_number::numeric)"
+    " OR ((EXCLUDED.sequence_number IS NULL OR p.sequence_number IS NULL)"
+    "   AND EXCLUDED.approximate_created >= p.approximate_created))"
 )
 
 
@@ -62,7 +62,7 @@ def upsert(
         "  sequence_number = EXCLUDED.sequence_number, approximate_created = EXCLUDED.approximate_created,"
         "  new_image = EXCLUDED.new_image, old_image = EXCLUDED.old_image, user_identity = EXCLUDED.user_identity,"
         "  received_at = EXCLUDED.received_at, due_at = EXCLUDED.due_at"
-        " WHERE p.event_id <> EXCLUDED.event_id AND " + _NOT_OLDER.replace("n.", "EXCLUDED.")
+        " WHERE p.event_id <> EXCLUDED.event_id AND " + _NOT_OLDER
     ).format(t=store.table("consumer_pending"))
     params = [
         (
@@ -84,23 +84,6 @@ def upsert(
     ]
     with postgres_errors("saving pending re-checks"), conn.cursor() as cur:
         cur.executemany(query, params)
-
-
-def clear(conn: Connection, store: Store, entity: str, records: Sequence[tuple[str, ChangeRecord]]) -> int:
-    """Drop pending re-checks of these keys that are not newer than the given (matching) records."""
-    if not records:
-        return 0
-    query = sql.SQL(
-        "DELETE FROM {t} AS p USING unnest(%s::text[], %s::text[], %s::timestamptz[])"
-        " AS n(key_id, sequence_number, approximate_created)"
-        " WHERE p.entity = %s AND p.key_id = n.key_id AND " + _NOT_OLDER
-    ).format(t=store.table("consumer_pending"))
-    ids = [k for k, _ in records]
-    seqs = [r.sequence_number for _, r in records]
-    created = [r.approximate_created for _, r in records]
-    with postgres_errors("clearing pending re-checks"), conn.cursor() as cur:
-        cur.execute(query, (ids, seqs, created, entity))
-        return cur.rowcount
 
 
 def take_due(conn: Connection, store: Store, now: datetime, limit: int) -> list[PendingEntry]:
@@ -154,3 +137,42 @@ def _entry(row: dict[str, Any]) -> PendingEntry:
     return PendingEntry(
         row["entity"], row["key_id"], row["key"], row["event_id"], record, row["received_at"], row["due_at"]
     )
+
+
+def pending_of(
+    conn: Connection, store: Store, entity: str, key_ids: Sequence[str]
+) -> dict[str, tuple[str | None, datetime, str]]:
+    """key_id -> (sequence_number, approximate_created, event_id) of the pending re-checks among ``key_ids``."""
+    if not key_ids:
+        return {}
+    query = sql.SQL(
+        "SELECT key_id, sequence_number, approximate_created, event_id FROM {} WHERE entity = %s AND key_id = ANY(%s)"
+    ).format(store.table("consumer_pending"))
+    with postgres_errors("reading pending re-checks"):
+        rows = conn.execute(query, (entity, list(key_ids))).fetchall()
+    return {r["key_id"]: (r["sequence_number"], r["approximate_created"], r["event_id"]) for r in rows}
+
+
+def resolve_ids(conn: Connection, store: Store, entity: str, key_ids: Sequence[str], now: datetime) -> int:
+    """Like :meth:`Store.resolve` for key ids the checker already computed (no JSON re-encoding)."""
+    if not key_ids:
+        return 0
+    query = sql.SQL(
+        "UPDATE {} SET status = 'resolved', resolved_at = %s, resolved_by = 'stream',"
+        " last_seen = GREATEST(last_seen, %s) WHERE entity = %s AND key_id = ANY(%s) AND status = 'open'"
+    ).format(store.table("discrepancies"))
+    with postgres_errors("resolving discrepancies"), conn.cursor() as cur:
+        cur.execute(query, (now, now, entity, list(key_ids)))
+        return cur.rowcount
+
+
+def delete_events(conn: Connection, store: Store, entity: str, pairs: Sequence[tuple[str, str]]) -> None:
+    """Drop the pending re-checks (key_id, event_id) named."""
+    if not pairs:
+        return
+    query = sql.SQL(
+        "DELETE FROM {} AS p USING unnest(%s::text[], %s::text[]) AS n(key_id, event_id)"
+        " WHERE p.entity = %s AND p.key_id = n.key_id AND p.event_id = n.event_id"
+    ).format(store.table("consumer_pending"))
+    with postgres_errors("clearing pending re-checks"):
+        conn.execute(query, ([k for k, _ in pairs], [e for _, e in pairs], entity))
