@@ -68,6 +68,15 @@ def normalize_decimal(value: Decimal) -> Decimal:
 
 def _json_canon(value: Any) -> Any:
     """Tagged, hashable form of a JSON-like value; tags keep ``true`` apart from ``1``."""
+    kind = type(value)
+    if kind is str:  # the common cases first, by exact type (hot in every checker)
+        return ("str", value)
+    if kind is dict:
+        return ("obj", tuple(sorted((str(k), _json_canon(v)) for k, v in value.items())))
+    if kind is Decimal:
+        return ("num", normalize_decimal(value))
+    if kind is list:
+        return ("arr", tuple(_json_canon(v) for v in value))
     if value is None:
         return ("null",)
     if isinstance(value, bool):

@@ -44,6 +44,10 @@ def decode_binary(value: str | bytes | bytearray | memoryview) -> bytes:
 
 def type_of(value: AttributeValue) -> str:
     """The single type tag of an attribute value (``"S"``, ``"N"``, ...)."""
+    if type(value) is dict and len(value) == 1:  # the hot path: plain dicts from boto3 and json
+        for tag in value:
+            if tag in TYPE_TAGS:
+                return str(tag)
     if not isinstance(value, Mapping) or len(value) != 1:
         raise DecodeError(f"not a DynamoDB attribute value: {_short(value)}")
     tag = next(iter(value))
