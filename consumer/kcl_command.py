@@ -71,8 +71,9 @@ def run(args: argparse.Namespace) -> int:
     dsn = resolve_dsn(config)
     policy = RetryPolicy(attempts=args.max_attempts, backoff=Backoff(first=0.5, ceiling=args.max_backoff))
 
-    def handler() -> CheckerHandler:
-        return CheckerHandler(Checker(config, dsn, source=Source.KINESIS, application_name="parity-kcl"))
+    def handler(shard_id: str) -> CheckerHandler:
+        checker = Checker(config, dsn, source=Source.KINESIS, application_name="parity-kcl")
+        return CheckerHandler(checker, consumer_id=f"kcl:{shard_id}", health_file=config.consumer.health_file)
 
     processor = ParityRecordProcessor(handler, policy=policy)
     try:

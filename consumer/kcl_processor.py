@@ -31,7 +31,7 @@ from typing import Any, Protocol
 from amazon_kclpy.checkpoint_error import CheckpointError
 from amazon_kclpy.v3.processor import RecordProcessorBase
 
-from consumer import high_water
+from consumer import heartbeat, high_water
 from consumer.backoff import Backoff
 from consumer.checker import BatchOutcome, Checker, Undecodable
 from parity.errors import DecodeError, ParityError
@@ -73,8 +73,11 @@ class CheckerHandler:
     """The production handler: stale events filtered by the high-water marks, the rest checked by
     :class:`~consumer.checker.Checker`; verdicts and advanced marks commit in one transaction."""
 
-    def __init__(self, checker: Checker) -> None:
+    def __init__(self, checker: Checker, *, consumer_id: str = "kcl", health_file: str | None = None) -> None:
         self.checker = checker
+        self.consumer_id = consumer_id
+        self.health_file = health_file
+        self._since_beat = 0
 
     def process(self, records: Sequence[ChangeRecord], undecodable: Sequence[Undecodable]) -> HandledBatch:
         marks: dict[str, Any] = {}
@@ -92,13 +95,24 @@ class CheckerHandler:
             high_water.advance(conn, store, split.fresh)
 
         outcome: BatchOutcome = self.checker.process(split.fresh, undecodable, in_transaction=advance)
+        self._since_beat += len(records) + len(undecodable)
         if split.stale:
             _stale.add(len(split.stale))
             log.info("stale records skipped", stale=len(split.stale), verdicts=outcome.verdicts)
         return HandledBatch(checked=len(split.fresh), stale=len(split.stale), undecodable=len(undecodable))
 
     def decide_due(self) -> None:
+        """Decide due re-checks, then record liveness for ``parity health`` (store row, health file)."""
         self.checker.decide_due()
+        conn = self.checker.connection()
+        try:
+            with conn.transaction():
+                heartbeat.beat(conn, self.checker.store, self.consumer_id, self._since_beat, {"source": "kinesis"})
+        except BaseException:
+            self.checker.close()
+            raise
+        self._since_beat = 0
+        heartbeat.touch(self.health_file)
 
     def close(self) -> None:
         self.checker.close()
@@ -137,7 +151,7 @@ class ParityRecordProcessor(RecordProcessorBase):  # type: ignore[misc]
 
     def __init__(
         self,
-        handler_factory: Callable[[], BatchHandler],
+        handler_factory: Callable[[str], BatchHandler],
         *,
         policy: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -151,7 +165,7 @@ class ParityRecordProcessor(RecordProcessorBase):  # type: ignore[misc]
     @property
     def handler(self) -> BatchHandler:
         if self._handler is None:
-            self._handler = self._factory()
+            self._handler = self._factory(self.shard_id)
         return self._handler
 
     # --- lifecycle -------------------------------------------------------------------------------

@@ -78,6 +78,8 @@ def test_batches_checkpoint_after_commit_with_stale_duplicate_and_checkpoint_err
         assert dead == [{"source": "kinesis", "record_id": last}]
         marks = rows(kcl_env, "SELECT approximate_created FROM {schema}.kcl_high_water ORDER BY 1")
         assert [m["approximate_created"] for m in marks] == [t1, t2]  # microseconds kept
+        beats = rows(kcl_env, "SELECT consumer_id, records FROM {schema}.consumer_heartbeats")
+        assert beats == [{"consumer_id": "kcl:shardId-000000000000", "records": 3}]  # for `parity health`
 
         # An older event of A (stale: its image would be a DynamoDB-only write if checked) and a
         # redelivery of B's record.

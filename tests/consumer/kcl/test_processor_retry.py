@@ -1,0 +1,89 @@
+"""The protocol layer in process: transient failures are retried before the checkpoint.
+
+Runs amazon_kclpy's real ``KCLProcess`` over in-memory streams with a scripted ``BatchHandler``
+(the processor's own protocol, not a stand-in for PostgreSQL: the subprocess tests in
+test_protocol.py cover the real store). It pins down what kclpy would otherwise hide: an exception
+from ``process_records`` must never be swallowed.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+from amazon_kclpy import kcl
+
+from consumer.backoff import Backoff
+from consumer.checker import Undecodable
+from consumer.kcl_processor import HandledBatch, ParityRecordProcessor, RetryPolicy
+from parity.errors import PostgresUnavailable
+from parity.example import generate
+from parity.stream.records import ChangeRecord
+from tests.consumer.kcl.kinesis import initialize, kcl_record, kds_payload, now, process_records
+
+
+class Scripted:
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.committed: list[int] = []
+
+    def process(self, records: Sequence[ChangeRecord], undecodable: Sequence[Undecodable]) -> HandledBatch:
+        if self.failures:
+            self.failures -= 1
+            raise PostgresUnavailable("PostgreSQL at 127.0.0.1:5432 is not answering")
+        self.committed.append(len(records))
+        return HandledBatch(len(records), 0, len(undecodable))
+
+    def decide_due(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def run(handler: Scripted, lines: list[dict[str, Any]], attempts: int = 3) -> list[dict[str, Any]]:
+    out = io.StringIO()
+    policy = RetryPolicy(attempts=attempts, backoff=Backoff(first=0.0, ceiling=0.0))
+    processor = ParityRecordProcessor(lambda shard: handler, policy=policy, sleep=lambda s: None)
+    stdin = io.StringIO("".join(json.dumps(line) + "\n" for line in lines))
+    try:
+        kcl.KCLProcess(processor, input_file=stdin, output_file=out, error_file=io.StringIO()).run()
+    finally:
+        out.seek(0)
+    return [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
+
+
+def batch() -> list[dict[str, Any]]:
+    (a,) = generate(1, 1)[0].sessions[:1]
+    return [kcl_record(kds_payload("INSERT", a, created=now()))]
+
+
+def test_transient_failure_is_retried_then_checkpointed() -> None:
+    records = batch()
+    seq = records[0]["sequenceNumber"]
+    handler = Scripted(failures=2)
+    replies = run(
+        handler,
+        [
+            initialize(),
+            process_records(records),
+            {"action": "checkpoint", "sequenceNumber": seq, "subSequenceNumber": 0},
+        ],
+    )
+    assert replies == [
+        {"action": "status", "responseFor": "initialize"},
+        {"action": "checkpoint", "sequenceNumber": seq, "subSequenceNumber": 0},
+        {"action": "status", "responseFor": "processRecords"},
+    ]
+    assert handler.committed == [1]
+
+
+def test_persistent_failure_exits_without_checkpoint() -> None:
+    handler = Scripted(failures=10)
+    with pytest.raises(SystemExit) as exited:
+        run(handler, [initialize(), process_records(batch())])
+    assert exited.value.code == 1
+    assert handler.committed == []
