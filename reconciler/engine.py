@@ -44,7 +44,7 @@ from parity.mapping import (
 from parity.pg import Connection, connect, fetch_rows, postgres_errors, table_identifier
 from parity.store import Store
 from parity.telemetry import get_logger, meter
-from reconciler import runs_store
+from reconciler import fast_scan, runs_store
 from reconciler.budget import RcuBudget
 from reconciler.runs_store import FINAL_SEGMENT, Pending
 from reconciler.tally import Tally
@@ -54,6 +54,7 @@ _meter = meter("reconcile")
 _items_counter = _meter.create_counter("parity.reconcile.items_compared", description="keys compared")
 _discrepancy_counter = _meter.create_counter("parity.reconcile.discrepancies", description="discrepancies by kind")
 _ANTI_JOIN_BATCH = 5000
+_RECHECK_BATCH = 100
 _parity_gauge = _meter.create_gauge("parity.reconcile.parity_percent", description="parity % of the last run")
 
 
@@ -111,7 +112,7 @@ class Reconciler:
         self.stop = stop or threading.Event()
         self.progress = progress or Progress()
         self.store = Store(config.postgres.store_schema)
-        self.dynamodb = client(config.dynamodb, max_pool=max(10, 2 * options.total_segments))
+        self.dynamodb = fast_scan.install(client(config.dynamodb, max_pool=max(10, 2 * options.total_segments)))
         self.table = config.dynamodb.table
         self.budget = RcuBudget(options.max_rcu)
         self._pages_lock = threading.Lock()
@@ -305,8 +306,8 @@ class Reconciler:
             self.stop.wait(min(delay, 1.0))
             now = _now()
         due = [p for p in pending if p.due_at <= now]
-        if not due:
-            return pending
+        if not due or (not wait and len(due) < _RECHECK_BATCH):
+            return pending  # re-check in batches: one BatchGetItem and one row read per ~100 keys
         rest = [p for p in pending if p.due_at > now]
         items = self._batch_get([p.table_key for p in due])
         found: list[Discrepancy] = []
