@@ -20,8 +20,8 @@ _AN = r"[^\W_]"  # a letter or a digit
 
 _TAG = re.compile(r"</?[A-Za-z][^<>]*>|<!--.*?-->|<[?!][^<>]*>", re.S)
 _ENTITY = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]*|#[0-9]+|#[xX][0-9A-Fa-f]+);")
-_HOSTPART = r"[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?"
-_HOST = rf"(?:{_HOSTPART}\.)+[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]|(?:{_HOSTPART}\.)+[A-Za-z]"
+_HOSTPART = r"[A-Za-z0-9_][A-Za-z0-9_-]*"
+_HOST = rf"(?:{_HOSTPART}\.)+[A-Za-z0-9_-]*[A-Za-z_][A-Za-z0-9_-]*"
 _PATHCH = r"[A-Za-z0-9_.\-/~%+?=&;:@!$'()*,]"
 _PROTOCOL = re.compile(r"(?:https?|ftp)://", re.I)
 _URLREST = re.compile(rf"(?P<host>{_HOST})(?::[0-9]+)?(?P<path>/[A-Za-z0-9_.\-/~%+?=&]*)?")

@@ -1,0 +1,133 @@
+"""to_tsvector for the ``english`` configuration: parser tokens -> dictionaries -> positioned lexemes.
+
+The english configuration maps word token types (``asciiword``, ``word``, ``asciihword``,
+``hword``, ``hword_asciipart``, ``hword_part``) to ``english_stem`` (stop list first, then the
+Snowball english stemmer) and every other kept type (numbers, emails, URLs, hosts, paths, files,
+versions, ``numword`` and the numeric hyphen parts) to ``simple`` (lower-cased, no stop list).
+``protocol``, ``tag``, ``entity`` and ``blank`` reach no dictionary and take no position.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+from search._snowball2 import EnglishStemmer  # Snowball 2.2, as PostgreSQL 15/16 ship
+
+from search.parser import tokenize
+from search.stopwords import ENGLISH_STOP_WORDS
+
+STEM_TYPES = frozenset({"asciiword", "word", "asciihword", "hword", "hword_asciipart", "hword_part"})
+SIMPLE_TYPES = frozenset(
+    {
+        "numword", "numhword", "hword_numpart", "email", "url", "host", "url_path", "file",
+        "version", "int", "uint", "float", "sfloat",
+    }
+)  # fmt: skip
+MAXSTRLEN = 2047  # bytes; longer words are skipped with a NOTICE and take no position
+MAXENTRYPOS = 1 << 14  # positions are clamped to MAXENTRYPOS - 1
+MAXNUMPOS = 256  # a lexeme keeps at most MAXNUMPOS - 1 positions
+
+_STEMMER = EnglishStemmer()
+
+#: lexeme -> sorted positions (1-based, as PostgreSQL prints them)
+TsVector = dict[str, list[int]]
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """The english_stem dictionary's answer for a lower-cased word that is not a stop word."""
+    return str(_STEMMER.stemWord(word))
+
+
+def lexize(token_type: str, token: str) -> list[str] | None:
+    """Lexemes for one token: None when no dictionary takes it (no position), [] for a stop word."""
+    if token_type in STEM_TYPES:
+        lowered = token.lower()
+        if lowered in ENGLISH_STOP_WORDS:
+            return []
+        return [stem(lowered)]
+    if token_type in SIMPLE_TYPES:
+        return [token.lower()]
+    return None
+
+
+def parse_words(text: str, start: int = 0) -> tuple[list[tuple[str, int]], int]:
+    """(lexeme, position) pairs for ``text`` with positions after ``start``, and the last position used."""
+    pos = start
+    words: list[tuple[str, int]] = []
+    for token_type, token in tokenize(text):
+        if len(token.encode()) >= MAXSTRLEN:
+            continue
+        lexemes = lexize(token_type, token)
+        if lexemes is None:
+            continue
+        pos += 1
+        for lexeme in lexemes:
+            words.append((lexeme, pos))
+    return words, pos
+
+
+def _make_vector(words: Iterable[tuple[str, int]]) -> TsVector:
+    vector: TsVector = {}
+    for lexeme, pos in words:
+        positions = vector.setdefault(lexeme, [])
+        clamped = min(pos, MAXENTRYPOS - 1)
+        if len(positions) < MAXNUMPOS - 1 and (not positions or positions[-1] != clamped):
+            positions.append(clamped)
+    for positions in vector.values():
+        positions.sort()
+    return vector
+
+
+def to_tsvector(text: str) -> TsVector:
+    """``to_tsvector('english', text)``."""
+    words, _ = parse_words(text)
+    return _make_vector(words)
+
+
+def _json_strings(value: Any) -> Iterable[str]:
+    """String values of a JSON document in jsonb's storage order (keys by length, then bytes)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for key in sorted(value, key=lambda k: (len(k.encode()), k.encode())):
+            yield from _json_strings(value[key])
+    elif isinstance(value, Sequence) and not isinstance(value, (bytes, bytearray)):
+        for item in value:
+            yield from _json_strings(item)
+
+
+def json_to_tsvector(value: Any) -> TsVector:
+    """``to_tsvector('english', jsonb)``: string values only, each parsed on its own."""
+    words: list[tuple[str, int]] = []
+    pos = 0
+    for text in _json_strings(value):
+        before = len(words)
+        found, pos = parse_words(text, pos)
+        words.extend(found)
+        if len(words) > before:
+            pos += 1
+    return _make_vector(words)
+
+
+def concat(left: TsVector, right: TsVector) -> TsVector:
+    """``left || right``: the right operand's positions shift by the left operand's highest position."""
+    shift = max((p for positions in left.values() for p in positions), default=0)
+    out: TsVector = {lexeme: list(positions) for lexeme, positions in left.items()}
+    for lexeme, positions in right.items():
+        shifted = [min(p + shift, MAXENTRYPOS - 1) for p in positions]
+        merged = sorted(set(out.get(lexeme, [])) | set(shifted))
+        out[lexeme] = merged[: MAXNUMPOS - 1]
+    return out
+
+
+def format_tsvector(vector: TsVector) -> str:
+    """The text form PostgreSQL prints: lexemes in byte order, quoted, with positions."""
+    parts = []
+    for lexeme in sorted(vector, key=lambda s: (s.encode())):
+        quoted = "'" + lexeme.replace("'", "''").replace("\\", "\\\\") + "'"
+        positions = vector[lexeme]
+        parts.append(quoted + (":" + ",".join(map(str, positions)) if positions else ""))
+    return " ".join(parts)
