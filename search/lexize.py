@@ -14,7 +14,6 @@ from functools import lru_cache
 from typing import Any
 
 from search._snowball2 import EnglishStemmer  # Snowball 2.2, as PostgreSQL 15/16 ship
-
 from search.parser import tokenize
 from search.stopwords import ENGLISH_STOP_WORDS
 
@@ -29,7 +28,7 @@ MAXSTRLEN = 2047  # bytes; longer words are skipped with a NOTICE and take no po
 MAXENTRYPOS = 1 << 14  # positions are clamped to MAXENTRYPOS - 1
 MAXNUMPOS = 256  # a lexeme keeps at most MAXNUMPOS - 1 positions
 
-_STEMMER = EnglishStemmer()
+_STEMMER: Any = EnglishStemmer()  # type: ignore[no-untyped-call]
 
 #: lexeme -> sorted positions (1-based, as PostgreSQL prints them)
 TsVector = dict[str, list[int]]
@@ -126,7 +125,7 @@ def concat(left: TsVector, right: TsVector) -> TsVector:
 def format_tsvector(vector: TsVector) -> str:
     """The text form PostgreSQL prints: lexemes in byte order, quoted, with positions."""
     parts = []
-    for lexeme in sorted(vector, key=lambda s: (s.encode())):
+    for lexeme in sorted(vector, key=lambda s: s.encode()):
         quoted = "'" + lexeme.replace("'", "''").replace("\\", "\\\\") + "'"
         positions = vector[lexeme]
         parts.append(quoted + (":" + ",".join(map(str, positions)) if positions else ""))

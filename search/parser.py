@@ -80,7 +80,7 @@ def tokenize(text: str) -> Iterator[tuple[str, str]]:
             if m:
                 i = m.end()
                 continue
-        if not (c.isalnum() or c in "-/." ) or c == "_":
+        if not (c.isalnum() or c in "-/.") or c == "_":
             i += 1
             continue
         prev_ok = i == 0 or not (text[i - 1].isalnum())

@@ -41,7 +41,7 @@ def _rank_or(vector: TsVector, items: list[str]) -> float:
         jm = 0
         for j in range(len(positions)):
             resj = f4(resj + f4(WEIGHT_D / ((j + 1) * (j + 1))))
-            if WEIGHT_D > wjm:
+            if wjm < WEIGHT_D:
                 wjm = WEIGHT_D
                 jm = j
         inner = f4(f4(wjm + resj) - f4(wjm / ((jm + 1) * (jm + 1))))
@@ -79,10 +79,7 @@ def ts_rank(vector: TsVector, query: Node | None) -> float:
     if not vector or query is None:
         return 0.0
     items = operands(query)
-    if isinstance(query, Op) and query.op in ("&", "<->"):
-        res = _rank_and(vector, items)
-    else:
-        res = _rank_or(vector, items)
+    res = _rank_and(vector, items) if isinstance(query, Op) and query.op in ("&", "<->") else _rank_or(vector, items)
     if res < 0:
         res = f4(1e-20)
     return res

@@ -11,7 +11,6 @@ and matches nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 from search.lexize import TsVector, parse_words
 
@@ -39,7 +38,7 @@ class Op:
     distance: int = 0
 
 
-Node = Union[Term, Stop, Not, Op]
+Node = Term | Stop | Not | Op
 
 _PRIORITY = {"|": 1, "&": 2, "<->": 3, "!": 4}
 _OPERATOR_CHARS = frozenset("!&|()<")
@@ -242,7 +241,7 @@ def _fmt(node: Node, parent: int) -> str:
     prio = _PRIORITY[node.op]
     sym = {"&": "&", "|": "|"}.get(node.op) or ("<->" if node.distance == 1 else f"<{node.distance}>")
     left = _fmt(node.left, prio)
-    right = _fmt(node.right, prio + 1 if node.op != "<->" else prio + 1)
+    right = _fmt(node.right, prio + 1)
     text = f"{left} {sym} {right}"
     return f"( {text} )" if prio < parent else text
 
@@ -281,10 +280,10 @@ def _phrase(vector: TsVector, node: Node) -> tuple[frozenset[int], int, bool] | 
     With ``negate`` the positions are those where the sub-expression does NOT match.
     """
     if isinstance(node, Term):
-        positions = vector.get(node.lexeme)
-        if positions is None:
+        found = vector.get(node.lexeme)
+        if found is None:
             return None
-        return frozenset(positions), 0, False
+        return frozenset(found), 0, False
     if isinstance(node, Stop):
         return None
     if isinstance(node, Not):
@@ -360,7 +359,7 @@ def operands(node: Node | None) -> list[str]:
 
     if node is not None:
         walk(node)
-    return sorted(set(out), key=lambda s: (s.encode()))
+    return sorted(set(out), key=lambda s: s.encode())
 
 
 def positive_terms(node: Node | None) -> list[str]:

@@ -2,6 +2,7 @@
 # mypy: ignore-errors
 # Vendored unchanged from snowballstemmer 2.2.0 (Snowball 2.2, BSD-3-Clause, see COPYING).
 
+
 class Among(object):
     def __init__(self, s, substring_i, result, method=None):
         """

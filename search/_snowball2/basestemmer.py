@@ -6,9 +6,9 @@ class BaseStemmer(object):
         self.set_current("")
 
     def set_current(self, value):
-        '''
+        """
         Set the self.current string.
-        '''
+        """
         self.current = value
         self.cursor = 0
         self.limit = len(self.current)
@@ -17,18 +17,18 @@ class BaseStemmer(object):
         self.ket = self.limit
 
     def get_current(self):
-        '''
+        """
         Get the self.current string.
-        '''
+        """
         return self.current
 
     def copy_from(self, other):
-        self.current          = other.current
-        self.cursor           = other.cursor
-        self.limit            = other.limit
-        self.limit_backward   = other.limit_backward
-        self.bra              = other.bra
-        self.ket              = other.ket
+        self.current = other.current
+        self.cursor = other.cursor
+        self.limit = other.limit
+        self.limit_backward = other.limit_backward
+        self.bra = other.bra
+        self.ket = other.ket
 
     def in_grouping(self, s, min, max):
         if self.cursor >= self.limit:
@@ -84,7 +84,7 @@ class BaseStemmer(object):
             self.cursor += 1
             return True
         ch -= min
-        if (s[ch >> 3] & (0X1 << (ch & 0x7))) == 0:
+        if (s[ch >> 3] & (0x1 << (ch & 0x7))) == 0:
             self.cursor += 1
             return True
         return False
@@ -94,7 +94,7 @@ class BaseStemmer(object):
             ch = ord(self.current[self.cursor])
             if ch <= max and ch >= min:
                 ch -= min
-                if (s[ch >> 3] & (0X1 << (ch & 0x7))):
+                if s[ch >> 3] & (0x1 << (ch & 0x7)):
                     return True
             self.cursor += 1
         return False
@@ -107,7 +107,7 @@ class BaseStemmer(object):
             self.cursor -= 1
             return True
         ch -= min
-        if (s[ch >> 3] & (0X1 << (ch & 0x7))) == 0:
+        if (s[ch >> 3] & (0x1 << (ch & 0x7))) == 0:
             self.cursor -= 1
             return True
         return False
@@ -117,7 +117,7 @@ class BaseStemmer(object):
             ch = ord(self.current[self.cursor - 1])
             if ch <= max and ch >= min:
                 ch -= min
-                if (s[ch >> 3] & (0X1 << (ch & 0x7))):
+                if s[ch >> 3] & (0x1 << (ch & 0x7)):
                     return True
             self.cursor -= 1
         return False
@@ -125,7 +125,7 @@ class BaseStemmer(object):
     def eq_s(self, s):
         if self.limit - self.cursor < len(s):
             return False
-        if self.current[self.cursor:self.cursor + len(s)] != s:
+        if self.current[self.cursor : self.cursor + len(s)] != s:
             return False
         self.cursor += len(s)
         return True
@@ -133,7 +133,7 @@ class BaseStemmer(object):
     def eq_s_b(self, s):
         if self.cursor - self.limit_backward < len(s):
             return False
-        if self.current[self.cursor - len(s):self.cursor] != s:
+        if self.current[self.cursor - len(s) : self.cursor] != s:
             return False
         self.cursor -= len(s)
         return True
@@ -153,7 +153,7 @@ class BaseStemmer(object):
         while True:
             k = i + ((j - i) >> 1)
             diff = 0
-            common = min(common_i, common_j) # smaller
+            common = min(common_i, common_j)  # smaller
             w = v[k]
             for i2 in range(common, len(w.s)):
                 if c + common == l:
@@ -171,9 +171,9 @@ class BaseStemmer(object):
                 common_i = common
             if j - i <= 1:
                 if i > 0:
-                    break # v->s has been inspected
+                    break  # v->s has been inspected
                 if j == i:
-                    break # only one item in v
+                    break  # only one item in v
                 # - but now we need to go round once more to get
                 # v->s inspected. This looks messy, but is actually
                 # the optimal approach.
@@ -194,12 +194,12 @@ class BaseStemmer(object):
             i = w.substring_i
             if i < 0:
                 return 0
-        return -1 # not reachable
+        return -1  # not reachable
 
     def find_among_b(self, v):
-        '''
+        """
         find_among_b is for backwards processing. Same comments apply
-        '''
+        """
         i = 0
         j = len(v)
 
@@ -252,17 +252,17 @@ class BaseStemmer(object):
             i = w.substring_i
             if i < 0:
                 return 0
-        return -1 # not reachable
+        return -1  # not reachable
 
     def replace_s(self, c_bra, c_ket, s):
-        '''
+        """
         to replace chars between c_bra and c_ket in self.current by the
         chars in s.
 
         @type c_bra int
         @type c_ket int
         @type s: string
-        '''
+        """
         adjustment = len(s) - (c_ket - c_bra)
         self.current = self.current[0:c_bra] + s + self.current[c_ket:]
         self.limit += adjustment
@@ -278,9 +278,9 @@ class BaseStemmer(object):
         return True
 
     def slice_from(self, s):
-        '''
+        """
         @type s string
-        '''
+        """
         result = False
         if self.slice_check():
             self.replace_s(self.bra, self.ket, s)
@@ -291,11 +291,11 @@ class BaseStemmer(object):
         return self.slice_from("")
 
     def insert(self, c_bra, c_ket, s):
-        '''
+        """
         @type c_bra int
         @type c_ket int
         @type s: string
-        '''
+        """
         adjustment = self.replace_s(c_bra, c_ket, s)
         if c_bra <= self.bra:
             self.bra += adjustment
@@ -303,19 +303,19 @@ class BaseStemmer(object):
             self.ket += adjustment
 
     def slice_to(self):
-        '''
+        """
         Return the slice as a string.
-        '''
-        result = ''
+        """
+        result = ""
         if self.slice_check():
-            result = self.current[self.bra:self.ket]
+            result = self.current[self.bra : self.ket]
         return result
 
     def assign_to(self):
-        '''
+        """
         Return the current string up to the limit.
-        '''
-        return self.current[0:self.limit]
+        """
+        return self.current[0 : self.limit]
 
     def stemWord(self, word):
         self.set_current(word)

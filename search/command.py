@@ -1,0 +1,83 @@
+"""``parity search``: keyword search over a campaign's sessions, served by DynamoDB."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from parity.commands.common import config_from, print_json
+from parity.dynamo import client as dynamo_client
+from parity.dynamo import dynamodb_errors
+from parity.errors import InputError
+from parity.pg import connect, postgres_errors, resolve_dsn
+from search.engine import Hit, rank_text, search_dynamodb, search_postgres
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("query", nargs="?", help="websearch-style query (quoted phrases, or, -negation)")
+    parser.add_argument("--campaign", help="campaign id whose sessions are searched")
+    parser.add_argument("--batch", type=Path, metavar="FILE.jsonl", help='lines of {"campaign": ..., "query": ...}')
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--compare-postgres", action="store_true", help="also run the PostgreSQL baseline")
+
+
+def _hits(hits: list[Hit]) -> list[dict[str, Any]]:
+    return [{"key": h.key, "rank": rank_text(h.rank)} for h in hits]
+
+
+def _requests(args: argparse.Namespace) -> list[tuple[str, str]]:
+    if args.batch is not None:
+        out = []
+        try:
+            lines = args.batch.read_text().splitlines()
+        except OSError as exc:
+            raise InputError(f"cannot read --batch file {args.batch}: {exc.strerror}") from exc
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+                out.append((str(obj["campaign"]), str(obj["query"])))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise InputError(f'{args.batch}:{number}: expected {{"campaign": ..., "query": ...}}') from exc
+        return out
+    if not args.campaign or args.query is None:
+        raise InputError("parity search needs --campaign ID and a QUERY (or --batch FILE.jsonl)")
+    return [(args.campaign, args.query)]
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    requests = _requests(args)
+    client = dynamo_client(config.dynamodb)
+    conn = None
+    if args.compare_postgres:
+        dsn = resolve_dsn(config)
+        with postgres_errors("connecting to PostgreSQL", dsn):
+            conn = connect(dsn, autocommit=True)
+    try:
+        for campaign, query in requests:
+            with dynamodb_errors("querying the campaign's sessions", config.dynamodb):
+                hits = search_dynamodb(config, client, campaign, query)
+            out: dict[str, Any] = {"campaign": campaign, "query": query, "results": _hits(hits)}
+            if conn is not None:
+                with postgres_errors("running the PostgreSQL full-text baseline"):
+                    pg_hits = search_postgres(config, conn, campaign, query)
+                out["postgres"] = _hits(pg_hits)
+                out["equivalent"] = [(h.key, h.rank) for h in hits] == [(h.key, h.rank) for h in pg_hits]
+            if args.json or args.batch is not None:
+                print(json.dumps(out, default=str), flush=True)
+            else:
+                for hit in out["results"]:
+                    print(f"{hit['rank']:<12} {json.dumps(hit['key'])}")
+                if conn is not None:
+                    print(f"postgres: {len(out['postgres'])} result(s); equivalent: {str(out['equivalent']).lower()}")
+    finally:
+        if conn is not None:
+            conn.close()
+    return 0
+
+
+__all__ = ["add_arguments", "print_json", "run"]

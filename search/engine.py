@@ -1,0 +1,189 @@
+"""Campaign search: DynamoDB Query (all pages) + exact evaluation and ranking on the client,
+and the PostgreSQL baseline it must equal.
+
+The document of a session is ``to_tsvector(col1) || to_tsvector(col2) || ...`` over the
+configured columns in order; a json column contributes its string values only and a missing
+one nothing. Results are ordered by ts_rank descending, then key ascending.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg import sql
+
+from parity.config import EntityConfig, ParityConfig, SearchConfig
+from parity.dynamo_json import Item, deserialize
+from parity.errors import ConfigError, InputError
+from parity.mapping import item_key, key_to_json, match_entity
+from search.lexize import TsVector, concat, json_to_tsvector, to_tsvector
+from search.rank import f4, ts_rank
+from search.tsquery import Node, matches, positive_terms, websearch_to_tsquery
+
+
+@dataclass(frozen=True)
+class Hit:
+    key: dict[str, Any]
+    rank: float
+
+
+def search_config(config: ParityConfig) -> tuple[SearchConfig, EntityConfig]:
+    if config.search is None:
+        raise ConfigError("the config has no [search] section; add one (see docs/search.md)")
+    entity = config.entity_named(config.search.entity)
+    assert entity is not None  # the config model checks the reference
+    return config.search, entity
+
+
+def parse_query(search: SearchConfig, query: str) -> Node | None:
+    if len(query) > search.max_query_length:
+        raise InputError(
+            f"query is {len(query)} characters long; the limit is search.max_query_length = {search.max_query_length}"
+        )
+    return websearch_to_tsquery(query)
+
+
+def document_from_values(search: SearchConfig, entity: EntityConfig, values: Mapping[str, Any]) -> TsVector:
+    """The session's document from plain column values (strings, JSON values or None)."""
+    vector: TsVector = {}
+    for column in search.columns:
+        value = values.get(column)
+        spec = entity.all_columns[column]
+        if spec.type == "json":
+            part = {} if value is None else json_to_tsvector(value)
+        else:
+            part = to_tsvector("" if value is None else str(value))
+        vector = concat(vector, part)
+    return vector
+
+
+def document_from_item(search: SearchConfig, entity: EntityConfig, item: Item) -> TsVector:
+    values: dict[str, Any] = {}
+    for column in search.columns:
+        attr = item.get(entity.all_columns[column].attribute)
+        values[column] = None if attr is None or "NULL" in attr else deserialize(attr)
+    return document_from_values(search, entity, values)
+
+
+def session_lexemes(config: ParityConfig, values: Mapping[str, Any]) -> list[str]:
+    """The lexemes of a session's document (column -> value), for the app's precomputed lexeme set."""
+    search, entity = search_config(config)
+    return sorted(document_from_values(search, entity, values))
+
+
+def rank_items(search: SearchConfig, entity: EntityConfig, items: Iterable[Item], query: Node | None) -> list[Hit]:
+    """The exact evaluation: matching items ranked by ts_rank desc, then key asc."""
+    if query is None:
+        return []
+    scored: list[tuple[float, tuple[Any, ...], dict[str, Any]]] = []
+    for item in items:
+        vector = document_from_item(search, entity, item)
+        if matches(vector, query):
+            key = key_to_json(entity, item_key(entity, item))
+            scored.append((ts_rank(vector, query), tuple(key.values()), key))
+    scored.sort(key=lambda s: (-s[0], s[1]))
+    return [Hit(key, rank) for rank, _, key in scored]
+
+
+def query_request(
+    search: SearchConfig, entity: EntityConfig, table: str, campaign: str, query: Node | None
+) -> dict[str, Any]:
+    """The Query parameters: values always bound, names always through ExpressionAttributeNames."""
+    names: dict[str, str] = {"#pk": search.partition.attribute}
+    values: dict[str, Any] = {":pk": {"S": search.partition.template.format(campaign=campaign)}}
+    key_condition = "#pk = :pk"
+    if search.sort_prefix is not None:
+        names["#sk"] = search.sort_prefix.attribute
+        values[":skp"] = {"S": search.sort_prefix.prefix}
+        key_condition += " AND begins_with(#sk, :skp)"
+    filters: list[str] = []
+    for i, (attr, want) in enumerate(sorted(entity.match.items())):
+        names[f"#m{i}"] = attr
+        values[f":m{i}"] = {"S": want}
+        filters.append(f"#m{i} = :m{i}")
+    if search.lexeme_attribute is not None:
+        names["#lx"] = search.lexeme_attribute
+        for i, term in enumerate(positive_terms(query)):
+            values[f":v{i}"] = {"S": term}
+            filters.append(f"contains(#lx, :v{i})")
+    request: dict[str, Any] = {
+        "TableName": table,
+        "KeyConditionExpression": key_condition,
+        "FilterExpression": " AND ".join(filters),
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+    }
+    if search.index is not None:
+        request["IndexName"] = search.index
+    return request
+
+
+def query_items(client: Any, request: Mapping[str, Any]) -> list[Item]:
+    """Every page of the Query (never just the first)."""
+    items: list[Item] = []
+    params = dict(request)
+    while True:
+        page = client.query(**params)
+        items.extend(page.get("Items", []))
+        last = page.get("LastEvaluatedKey")
+        if not last:
+            return items
+        params["ExclusiveStartKey"] = last
+
+
+def search_dynamodb(config: ParityConfig, client: Any, campaign: str, text: str) -> list[Hit]:
+    search, entity = search_config(config)
+    query = parse_query(search, text)
+    if query is None:
+        return []
+    items = query_items(client, query_request(search, entity, config.dynamodb.table, campaign, query))
+    items = [i for i in items if match_entity([entity], i) is entity]
+    return rank_items(search, entity, items, query)
+
+
+def postgres_sql(config: ParityConfig) -> sql.Composed:
+    """The fixed PostgreSQL baseline: document @@ websearch_to_tsquery, ts_rank desc, key asc."""
+    search, entity = search_config(config)
+    from parity.pg import table_identifier
+
+    lang = sql.Literal(search.language)
+    parts = []
+    for column in search.columns:
+        ident = sql.Identifier(column)
+        if entity.all_columns[column].type == "json":
+            parts.append(sql.SQL("coalesce(to_tsvector({}::regconfig, {}::jsonb), ''::tsvector)").format(lang, ident))
+        else:
+            parts.append(sql.SQL("to_tsvector({}::regconfig, coalesce({}::text, ''))").format(lang, ident))
+    document = sql.SQL(" || ").join(parts)
+    keys = [sql.Identifier(c) for c in entity.key]
+    return sql.SQL(
+        "SELECT {keys}, ts_rank(d, q)::float8 AS rank FROM (SELECT {keys}, {doc} AS d FROM {table} "
+        "WHERE {campaign} = %(campaign)s) s, websearch_to_tsquery({lang}::regconfig, %(query)s) q "
+        "WHERE d @@ q ORDER BY rank DESC, {keys}"
+    ).format(
+        keys=sql.SQL(", ").join(keys),
+        doc=document,
+        table=table_identifier(entity),
+        campaign=sql.Identifier(search.campaign_column),
+        lang=lang,
+    )
+
+
+def search_postgres(config: ParityConfig, conn: Any, campaign: str, text: str) -> list[Hit]:
+    search, entity = search_config(config)
+    parse_query(search, text)
+    from parity.mapping import row_key
+
+    rows = conn.execute(postgres_sql(config), {"campaign": campaign, "query": text}).fetchall()
+    return [Hit(key_to_json(entity, row_key(entity, row)), f4(row["rank"])) for row in rows]
+
+
+def rank_text(rank: float) -> float:
+    """The shortest decimal that reads back as the same float4 (what PostgreSQL prints for real)."""
+    for digits in range(1, 10):
+        candidate = float(f"{rank:.{digits}g}")
+        if f4(candidate) == rank:
+            return candidate
+    return rank
