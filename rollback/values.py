@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from parity.canonical import WrongType, _av_to_json, _parse_iso, canon_dynamo
-from parity.config import ColumnSpec
+from parity.config import ColumnSpec, EntityConfig
 from parity.dynamo_json import AttributeValue, decode_binary, decode_number, type_of
 from parity.errors import InputError
 
@@ -56,3 +56,8 @@ def to_postgres(spec: ColumnSpec, value: AttributeValue | None) -> Any:
     if kind == "json" and tag == "S":
         return json.loads(str(inner), parse_float=Decimal, parse_int=Decimal)
     return _av_to_json(value)  # json from M/L, list
+
+
+def item_to_row(entity: EntityConfig, item: dict[str, AttributeValue]) -> dict[str, Any]:
+    """Every mapped column's value for an item (key columns first); missing attributes become NULL."""
+    return {column: to_postgres(spec, item.get(spec.attribute)) for column, spec in entity.all_columns.items()}

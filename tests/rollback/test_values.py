@@ -10,7 +10,7 @@ import pytest
 from parity.canonical import canon_dynamo, canon_postgres
 from parity.config import ColumnSpec
 from parity.errors import InputError
-from rollback.values import to_postgres
+from rollback.values import item_to_row, to_postgres
 
 CASES = [
     (ColumnSpec(attribute="a"), {"S": "hi "}),
@@ -41,3 +41,23 @@ def test_types() -> None:
 def test_wrong_type_is_refused() -> None:
     with pytest.raises(InputError, match="'a'"):
         to_postgres(ColumnSpec(attribute="a", type="integer"), {"S": "x"})
+
+
+def test_item_to_row_matches_compare() -> None:
+    """Every example item (all column types) turned into a row compares as a match."""
+    from pathlib import Path
+
+    from parity.compare import compare
+    from parity.config import load_config
+    from parity.example import generate
+
+    config = load_config(Path(__file__).parents[2] / "parity" / "example.toml")
+    checked = 0
+    for campaign in generate(2, 3):
+        for session in campaign.sessions:
+            for entity in config.entity:
+                if entity.name == "session":
+                    item = session.item()
+                    assert compare(entity, item, item_to_row(entity, item)).verdict.value == "match"
+                    checked += 1
+    assert checked == 6
