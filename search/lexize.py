@@ -40,15 +40,26 @@ def stem(word: str) -> str:
     return str(_STEMMER.stemWord(word))
 
 
+def lower(text: str) -> str:
+    """PostgreSQL's lowerstr: towlower per character (simple case mapping, never lengthening)."""
+    if text.isascii():
+        return text.lower()
+    out = []
+    for c in text:
+        lc = c.lower()
+        out.append(lc if len(lc) == 1 else c)
+    return "".join(out)
+
+
 def lexize(token_type: str, token: str) -> list[str] | None:
     """Lexemes for one token: None when no dictionary takes it (no position), [] for a stop word."""
     if token_type in STEM_TYPES:
-        lowered = token.lower()
+        lowered = lower(token)
         if lowered in ENGLISH_STOP_WORDS:
             return []
         return [stem(lowered)]
     if token_type in SIMPLE_TYPES:
-        return [token.lower()]
+        return [lower(token)]
     return None
 
 

@@ -1,143 +1,336 @@
-"""A port of PostgreSQL's default text-search parser (``wparser_def.c``) for to_tsvector.
+"""A port of PostgreSQL's default text-search parser (src/backend/tsearch/wparser_def.c).
 
-It yields ``(token_type, text)`` pairs in document order, the way ``ts_debug`` lists them:
-words (``asciiword``, ``word``, ``numword``), hyphenated words whole and in parts, emails,
-URLs (``protocol`` then ``url``, ``host``, ``url_path``), hosts, file paths, versions and
-numbers (``int``, ``uint``, ``float``, ``sfloat``). Tags and entities are recognised and
-dropped; blanks are never yielded. Apostrophes and underscores split words.
+The C parser is a table-driven state machine with a stack of saved positions: each state has an
+ordered list of (character test, flags, next state, token type, special handler) rows, and the
+first row whose test accepts the current character decides. This module keeps the same tables,
+row order and flag semantics (NEXT, BINGO, POP, PUSH, RERUN, CLEAR, MERGE, CLRALL), including the
+recursive host and URL-path look-aheads, so ``tokenize`` yields what ``ts_debug`` lists.
 
-This is a scanner with the same token classes and priorities as the C state machine, checked
-against a real PostgreSQL in tests/search; docs/search.md lists the known differences.
+Character classes follow a UTF-8 database with a non-C locale (``C.UTF-8``, ``en_US.UTF-8``):
+``isw*`` classification for non-ASCII characters, ASCII-only digits, and "special" characters
+(zero display width, or spacing combining marks) that continue but never start a word.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Final
 
-_L = r"[^\W\d_]"  # a letter (any script)
-_AN = r"[^\W_]"  # a letter or a digit
+from search.wparser_tables import ACTION_TABLES, STATE_NAMES_TEXT, STRANGE_LETTERS_HEX
 
-_TAG = re.compile(r"</?[A-Za-z][^<>]*>|<!--.*?-->|<[?!][^<>]*>", re.S)
-_ENTITY = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]*|#[0-9]+|#[xX][0-9A-Fa-f]+);")
-_HOSTPART = r"[A-Za-z0-9_][A-Za-z0-9_-]*"
-_HOST = rf"(?:{_HOSTPART}\.)+[A-Za-z0-9_-]*[A-Za-z_][A-Za-z0-9_-]*"
-_PATHCH = r"[A-Za-z0-9_.\-/~%+?=&;:@!$'()*,]"
-_PROTOCOL = re.compile(r"(?:https?|ftp)://", re.I)
-_URLREST = re.compile(rf"(?P<host>{_HOST})(?::[0-9]+)?(?P<path>/[A-Za-z0-9_.\-/~%+?=&]*)?")
-_EMAIL = re.compile(rf"[A-Za-z0-9](?:[A-Za-z0-9_.+-]*[A-Za-z0-9])?@(?:{_HOST})")
-_HOSTPATH = re.compile(rf"(?P<host>{_HOST})(?P<path>/[A-Za-z0-9_.\-/~%+?=&]*)?")
-_FILE = re.compile(r"(?:\.{0,2}/[A-Za-z0-9_.\-~]+)+/?|(?:[A-Za-z0-9_.\-~]+/)+[A-Za-z0-9_.\-~]+")
-_VERSION = re.compile(r"[0-9]+(?:\.[0-9]+){2,}")
-_SFLOAT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?[eE][+-]?[0-9]+")
-_FLOAT = re.compile(r"-?[0-9]+\.[0-9]+")
-_INT = re.compile(r"-[0-9]+")
-_WORD = re.compile(rf"{_AN}+")
-_HWORD = re.compile(rf"{_L}{_AN}*(?:-{_L}{_AN}*)+")
-_NUMONLY = re.compile(r"[0-9]+")
+# token types (ids as in wparser_def.c)
+ASCIIWORD, WORD_T, NUMWORD, EMAIL, URL_T, HOST, SCIENTIFIC, VERSIONNUMBER = 1, 2, 3, 4, 5, 6, 7, 8
+NUMPARTHWORD, PARTHWORD, ASCIIPARTHWORD, SPACE, TAG_T, PROTOCOL, NUMHWORD = 9, 10, 11, 12, 13, 14, 15
+ASCIIHWORD, HWORD, URLPATH, FILEPATH, DECIMAL_T, SIGNEDINT, UNSIGNEDINT, XMLENTITY = 16, 17, 18, 19, 20, 21, 22, 23
 
+TOKEN_ALIAS: Final = (
+    "", "asciiword", "word", "numword", "email", "url", "host", "sfloat", "version", "hword_numpart",
+    "hword_part", "hword_asciipart", "blank", "tag", "protocol", "numhword", "asciihword", "hword",
+    "url_path", "file", "float", "int", "uint", "entity",
+)  # fmt: skip
 
-def _word_type(text: str) -> str:
-    if _NUMONLY.fullmatch(text):
-        return "uint"
-    if any(c.isdigit() for c in text):
-        return "numword"
-    return "asciiword" if text.isascii() else "word"
+A_NEXT, A_BINGO, A_POP, A_PUSH, A_RERUN, A_CLEAR, A_MERGE, A_CLRALL = 0, 1, 2, 4, 8, 0x10, 0x20, 0x40
+
+_STRANGE_LETTERS: Final = frozenset(int(h, 16) for h in STRANGE_LETTERS_HEX.split())
+_C_SPACE: Final = frozenset(" \t\n\v\f\r")
+_NO_BREAK_SPACES: Final = frozenset("\xa0\u2007\u202f")
+_URL_REJECT: Final = frozenset('"<>\\^`{|}')
 
 
-def _hword_tokens(text: str) -> list[tuple[str, str]]:
-    parts = text.split("-")
-    if any(any(c.isdigit() for c in p) for p in parts):
-        whole = "numhword"
-    elif text.isascii():
-        whole = "asciihword"
-    else:
-        whole = "hword"
-    out = [(whole, text)]
-    for part in parts:
-        if any(c.isdigit() for c in part):
-            out.append(("hword_numpart", part))
-        elif part.isascii():
-            out.append(("hword_asciipart", part))
+def _alpha(c: str) -> bool:
+    if c < "\x80":
+        return c.isalpha()
+    if c.isalpha():
+        return True
+    return unicodedata.category(c) == "Nd"  # glibc files other scripts' digits under alpha
+
+
+def _digit(c: str) -> bool:
+    return "0" <= c <= "9"
+
+
+def _space(c: str) -> bool:
+    if c < "\x80":
+        return c in _C_SPACE
+    return c.isspace() and c not in _NO_BREAK_SPACES
+
+
+def _zero_width(c: str) -> bool:
+    return unicodedata.category(c) in ("Mn", "Me", "Cf") and c != "\u00ad"
+
+
+class _Pos:
+    """One saved parser position (TParserPosition): where, the token length so far, which state."""
+
+    __slots__ = ("charlen", "lentoken", "pos", "prev", "pushed_at", "state")
+
+    pos: int
+    charlen: int
+    lentoken: int
+    state: int
+
+    def __init__(self, prev: _Pos | None) -> None:
+        if prev is not None:
+            self.pos = prev.pos
+            self.charlen = prev.charlen
+            self.lentoken = prev.lentoken
+            self.state = prev.state
         else:
-            out.append(("hword_part", part))
-    return out
+            self.pos = 0
+            self.charlen = 0
+            self.lentoken = 0
+            self.state = 0
+        self.prev = prev
+        self.pushed_at: int | None = None
+
+
+class _Parser:
+    __slots__ = ("c", "ignore", "lentoken", "n", "state", "text", "token_start", "type", "wanthost")
+
+    def __init__(self, text: str, start: int = 0) -> None:
+        self.text = text
+        self.n = len(text)
+        self.state = _Pos(None)
+        self.state.pos = start
+        self.state.state = S_Base
+        self.ignore = False
+        self.wanthost = False
+        self.c = ""
+        self.token_start = start
+        self.lentoken = 0
+        self.type = 0
+
+    # -- character tests -------------------------------------------------------------------
+    def cur(self) -> str:
+        p = self.state.pos
+        return self.text[p] if p < self.n else "\0"
+
+    def is_eof(self) -> bool:
+        return self.state.pos == self.n or self.state.charlen == 0
+
+    def iseq_c(self) -> bool:
+        return self.state.charlen == 1 and self.cur() == self.c
+
+    def isalpha(self) -> bool:
+        return self.state.charlen == 1 and _alpha(self.cur())
+
+    def isalnum(self) -> bool:
+        c = self.cur()
+        return self.state.charlen == 1 and (_alpha(c) or _digit(c))
+
+    def isnotalnum(self) -> bool:
+        return not self.isalnum()
+
+    def isdigit(self) -> bool:
+        return self.state.charlen == 1 and _digit(self.cur())
+
+    def isxdigit(self) -> bool:
+        c = self.cur()
+        return self.state.charlen == 1 and (_digit(c) or "a" <= c <= "f" or "A" <= c <= "F")
+
+    def isspace(self) -> bool:
+        return self.state.charlen == 1 and _space(self.cur())
+
+    def isasclet(self) -> bool:
+        c = self.cur()
+        return self.state.charlen == 1 and c < "\x80" and c.isalpha()
+
+    def isurlchar(self) -> bool:
+        c = self.cur()
+        if self.state.charlen != 1 or c >= "\x7f" or c <= " ":
+            return False
+        return c not in _URL_REJECT
+
+    def isspecial(self) -> bool:
+        if self.state.charlen == 0:
+            return True  # pg_dsplen of the terminating NUL is 0
+        c = self.cur()
+        return bool(c >= "\x80" and (_zero_width(c) or ord(c) in _STRANGE_LETTERS))
+
+    def isignore(self) -> bool:
+        return bool(self.ignore)
+
+    def isstophost(self) -> bool:
+        if self.wanthost:
+            self.wanthost = False
+            return True
+        return False
+
+    def ishost(self) -> bool:
+        tmp = _Parser(self.text, self.state.pos)
+        tmp.wanthost = True
+        if tmp.get() and tmp.type == HOST:
+            self.state.pos += tmp.lentoken
+            self.state.lentoken += tmp.lentoken
+            self.state.charlen = tmp.state.charlen
+            return True
+        return False
+
+    def isurlpath(self) -> bool:
+        tmp = _Parser(self.text, self.state.pos)
+        tmp.state = _Pos(tmp.state)
+        tmp.state.state = S_InURLPathFirst
+        if tmp.get() and tmp.type == URLPATH:
+            self.state.pos += tmp.lentoken
+            self.state.lentoken += tmp.lentoken
+            self.state.charlen = tmp.state.charlen
+            return True
+        return False
+
+    # -- special handlers ------------------------------------------------------------------
+    def special_tags(self) -> None:
+        length = self.state.lentoken
+        token = self.text[self.token_start : self.token_start + length].lower()
+        if (length == 8 and token == "</script") or (length == 7 and token == "</style"):
+            self.ignore = False
+        elif (length == 7 and token == "<script") or (length == 6 and token == "<style"):
+            self.ignore = True
+
+    def special_furl(self) -> None:
+        self.wanthost = True
+        self.state.pos -= self.state.lentoken
+
+    def special_hyphen(self) -> None:
+        self.state.pos -= self.state.lentoken
+
+    def special_ver_version(self) -> None:
+        self.state.pos -= self.state.lentoken
+        self.state.lentoken = 0
+
+    # -- the driver (TParserGet) -----------------------------------------------------------
+    def get(self) -> bool:
+        st = self.state
+        if st.pos >= self.n:
+            return False
+        self.token_start = st.pos
+        st.pushed_at = None
+        item: _Item | None = None
+        while self.state.pos <= self.n:
+            st = self.state
+            st.charlen = 0 if st.pos == self.n else 1
+            actions = ACTIONS[st.state]
+            if st.pushed_at is not None:
+                idx = st.pushed_at + 1
+                st.pushed_at = None
+            else:
+                idx = 0
+            while True:
+                item = actions[idx]
+                if item.test is None:
+                    break
+                self.c = item.c
+                if item.test(self):
+                    break
+                idx += 1
+            if item.special is not None:
+                item.special(self)
+            st = self.state
+            flags = item.flags
+            if flags & A_BINGO:
+                self.lentoken = st.lentoken
+                st.lentoken = 0
+                self.type = item.type
+            if flags & A_POP:
+                assert st.prev is not None
+                self.state = st.prev
+            elif flags & A_PUSH:
+                st.pushed_at = idx
+                self.state = _Pos(st)
+            elif flags & A_CLEAR:
+                assert st.prev is not None
+                st.prev = st.prev.prev
+            elif flags & A_CLRALL:
+                st.prev = None
+            elif flags & A_MERGE:
+                assert st.prev is not None
+                top = st
+                self.state = st.prev
+                self.state.pos = top.pos
+                self.state.charlen = top.charlen
+                self.state.lentoken = top.lentoken
+            st = self.state
+            if item.tostate != S_Null:
+                st.state = item.tostate
+            if (flags & A_BINGO) or (st.pos >= self.n and not (flags & A_RERUN)):
+                break
+            if flags & (A_RERUN | A_POP):
+                continue
+            if st.charlen:
+                st.pos += 1
+                st.lentoken += 1
+        return item is not None and bool(item.flags & A_BINGO)
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    test: Callable[[_Parser], bool] | None
+    c: str
+    flags: int
+    tostate: int
+    type: int
+    special: Callable[[_Parser], None] | None
+
+
+_STATE_NAMES = STATE_NAMES_TEXT.split()
+_S = {name: i for i, name in enumerate(_STATE_NAMES)}
+S_Base = _S["Base"]
+S_Null = _S["Null"]
+S_InURLPathFirst = _S["InURLPathFirst"]
+
+_TESTS: dict[str, Callable[[_Parser], bool] | None] = {
+    "EOF": _Parser.is_eof, "eq": _Parser.iseq_c, "alpha": _Parser.isalpha, "alnum": _Parser.isalnum,
+    "notalnum": _Parser.isnotalnum, "digit": _Parser.isdigit, "xdigit": _Parser.isxdigit,
+    "space": _Parser.isspace, "asclet": _Parser.isasclet, "urlchar": _Parser.isurlchar,
+    "special": _Parser.isspecial, "ignore": _Parser.isignore, "stophost": _Parser.isstophost,
+    "host": _Parser.ishost, "URLPath": _Parser.isurlpath, "-": None,
+}  # fmt: skip
+_SPECIALS: dict[str, Callable[[_Parser], None] | None] = {
+    "": None, "Tags": _Parser.special_tags, "FURL": _Parser.special_furl,
+    "Hyphen": _Parser.special_hyphen, "VerVersion": _Parser.special_ver_version,
+}  # fmt: skip
+_FLAGS = {"NEXT": A_NEXT, "BINGO": A_BINGO, "POP": A_POP, "PUSH": A_PUSH, "RERUN": A_RERUN,
+          "CLEAR": A_CLEAR, "MERGE": A_MERGE, "CLRALL": A_CLRALL}  # fmt: skip
+_TYPES = {"0": 0, "ASCIIWORD": ASCIIWORD, "WORD": WORD_T, "NUMWORD": NUMWORD, "EMAIL": EMAIL,
+          "URL": URL_T, "HOST": HOST, "SCIENTIFIC": SCIENTIFIC, "VERSION": VERSIONNUMBER,
+          "NUMPARTHWORD": NUMPARTHWORD, "PARTHWORD": PARTHWORD, "ASCIIPARTHWORD": ASCIIPARTHWORD,
+          "SPACE": SPACE, "TAG": TAG_T, "PROTOCOL": PROTOCOL, "NUMHWORD": NUMHWORD,
+          "ASCIIHWORD": ASCIIHWORD, "HWORD": HWORD, "URLPATH": URLPATH, "FILEPATH": FILEPATH,
+          "DECIMAL": DECIMAL_T, "SIGNEDINT": SIGNEDINT, "UNSIGNEDINT": UNSIGNEDINT, "XMLENTITY": XMLENTITY}  # fmt: skip
+
+
+def _build_tables() -> list[tuple[_Item, ...]]:
+    tables: dict[str, list[_Item]] = {}
+    for block in ACTION_TABLES.strip().split("\n\n"):
+        name, *rows = block.strip().split("\n")
+        items = []
+        for row in rows:
+            parts = row.split(" ")
+            test_name, _, char = parts[0].partition("=")
+            flags = 0
+            for flag in parts[1].split("|"):
+                flags |= _FLAGS[flag]
+            special = _SPECIALS[parts[4] if len(parts) > 4 else ""]
+            items.append(_Item(_TESTS[test_name], char, flags, _S[parts[2]], _TYPES[parts[3]], special))
+        tables[name] = items
+    missing = set(_STATE_NAMES[:-1]) - set(tables)
+    assert not missing, missing
+    return [tuple(tables[name]) for name in _STATE_NAMES[:-1]]
+
+
+ACTIONS: Final = _build_tables()
+
+
+def tokenize_typed(text: str) -> Iterator[tuple[int, str]]:
+    """Every token of ``text`` as (type id, token text), blanks, tags and entities included."""
+    parser = _Parser(text)
+    while parser.get():
+        yield parser.type, text[parser.token_start : parser.token_start + parser.lentoken]
 
 
 def tokenize(text: str) -> Iterator[tuple[str, str]]:
-    """Yield (token_type, token) for every non-blank token of ``text``, as ts_debug lists them."""
-    i = 0
-    n = len(text)
-    while i < n:
-        c = text[i]
-        if c == "<":
-            m = _TAG.match(text, i)
-            if m:
-                i = m.end()
-                continue
-        elif c == "&":
-            m = _ENTITY.match(text, i)
-            if m:
-                i = m.end()
-                continue
-        if not (c.isalnum() or c in "-/.") or c == "_":
-            i += 1
-            continue
-        prev_ok = i == 0 or not (text[i - 1].isalnum())
-        m = _PROTOCOL.match(text, i) if prev_ok else None
-        if m:
-            rest = _URLREST.match(text, m.end())
-            if rest:
-                if rest.group("path"):
-                    yield ("url", rest.group(0))
-                    yield ("host", rest.group("host"))
-                    yield ("url_path", rest.group("path"))
-                else:
-                    yield ("host", rest.group(0))
-                i = rest.end()
-                continue
-        m = _EMAIL.match(text, i)
-        if m and prev_ok:
-            yield ("email", m.group(0))
-            i = m.end()
-            continue
-        m = _HOSTPATH.match(text, i)
-        if m and prev_ok and not _VERSION.fullmatch(m.group("host")) and not _FLOAT.fullmatch(m.group("host")):
-            if m.group("path") and len(m.group("path")) > 1:
-                yield ("url", m.group(0))
-                yield ("host", m.group("host"))
-                yield ("url_path", m.group("path"))
-            else:
-                yield ("host", m.group("host"))
-                i = m.start("host") + len(m.group("host"))
-                continue
-            i = m.end()
-            continue
-        m = _FILE.match(text, i)
-        if m and prev_ok and ("/" in m.group(0)) and m.group(0) != "/":
-            yield ("file", m.group(0))
-            i = m.end()
-            continue
-        for pattern, kind in ((_VERSION, "version"), (_SFLOAT, "sfloat"), (_FLOAT, "float")):
-            m = pattern.match(text, i)
-            if m and prev_ok and not (m.end() < n and text[m.end()].isalpha()):
-                yield (kind, m.group(0))
-                i = m.end()
-                break
-        else:
-            m = _INT.match(text, i)
-            if m and not (m.end() < n and text[m.end()].isalpha()):
-                yield ("int", m.group(0))
-                i = m.end()
-                continue
-            m = _HWORD.match(text, i)
-            if m and c.isalnum():
-                yield from _hword_tokens(m.group(0))
-                i = m.end()
-                continue
-            m = _WORD.match(text, i)
-            if m:
-                yield (_word_type(m.group(0)), m.group(0))
-                i = m.end()
-                continue
-            i += 1
+    """(alias, token) for every token that is not a blank, as ``ts_debug`` lists them."""
+    for type_id, token in tokenize_typed(text):
+        if type_id != SPACE:
+            yield TOKEN_ALIAS[type_id], token

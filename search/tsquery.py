@@ -41,143 +41,181 @@ class Op:
 Node = Term | Stop | Not | Op
 
 _PRIORITY = {"|": 1, "&": 2, "<->": 3, "!": 4}
-_OPERATOR_CHARS = frozenset("!&|()<")
+_OPERATOR_CHARS = frozenset("!&|()<")  # ISOPERATOR: skipped by websearch, ends a word
+_C_SPACE = frozenset(" \t\n\v\f\r")
 
 
-def _morph(value: str, operator: str) -> Node:
-    """pushval_morph: one query word -> its lexemes; positions apart are joined by ``operator``."""
+def _wspace(c: str) -> bool:
+    """t_isspace (iswspace in a UTF-8 locale)."""
+    if c < "\x80":
+        return c in _C_SPACE
+    return c.isspace() and c not in "\xa0\u2007\u202f"
+
+
+def _walnum(c: str) -> bool:
+    if c < "\x80":
+        return c.isalnum()
+    return c.isalpha() or c.isdigit()
+
+
+def _morph(value: str) -> list[Node | str]:
+    """pushval_morph with OP_PHRASE: one query value -> polish items (operands and operators).
+
+    Lexemes at distinct positions are joined by ``<->``; stop words between them become
+    placeholders; a value without lexemes is a single placeholder.
+    """
     words, _ = parse_words(value)
     if not words:
-        return Stop()
-    node: Node | None = None
+        return [Stop()]
+    out: list[Node | str] = []
     pos = 0
+    cntpos = 0
     i = 0
     while i < len(words):
         wpos = words[i][1]
-        if node is not None and pos + 1 < wpos:
+        if pos > 0 and pos + 1 < wpos:
             while pos + 1 < wpos:
-                node = Op(operator, node, Stop(), 1 if operator == "<->" else 0)
+                out.append(Stop())
+                if cntpos:
+                    out.append("<->")
+                cntpos += 1
                 pos += 1
         pos = wpos
-        group: Node | None = None
+        cntvar = 0
         while i < len(words) and words[i][1] == pos:
-            group = Term(words[i][0]) if group is None else Op("|", group, Term(words[i][0]))
+            out.append(Term(words[i][0]))
+            if cntvar:
+                out.append("|")
+            cntvar += 1
             i += 1
-        assert group is not None
-        node = group if node is None else Op(operator, node, group, 1 if operator == "<->" else 0)
-    assert node is not None
-    return node
-
-
-def _lex_websearch(query: str) -> list[tuple[str, str]]:
-    """Tokens of a websearch query: ("val", word) | ("op", "&"/"|"/"<->"/"!") | ("(", "") | (")", "")."""
-    out: list[tuple[str, str]] = []
-    i, n = 0, len(query)
-    in_quotes = False
-    waiting_operand = True
-    while i < n:
-        c = query[i]
-        if waiting_operand:
-            if c.isspace():
-                i += 1
-            elif c == "-" and not in_quotes:
-                out.append(("op", "!"))
-                i += 1
-            elif c == '"':
-                if not in_quotes:
-                    out.append(("(", ""))
-                    in_quotes = True
-                else:
-                    out.append((")", ""))
-                    in_quotes = False
-                    waiting_operand = False
-                i += 1
-            elif c in _OPERATOR_CHARS or c == ":":
-                i += 1
-            else:
-                j = i
-                while j < n and not query[j].isspace() and query[j] not in _OPERATOR_CHARS and query[j] not in ':"':
-                    j += 1
-                out.append(("val", query[i:j]))
-                i = j
-                waiting_operand = False
-        else:
-            if c.isspace():
-                i += 1
-            elif c == '"' and in_quotes:
-                out.append((")", ""))
-                in_quotes = False
-                i += 1
-            elif (
-                not in_quotes
-                and query[i : i + 2].lower() == "or"
-                and (i + 2 == n or query[i + 2].isspace() or query[i + 2] in '-"')
-            ):
-                out.append(("op", "|"))
-                i += 2
-                waiting_operand = True
-            else:
-                out.append(("op", "<->" if in_quotes else "&"))
-                waiting_operand = True
-    if in_quotes:
-        out.append((")", ""))
+        if cntpos:
+            out.append("<->")
+        cntpos += 1
     return out
 
 
-def _build(tokens: list[tuple[str, str]]) -> Node | None:
-    """makepol: infix tokens to a tree, NOT > phrase > AND > OR, left-associative."""
-    operands: list[Node] = []
-    operators: list[str] = []
+def _is_or_operator(query: str, i: int) -> bool:
+    """parse_or_operator: "or" not part of a word, with some operand somewhere after it."""
+    if query[i : i + 2].lower() != "or":
+        return False
+    j = i + 2
+    if j >= len(query):
+        return False
+    c = query[j]
+    if c in "-_" or _walnum(c):
+        return False
+    while True:
+        j += 1
+        if j >= len(query):
+            return False
+        if query[j] not in _C_SPACE:
+            return True
 
-    def reduce() -> None:
-        op = operators.pop()
-        if op == "!":
-            arg = operands.pop() if operands else Stop()
-            operands.append(Not(arg))
-            return
-        right = operands.pop() if operands else Stop()
-        left = operands.pop() if operands else Stop()
-        operands.append(Op(op, left, right, 1 if op == "<->" else 0))
 
-    expecting_operand = True
-    for kind, text in tokens:
-        if kind == "val":
-            operands.append(_morph(text, "<->"))
-            expecting_operand = False
-        elif kind == "(":
-            operators.append("(")
-            expecting_operand = True
-        elif kind == ")":
-            while operators and operators[-1] != "(":
-                reduce()
-            if operators:
-                operators.pop()
-            if expecting_operand:
-                operands.append(Stop())
-            expecting_operand = False
-        elif text == "!":
-            operators.append("!")
-            expecting_operand = True
+def _read_word(query: str, i: int) -> tuple[str | None, int]:
+    """gettoken_tsvector in websearch mode: the next word and where scanning resumes."""
+    n = len(query)
+    while i < n and _wspace(query[i]):
+        i += 1
+    if i >= n:
+        return None, i
+    j = i + 1  # the first character is taken as is
+    while j < n:
+        c = query[j]
+        if _wspace(c) or c in _OPERATOR_CHARS or c == '"' or c == ":":
+            break
+        j += 1
+    return query[i:j], j
+
+
+def _polish(query: str) -> list[Node | str]:
+    """makepol over gettoken_query_websearch: the query in reverse polish notation."""
+    out: list[Node | str] = []
+    stack: list[str] = []
+    i, n = 0, len(query)
+    waiting_operand = True
+    first = True
+
+    def clean(op: str) -> None:
+        prio = _PRIORITY[op]
+        while stack:
+            top = _PRIORITY[stack[-1]]
+            if (op != "!" and prio > top) or (op == "!" and prio >= top):
+                break
+            out.append(stack.pop())
+
+    def operator(op: str) -> None:
+        clean(op)
+        stack.append(op)
+
+    while True:
+        if waiting_operand:
+            if i >= n:
+                if not first:
+                    out.append(Stop())
+                break
+            c = query[i]
+            if c == "-":
+                i += 1
+                operator("!")
+                first = False
+                continue
+            if c == '"':
+                j = query.find('"', i + 1)
+                end = n if j < 0 else j
+                out.extend(_morph(query[i + 1 : end]))
+                i = end + 1 if j >= 0 else n
+                waiting_operand = False
+                first = False
+                continue
+            if c in _OPERATOR_CHARS:
+                i += 1
+                first = False
+                continue
+            if c in _C_SPACE:
+                i += 1
+                continue
+            word, i = _read_word(query, i)
+            if word is None:
+                if not first:
+                    out.append(Stop())
+                break
+            out.extend(_morph(word))
+            waiting_operand = False
+            first = False
         else:
-            if expecting_operand:
-                operands.append(Stop())
-            while operators and operators[-1] != "(" and _PRIORITY[operators[-1]] >= _PRIORITY[text]:
-                reduce()
-            operators.append(text)
-            expecting_operand = True
-    if expecting_operand and operators:
-        operands.append(Stop())
-    while operators:
-        if operators[-1] == "(":
-            operators.pop()
-            continue
-        reduce()
-    if not operands:
+            if i >= n:
+                break
+            c = query[i]
+            if _is_or_operator(query, i):
+                i += 2
+                operator("|")
+                waiting_operand = True
+            elif c in _C_SPACE:
+                i += 1
+            else:  # PostgreSQL 15/16: any other character, an operator one too, means an implicit AND
+                operator("&")
+                waiting_operand = True
+    clean("|")
+    return out
+
+
+def _tree(items: list[Node | str]) -> Node | None:
+    stack: list[Node] = []
+    for item in items:
+        if isinstance(item, str):
+            if item == "!":
+                stack.append(Not(stack.pop()))
+            else:
+                right = stack.pop()
+                left = stack.pop()
+                stack.append(Op(item, left, right, 1 if item == "<->" else 0))
+        else:
+            stack.append(item)
+    if not stack:
         return None
-    node = operands[0]
-    for extra in operands[1:]:
-        node = Op("&", node, extra)
-    return node
+    assert len(stack) == 1, stack
+    return stack[0]
 
 
 def _clean(node: Node) -> tuple[Node | None, int, int]:
@@ -213,7 +251,7 @@ def _clean(node: Node) -> tuple[Node | None, int, int]:
 
 def websearch_to_tsquery(query: str) -> Node | None:
     """The query tree PostgreSQL builds; None when nothing but stop words (or nothing) remains."""
-    tree = _build(_lex_websearch(query))
+    tree = _tree(_polish(query))
     if tree is None:
         return None
     cleaned, _, _ = _clean(tree)

@@ -1,0 +1,263 @@
+"""Batched PostgreSQL oracle queries and the deterministic generators of (text, query) cases."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import psycopg
+
+from search.lexize import format_tsvector, to_tsvector
+from search.rank import f4, ts_rank
+from search.tsquery import format_tsquery, matches, websearch_to_tsquery
+
+_WORDS = [
+    "the",
+    "a",
+    "an",
+    "of",
+    "and",
+    "or",
+    "not",
+    "is",
+    "was",
+    "be",
+    "to",
+    "in",
+    "on",
+    "at",
+    "it",
+    "its",
+    "it's",
+    "don't",
+    "can't",
+    "o'neil",
+    "rock'n'roll",
+    "run",
+    "running",
+    "runs",
+    "ran",
+    "runner",
+    "generously",
+    "happily",
+    "skies",
+    "sky",
+    "dying",
+    "lying",
+    "studies",
+    "studying",
+    "communication",
+    "national",
+    "nationalize",
+    "connection",
+    "hopeful",
+    "hopefulness",
+    "relational",
+    "café",
+    "naïve",
+    "résumé",
+    "Zürich",
+    "Ärger",
+    "façade",
+    "coöperate",
+    "señor",
+    "Ångström",
+    "well-known",
+    "state-of-the-art",
+    "e-mail",
+    "co-op",
+    "x-ray",
+    "t-shirt",
+    "re-run",
+    "mid-2020s",
+    "3-d",
+    "B-52",
+    "covid-19",
+    "abc123",
+    "123abc",
+    "3rd",
+    "42nd",
+    "v2",
+    "h2o",
+    "mp3",
+    "1",
+    "42",
+    "007",
+    "-5",
+    "+7",
+    "3.14",
+    "-2.5",
+    "1e10",
+    "2.5e-3",
+    "1.2.3",
+    "10.0.0.1",
+    "0.9.1-beta",
+    "user@example.com",
+    "first.last@mail.co.uk",
+    "a_b@x.org",
+    "http://example.com",
+    "https://www.example.org/path/to/page.html?q=1&r=2",
+    "ftp://files.example.net/pub",
+    "example.com",
+    "www.postgresql.org",
+    "sub.domain.co",
+    "/usr/local/bin",
+    "./relative/path",
+    "../up/one",
+    "c:/windows",
+    "file.txt",
+    "archive.tar.gz",
+    "snake_case",
+    "__dunder__",
+    "_private",
+    "CamelCase",
+    "UPPER",
+    "MiXeD",
+    "<b>bold</b>",
+    "<a",
+    "href='x'>link</a>",
+    "&amp;",
+    "&lt;",
+    "&#39;",
+    "search",
+    "searches",
+    "searched",
+    "searching",
+    "session",
+    "sessions",
+    "campaign",
+    "campaigns",
+    "data",
+    "database",
+    "quick",
+    "brown",
+    "fox",
+    "jumps",
+    "over",
+    "lazy",
+    "dog",
+]
+_PUNCT = [
+    " ",
+    " ",
+    " ",
+    " ",
+    ", ",
+    ". ",
+    "; ",
+    ": ",
+    "! ",
+    "? ",
+    " - ",
+    " -- ",
+    " (",
+    ") ",
+    ' "',
+    '" ',
+    " '",
+    "' ",
+    "/",
+    "-",
+    "_",
+    "'",
+    "...",
+    " & ",
+    " | ",
+]
+
+
+def generate_text(rng: random.Random) -> str:
+    parts: list[str] = []
+    for _ in range(rng.randint(1, 14)):
+        word = rng.choice(_WORDS)
+        if rng.random() < 0.1:
+            word = word.upper()
+        parts.append(word)
+        parts.append(rng.choice(_PUNCT))
+    return "".join(parts).strip()
+
+
+def generate_query(rng: random.Random, text: str) -> str:
+    pool = [w for w in text.replace('"', " ").split() if w] or ["x"]
+    terms: list[str] = []
+    for _ in range(rng.randint(1, 4)):
+        roll = rng.random()
+        word = rng.choice(pool) if rng.random() < 0.7 else rng.choice(_WORDS)
+        if roll < 0.15:
+            terms.append('"' + " ".join(rng.choice(pool) for _ in range(rng.randint(2, 3))) + '"')
+        elif roll < 0.25:
+            terms.append("-" + word)
+        elif roll < 0.35:
+            terms.append("or")
+            terms.append(word)
+        elif roll < 0.38:
+            terms.append(rng.choice(["(", ")", "!", "&", "|", "<->", ":*", '"', "-", "or"]))
+        else:
+            terms.append(word)
+    return " ".join(terms)
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    text: str
+    query: str
+    what: str
+    postgres: object
+    port: object
+
+
+def check_pairs(dsn: str, pairs: Sequence[tuple[str, str]]) -> list[Disagreement]:
+    """One round trip: PostgreSQL's tsvector, tsquery, match and rank for every pair vs the port's."""
+    texts = [t for t, _ in pairs]
+    queries = [q for _, q in pairs]
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("SET client_min_messages = warning")
+        rows = conn.execute(
+            "SELECT to_tsvector('english', t)::text, websearch_to_tsquery('english', q)::text,"
+            " to_tsvector('english', t) @@ websearch_to_tsquery('english', q),"
+            " ts_rank(to_tsvector('english', t), websearch_to_tsquery('english', q))::float8"
+            " FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS u(t, q, n) ORDER BY n",
+            (texts, queries),
+        ).fetchall()
+    out: list[Disagreement] = []
+    for (text, query), (pg_vector, pg_query, pg_match, pg_rank) in zip(pairs, rows, strict=True):
+        vector = to_tsvector(text)
+        tree = websearch_to_tsquery(query)
+        checks = (
+            ("tsvector", pg_vector, format_tsvector(vector)),
+            ("tsquery", pg_query, format_tsquery(tree)),
+            ("match", pg_match, matches(vector, tree)),
+            ("rank", f4(pg_rank), ts_rank(vector, tree)),
+        )
+        for what, expected, got in checks:
+            if expected != got:
+                out.append(Disagreement(text, query, what, expected, got))
+                break
+    return out
+
+
+def check_rank_order(
+    dsn: str, documents: Sequence[str], queries: Sequence[str]
+) -> list[tuple[str, list[int], list[int]]]:
+    """For each query, the order (rank desc, index asc) of matching documents, PostgreSQL vs the port."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("SET client_min_messages = warning")
+        rows = conn.execute(
+            "SELECT qn, array_agg(dn ORDER BY r DESC, dn) FILTER (WHERE m) FROM ("
+            " SELECT qn, dn, to_tsvector('english', d) @@ websearch_to_tsquery('english', q) AS m,"
+            " ts_rank(to_tsvector('english', d), websearch_to_tsquery('english', q)) AS r"
+            " FROM unnest(%s::text[]) WITH ORDINALITY AS a(q, qn), unnest(%s::text[]) WITH ORDINALITY AS b(d, dn)"
+            ") s GROUP BY qn ORDER BY qn",
+            (list(queries), list(documents)),
+        ).fetchall()
+    vectors = [to_tsvector(d) for d in documents]
+    out = []
+    for (_qn, pg_order), query in zip(rows, queries, strict=True):
+        tree = websearch_to_tsquery(query)
+        scored = [(-ts_rank(v, tree), i + 1) for i, v in enumerate(vectors) if matches(v, tree)]
+        mine = [i for _, i in sorted(scored)]
+        expected = [int(i) for i in (pg_order or [])]
+        if mine != expected:
+            out.append((query, expected, mine))
+    return out
