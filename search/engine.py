@@ -103,11 +103,16 @@ def query_request(
         names[f"#m{i}"] = attr
         values[f":m{i}"] = {"S": want}
         filters.append(f"#m{i} = :m{i}")
-    if search.lexeme_attribute is not None:
-        names["#lx"] = search.lexeme_attribute
-        for i, term in enumerate(positive_terms(query)):
+    terms = positive_terms(query) if search.lexeme_attribute is not None else []
+    if terms:
+        # Items written before the app precomputed lexemes lack the attribute: they still reach
+        # the client, which evaluates them exactly; the push-down only drops items that cannot match.
+        names["#lx"] = str(search.lexeme_attribute)
+        wanted = []
+        for i, term in enumerate(terms):
             values[f":v{i}"] = {"S": term}
-            filters.append(f"contains(#lx, :v{i})")
+            wanted.append(f"contains(#lx, :v{i})")
+        filters.append(f"(attribute_not_exists(#lx) OR ({' AND '.join(wanted)}))")
     request: dict[str, Any] = {
         "TableName": table,
         "KeyConditionExpression": key_condition,
