@@ -46,8 +46,10 @@ def lower(text: str) -> str:
         return text.lower()
     out = []
     for c in text:
-        lc = c.lower()
-        out.append(lc if len(lc) == 1 else c)
+        lc = c.lower()  # per character, so no final-sigma context rule
+        if len(lc) != 1:  # full mapping lengthens only U+0130; towlower uses the simple one
+            lc = "i" if c == "\u0130" else c
+        out.append(lc)
     return "".join(out)
 
 

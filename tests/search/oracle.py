@@ -261,3 +261,45 @@ def check_rank_order(
         if mine != expected:
             out.append((query, expected, mine))
     return out
+
+
+def check_documents(
+    dsn: str, rows: Sequence[tuple[str | None, str | None, str | None]], queries: Sequence[str]
+) -> list[str]:
+    """Documents built like the baseline (text || text || jsonb, NULLs contributing nothing): PostgreSQL's
+    tsvector, match and rank for each (row, query) vs the port's, in one round trip."""
+    import json
+
+    from search.lexize import concat, json_to_tsvector
+
+    names = [r[0] for r in rows]
+    summaries = [r[1] for r in rows]
+    metas = [r[2] for r in rows]
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("SET client_min_messages = warning")
+        result = conn.execute(
+            "WITH d AS (SELECT n, to_tsvector('english', coalesce(a, '')) || to_tsvector('english', coalesce(b, ''))"
+            " || coalesce(to_tsvector('english'::regconfig, c::jsonb), ''::tsvector) AS v"
+            " FROM unnest(%s::text[], %s::text[], %s::text[]) WITH ORDINALITY AS u(a, b, c, n))"
+            " SELECT d.n, q.n, d.v::text, d.v @@ websearch_to_tsquery('english', q.t),"
+            " ts_rank(d.v, websearch_to_tsquery('english', q.t))::float8"
+            " FROM d, unnest(%s::text[]) WITH ORDINALITY AS q(t, n) ORDER BY d.n, q.n",
+            (names, summaries, metas, list(queries)),
+        ).fetchall()
+    vectors = []
+    for name, summary, meta in rows:
+        vector = concat(to_tsvector(name or ""), to_tsvector(summary or ""))
+        if meta is not None:
+            vector = concat(vector, json_to_tsvector(json.loads(meta)))
+        vectors.append(vector)
+    trees = [websearch_to_tsquery(q) for q in queries]
+    bad = []
+    for dn, qn, pg_vector, pg_match, pg_rank in result:
+        vector = vectors[dn - 1]
+        tree = trees[qn - 1]
+        got = (format_tsvector(vector), matches(vector, tree), ts_rank(vector, tree))
+        if got != (pg_vector, pg_match, f4(pg_rank)):
+            bad.append(
+                f"row={rows[dn - 1]!r} query={queries[qn - 1]!r} pg={(pg_vector, pg_match, pg_rank)!r} port={got!r}"
+            )
+    return bad

@@ -1,0 +1,75 @@
+"""Multi-column documents against PostgreSQL: ``||`` position shifting, jsonb string values in
+jsonb's key order, NULL columns, repeated words (rank sums) and very long texts (positions
+clamped at 16383, at most 255 positions per lexeme)."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import psycopg
+
+from search.lexize import format_tsvector, to_tsvector
+from search.stopwords import ENGLISH_STOP_WORDS
+from tests.search.oracle import check_documents, check_pairs, generate_query, generate_text
+
+
+def _json_value(rng: random.Random, depth: int = 0) -> object:
+    roll = rng.random()
+    if depth < 2 and roll < 0.3:
+        keys = ["b", "a", "cc", "notes", "Z", "é", "owner", "aa"]
+        return {rng.choice(keys): _json_value(rng, depth + 1) for _ in range(rng.randint(0, 4))}
+    if depth < 2 and roll < 0.45:
+        return [_json_value(rng, depth + 1) for _ in range(rng.randint(0, 3))]
+    if roll < 0.55:
+        return rng.choice([1, 2.5, True, None, -3])
+    return generate_text(rng) if rng.random() < 0.8 else rng.choice(["the", "", "a of", "and"])
+
+
+def test_documents_of_text_and_jsonb_columns_agree(pg_admin_dsn: str) -> None:
+    rng = random.Random(21)
+    rows = []
+    for _ in range(120):
+        name = generate_text(rng) if rng.random() < 0.9 else None
+        summary = generate_text(rng) if rng.random() < 0.8 else None
+        meta = json.dumps(_json_value(rng)) if rng.random() < 0.85 else None
+        rows.append((name, summary, meta))
+    queries = [generate_query(rng, generate_text(rng)) for _ in range(25)]
+    bad = check_documents(pg_admin_dsn, rows, queries)
+    assert not bad, f"{len(bad)} disagree:\n" + "\n".join(bad[:10])
+
+
+def test_repeated_words_and_long_texts_agree(pg_admin_dsn: str) -> None:
+    rng = random.Random(8)
+    words = ["search", "session", "the", "quick", "fox", "data", "run", "running"]
+    pairs = []
+    for size in (3, 20, 300, 5000, 17000):
+        text = " ".join(rng.choice(words) for _ in range(size))
+        for query in ("search", "search session", '"quick fox"', "fox or data -run", '"the search"', "running"):
+            pairs.append((text, query))
+    bad = check_pairs(pg_admin_dsn, pairs)
+    assert not bad, [(len(d.text), d.query, d.what) for d in bad[:5]]
+
+
+def test_stop_list_is_postgresqls(pg_admin_dsn: str) -> None:
+    """Every word of the port's list is a stop word for english_stem, and the list has 127 words."""
+    assert len(ENGLISH_STOP_WORDS) == 127
+    with psycopg.connect(pg_admin_dsn) as conn:
+        rows = conn.execute(
+            "SELECT w, ts_lexize('english_stem', w) FROM unnest(%s::text[]) w", (sorted(ENGLISH_STOP_WORDS),)
+        ).fetchall()
+    assert all(lexemes == [] for _, lexemes in rows), [w for w, lexemes in rows if lexemes != []]
+
+
+def test_every_unicode_letter_class_we_meet_tokenises_like_postgresql(pg_admin_dsn: str) -> None:
+    samples = [
+        "naïve café Zürich ÅNGSTRÖM İstanbul straße ΣΊΣΥΦΟΣ Москва 東京 नमस्ते résumé",
+        "e\u0301cole co\u0308operate a\u200db zero\u200bwidth non\u00a0breaking x\u2003y",
+        "٣٤ digits ２０２６ full-width ｆｕｌｌ x²y ½",
+        "<script>var x = 1;</script> after <style>p{}</style> <!-- comment --> &#x41; &nbsp; <br/>",
+        "mail: Ünïcode@example.com http://ünïcode.example.com/päth?q=ü ~/file ../a/b",
+    ]
+    with psycopg.connect(pg_admin_dsn) as conn:
+        rows = conn.execute("SELECT to_tsvector('english', t)::text FROM unnest(%s::text[]) t", (samples,)).fetchall()
+    for text, (expected,) in zip(samples, rows, strict=True):
+        assert format_tsvector(to_tsvector(text)) == expected, text
