@@ -35,7 +35,6 @@ A_NEXT, A_BINGO, A_POP, A_PUSH, A_RERUN, A_CLEAR, A_MERGE, A_CLRALL = 0, 1, 2, 4
 
 _STRANGE_LETTERS: Final = frozenset(int(h, 16) for h in STRANGE_LETTERS_HEX.split())
 _C_SPACE: Final = frozenset(" \t\n\v\f\r")
-_NO_BREAK_SPACES: Final = frozenset("\xa0\u2007\u202f")
 _URL_REJECT: Final = frozenset('"<>\\^`{|}')
 
 
@@ -51,10 +50,17 @@ def _digit(c: str) -> bool:
     return "0" <= c <= "9"
 
 
+#: iswspace's non-ASCII members in glibc's UTF-8 locales (no-break spaces excluded)
+WIDE_SPACE: Final = frozenset(
+    "\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2008\u2009\u200a\u2028\u2029\u205f\u3000"
+)
+
+
 def _space(c: str) -> bool:
+    """p_isspace (iswspace on the parser's wide-character copy of the text)."""
     if c < "\x80":
         return c in _C_SPACE
-    return c.isspace() and c not in _NO_BREAK_SPACES
+    return c in WIDE_SPACE
 
 
 def _zero_width(c: str) -> bool:

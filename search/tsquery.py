@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from search.lexize import TsVector, parse_words
+from search.parser import WIDE_SPACE
 
 
 @dataclass(frozen=True)
@@ -46,10 +47,8 @@ _C_SPACE = frozenset(" \t\n\v\f\r")
 
 
 def _wspace(c: str) -> bool:
-    """t_isspace (iswspace in a UTF-8 locale)."""
-    if c < "\x80":
-        return c in _C_SPACE
-    return c.isspace() and c not in "\xa0\u2007\u202f"
+    """t_isspace: iswspace in the database's UTF-8 locale (no-break spaces are not spaces)."""
+    return c in _C_SPACE or c in WIDE_SPACE
 
 
 def _walnum(c: str) -> bool:
@@ -108,7 +107,7 @@ def _is_or_operator(query: str, i: int) -> bool:
         j += 1
         if j >= len(query):
             return False
-        if query[j] not in _C_SPACE:
+        if not _wspace(query[j]):
             return True
 
 
@@ -172,7 +171,7 @@ def _polish(query: str) -> list[Node | str]:
                 i += 1
                 first = False
                 continue
-            if c in _C_SPACE:
+            if _wspace(c):
                 i += 1
                 continue
             word, i = _read_word(query, i)
@@ -191,7 +190,7 @@ def _polish(query: str) -> list[Node | str]:
                 i += 2
                 operator("|")
                 waiting_operand = True
-            elif c in _C_SPACE:
+            elif _wspace(c):
                 i += 1
             else:  # PostgreSQL 15/16: any other character, an operator one too, means an implicit AND
                 operator("&")

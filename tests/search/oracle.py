@@ -303,3 +303,19 @@ def check_documents(
                 f"row={rows[dn - 1]!r} query={queries[qn - 1]!r} pg={(pg_vector, pg_match, pg_rank)!r} port={got!r}"
             )
     return bad
+
+
+_FUZZ_CHARS = list("abcdefxyzABC0123456789") + list("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~ \t\n")
+_FUZZ_CHARS += list("éüßİΣ東\u0301\u200b\u00a0\u2003٣")
+_FUZZ_PIECES = [
+    "http://", "https://", "ftp://", "www.", ".com", "@", "<b>", "</b>", "&amp;", "&#39;", "or", "OR", "the",
+    "-", '"', "1.2", "e5", "~/", "../", "/x", "<!--", "-->", "<script>", "</script>", "<?xml", "a_b", "x-y-z",
+]  # fmt: skip
+
+
+def fuzz_string(rng: random.Random, longest: int, char_share: float) -> str:
+    """Random characters and syntax fragments (tags, URLs, entities, operators, non-ASCII spaces)."""
+    return "".join(
+        rng.choice(_FUZZ_CHARS) if rng.random() < char_share else rng.choice(_FUZZ_PIECES)
+        for _ in range(rng.randint(1, longest))
+    )

@@ -11,7 +11,7 @@ import random
 
 import pytest
 
-from tests.search.oracle import check_pairs, check_rank_order, generate_query, generate_text
+from tests.search.oracle import check_pairs, check_rank_order, fuzz_string, generate_query, generate_text
 
 
 def _report(bad: list) -> str:  # type: ignore[type-arg]
@@ -63,3 +63,11 @@ def test_rank_order_over_a_campaign_sized_corpus(pg_admin_dsn: str) -> None:
     queries += [generate_query(rng, rng.choice(documents)) for _ in range(200)]
     bad = check_rank_order(pg_admin_dsn, documents, queries)
     assert not bad, f"{len(bad)} of {len(queries)} orders differ: {bad[:5]}"
+
+
+def test_fuzzed_strings_agree_with_postgres(pg_admin_dsn: str) -> None:
+    """Random characters and fragments: tags, scripts, comments, entities, URLs, non-ASCII spaces."""
+    rng = random.Random(40)
+    pairs = [(fuzz_string(rng, 40, 0.7), fuzz_string(rng, 15, 0.6)) for _ in range(3000)]
+    bad = check_pairs(pg_admin_dsn, pairs)
+    assert not bad, f"{len(bad)} of {len(pairs)} disagree:\n{_report(bad)}"
