@@ -8,8 +8,10 @@ one nothing. Results are ordered by ts_rank descending, then key ascending.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from psycopg import sql
@@ -62,9 +64,23 @@ def document_from_values(search: SearchConfig, entity: EntityConfig, values: Map
 def document_from_item(search: SearchConfig, entity: EntityConfig, item: Item) -> TsVector:
     values: dict[str, Any] = {}
     for column in search.columns:
-        attr = item.get(entity.all_columns[column].attribute)
-        values[column] = None if attr is None or "NULL" in attr else deserialize(attr)
+        spec = entity.all_columns[column]
+        attr = item.get(spec.attribute)
+        if attr is None or "NULL" in attr:
+            values[column] = None
+        elif spec.type == "json" and "S" in attr:
+            values[column] = _json_text(str(attr["S"]))
+        else:
+            values[column] = deserialize(attr)
     return document_from_values(search, entity, values)
+
+
+def _json_text(text: str) -> Any:
+    """A json column stored as JSON text in an S attribute (as the comparison rules allow)."""
+    try:
+        return json.loads(text, parse_float=Decimal, parse_int=Decimal)
+    except ValueError:
+        return text
 
 
 def session_lexemes(config: ParityConfig, values: Mapping[str, Any]) -> list[str]:

@@ -1,0 +1,123 @@
+"""Pure logic of the DynamoDB side: the Query request (bound values, names, push-down), paging,
+ordering and the length cap. Paging is checked with canned boto3 *responses* because moto answers
+a 50-session campaign in one page; the real Query runs in test_command.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from parity.config import ParityConfig, load_config
+from parity.errors import InputError
+from parity.example import config_toml
+from search.engine import parse_query, query_items, query_request, rank_items, rank_text, search_config
+from search.rank import f4
+from search.tsquery import positive_terms, websearch_to_tsquery
+
+
+@pytest.fixture
+def config(tmp_path: Any) -> ParityConfig:
+    path = tmp_path / "parity.toml"
+    path.write_text(config_toml(table="app") + 'lexeme_attribute = "lexemes"\nindex = "gsi1"\n')
+    return load_config(path)
+
+
+def test_query_request_binds_every_value_and_name(config: ParityConfig) -> None:
+    search, entity = search_config(config)
+    hostile = "x) OR begins_with(#pk, :pk"
+    query = websearch_to_tsquery('"quick brown" fox -lazy ' + hostile)
+    request = query_request(search, entity, "app", "c-1", query)
+    assert request["KeyConditionExpression"] == "#pk = :pk AND begins_with(#sk, :skp)"
+    assert request["ExpressionAttributeNames"]["#pk"] == "pk"
+    assert request["ExpressionAttributeValues"][":pk"] == {"S": "$campaignapp#campaignid_c-1"}
+    assert request["ExpressionAttributeValues"][":skp"] == {"S": "$session_1#"}
+    assert request["IndexName"] == "gsi1"
+    expression = request["FilterExpression"]
+    assert "#m0 = :m0" in expression and request["ExpressionAttributeNames"]["#m0"] == "__edb_e__"
+    bound_terms = {v["S"] for k, v in request["ExpressionAttributeValues"].items() if k.startswith(":v")}
+    assert bound_terms == {"quick", "brown", "fox", "x", "begin", "pk"}  # never "lazy" (negated)
+    for term in bound_terms:
+        assert term not in expression.replace("begins_with(#sk", "")  # values never spliced in
+    assert expression.count("contains(#lx, :v") == len(bound_terms)
+    assert "attribute_not_exists(#lx) OR (" in expression
+
+
+def test_no_push_down_without_required_terms(config: ParityConfig) -> None:
+    search, entity = search_config(config)
+    for text in ("launch or review", "-launch", "the"):
+        request = query_request(search, entity, "app", "c", websearch_to_tsquery(text))
+        assert "#lx" not in request["ExpressionAttributeNames"], text
+        assert "contains" not in request["FilterExpression"]
+
+
+def test_positive_terms_skip_or_and_not() -> None:
+    assert positive_terms(websearch_to_tsquery("a1 b2 or c3")) == []
+    assert positive_terms(websearch_to_tsquery('"fox jumps" -dog cat')) == ["cat", "fox", "jump"]
+    assert positive_terms(websearch_to_tsquery("well-known")) == ["known", "well", "well-known"]
+
+
+class _Pages:
+    """Canned Query responses, recording the requests it was given."""
+
+    def __init__(self, pages: list[dict[str, Any]]) -> None:
+        self.pages = pages
+        self.requests: list[dict[str, Any]] = []
+
+    def query(self, **kwargs: Any) -> dict[str, Any]:
+        self.requests.append(kwargs)
+        return self.pages[len(self.requests) - 1]
+
+
+def test_query_items_reads_every_page() -> None:
+    client = _Pages(
+        [
+            {"Items": [{"n": {"S": "1"}}], "LastEvaluatedKey": {"pk": {"S": "a"}, "sk": {"S": "1"}}},
+            {"Items": [], "LastEvaluatedKey": {"pk": {"S": "a"}, "sk": {"S": "2"}}},
+            {"Items": [{"n": {"S": "3"}}]},
+        ]
+    )
+    items = query_items(client, {"TableName": "t"})
+    assert items == [{"n": {"S": "1"}}, {"n": {"S": "3"}}]
+    assert [r.get("ExclusiveStartKey") for r in client.requests] == [
+        None,
+        {"pk": {"S": "a"}, "sk": {"S": "1"}},
+        {"pk": {"S": "a"}, "sk": {"S": "2"}},
+    ]
+
+
+def _item(sid: str, name: str, summary: str | None = None) -> dict[str, Any]:
+    item = {"sessionId": {"S": sid}, "name": {"S": name}, "__edb_e__": {"S": "session"}}
+    if summary is not None:
+        item["summary"] = {"S": summary}
+    return item
+
+
+def test_rank_desc_then_key_asc(config: ParityConfig) -> None:
+    search, entity = search_config(config)
+    ids = ["00000000-0000-4000-8000-00000000000" + c for c in "3142"]
+    items = [
+        _item(ids[0], "launch"),
+        _item(ids[1], "launch launch plan"),
+        _item(ids[2], "launch"),
+        _item(ids[3], "nothing here", "really nothing"),
+    ]
+    hits = rank_items(search, entity, items, websearch_to_tsquery("launch"))
+    assert [h.key["id"] for h in hits] == [ids[1], ids[0], ids[2]]
+    assert hits[0].rank > hits[1].rank == hits[2].rank
+    assert rank_items(search, entity, items, websearch_to_tsquery("the")) == []
+
+
+def test_query_length_is_capped(config: ParityConfig) -> None:
+    search, _ = search_config(config)
+    assert parse_query(search, "x" * 256) is not None
+    with pytest.raises(InputError, match="257 characters long; the limit is search.max_query_length = 256"):
+        parse_query(search, "x" * 257)
+
+
+def test_rank_text_is_the_shortest_float4_spelling() -> None:
+    assert rank_text(f4(0.0607927)) == 0.0607927
+    assert rank_text(f4(0.1)) == 0.1
+    assert rank_text(0.0) == 0.0
+    for value in (f4(0.0303964), f4(1e-20), f4(0.09910322)):
+        assert f4(rank_text(value)) == value
