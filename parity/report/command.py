@@ -1,0 +1,45 @@
+"""``parity report --html FILE``: the parity report as one self-contained HTML page, from the store."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from parity.commands.common import config_from, store_connection
+from parity.errors import InputError
+from parity.report.data import load
+from parity.report.page import render
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--html", required=True, metavar="FILE", help="where to write the HTML page")
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write via a temporary file in the same folder, so a failure never leaves half a page."""
+    if not path.parent.is_dir():
+        raise InputError(f"--html {path}: folder {path.parent} does not exist; create it or choose another path")
+    fd, tmp = tempfile.mkstemp(prefix=".parity-report-", suffix=".html", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    with store_connection(config) as (conn, store):
+        data = load(conn, store)
+    target = Path(args.html)
+    write_atomically(target, render(data))
+    print(
+        f"wrote {target}: {len(data.runs)} reconcile runs, {len(data.open_discrepancies)} open discrepancies",
+        file=sys.stdout,
+    )
+    return 0

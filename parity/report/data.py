@@ -1,0 +1,164 @@
+"""What the HTML report shows, read from the store in a few queries and kept as plain values.
+
+Every table may be empty (a store where only the reconciler or only the consumer ran); the report then
+says so instead of drawing an empty chart.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from psycopg import sql
+
+from parity.pg import Connection, postgres_errors
+from parity.store import Store
+
+
+@dataclass(frozen=True)
+class Run:
+    run_id: str
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    parity_percent: float | None
+    compared: int | None
+
+
+@dataclass(frozen=True)
+class OpenDiscrepancy:
+    entity: str
+    key: dict[str, Any]
+    kind: str
+    columns: tuple[str, ...]
+    detected_by: str
+    first_seen: datetime
+    last_seen: datetime
+
+
+@dataclass(frozen=True)
+class Lag:
+    """One consumer position: a shard checkpoint or a consumer heartbeat, and how old it is."""
+
+    source: str
+    name: str
+    updated_at: datetime
+    seconds: float
+    detail: str
+
+
+@dataclass(frozen=True)
+class ReportData:
+    generated_at: datetime
+    runs: tuple[Run, ...]
+    open_discrepancies: tuple[OpenDiscrepancy, ...]
+    by_entity: dict[str, int]
+    by_kind: dict[str, int]
+    by_column: dict[str, int]
+    resolved_count: int
+    lags: tuple[Lag, ...] = ()
+    pending_rechecks: int = 0
+    totals: dict[str, int] = field(default_factory=dict)
+
+
+def summarize(
+    open_items: list[OpenDiscrepancy],
+) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+    """Open discrepancies counted by entity, by kind and by differing column (most first)."""
+    entities = Counter(d.entity for d in open_items)
+    kinds = Counter(d.kind for d in open_items)
+    columns = Counter(f"{d.entity}.{c}" for d in open_items for c in d.columns)
+    return dict(entities.most_common()), dict(kinds.most_common()), dict(columns.most_common())
+
+
+def _percent(report: Any) -> tuple[float | None, int | None]:
+    """parity_percent and compared of a run's JSON report; None where absent (a running or failed run)."""
+    if not isinstance(report, dict):
+        return None, None
+    value, compared = report.get("parity_percent"), report.get("compared")
+    percent = float(value) if isinstance(value, int | float | Decimal) and not isinstance(value, bool) else None
+    count = int(compared) if isinstance(compared, int | Decimal) and not isinstance(compared, bool) else None
+    return percent, count
+
+
+def load(conn: Connection, store: Store, now: datetime | None = None) -> ReportData:
+    """Read runs, discrepancies and consumer positions from the store (already migrated)."""
+    now = now or datetime.now(UTC)
+    with postgres_errors("reading the store for the report"):
+        runs = tuple(
+            Run(r["run_id"], r["status"], r["started_at"], r["finished_at"], *_percent(r["report"]))
+            for r in conn.execute(
+                sql.SQL(
+                    "SELECT run_id, status, started_at, finished_at, report FROM {} ORDER BY started_at, run_id"
+                ).format(store.table("reconcile_runs"))
+            )
+        )
+        open_items = [
+            OpenDiscrepancy(
+                r["entity"], r["key"], r["kind"], tuple(r["columns"]), r["detected_by"], r["first_seen"], r["last_seen"]
+            )
+            for r in conn.execute(
+                sql.SQL(
+                    "SELECT entity, key, kind, columns, detected_by, first_seen, last_seen FROM {}"
+                    " WHERE status = 'open' ORDER BY entity, kind, key_id"
+                ).format(store.table("discrepancies"))
+            )
+        ]
+        resolved = conn.execute(
+            sql.SQL("SELECT count(*) AS n FROM {} WHERE status = 'resolved'").format(store.table("discrepancies"))
+        ).fetchone()
+        lags = [
+            Lag(
+                "stream checkpoint",
+                f"{r['stream_id'].rsplit('/', 1)[-1]} {r['shard_id']}",
+                r["updated_at"],
+                max(0.0, (now - r["updated_at"]).total_seconds()),
+                "closed" if r["shard_closed"] else (r["sequence_number"] or "no record yet"),
+            )
+            for r in conn.execute(
+                sql.SQL(
+                    "SELECT stream_id, shard_id, sequence_number, shard_closed, updated_at FROM {}"
+                    " ORDER BY stream_id, shard_id"
+                ).format(store.table("stream_checkpoints"))
+            )
+        ]
+        lags += [
+            Lag(
+                "consumer heartbeat",
+                r["consumer_id"].rsplit("/", 1)[-1],
+                r["committed_at"],
+                max(0.0, (now - r["committed_at"]).total_seconds()),
+                f"{r['records']} records",
+            )
+            for r in _optional(
+                conn,
+                store,
+                "SELECT consumer_id, committed_at, records FROM {} ORDER BY consumer_id",
+                "consumer_heartbeats",
+            )
+        ]
+        pending = _optional(conn, store, "SELECT count(*) AS n FROM {}", "consumer_pending")
+    by_entity, by_kind, by_column = summarize(open_items)
+    return ReportData(
+        generated_at=now,
+        runs=runs,
+        open_discrepancies=tuple(open_items),
+        by_entity=by_entity,
+        by_kind=by_kind,
+        by_column=by_column,
+        resolved_count=int(resolved["n"]) if resolved else 0,
+        lags=tuple(lags),
+        pending_rechecks=int(pending[0]["n"]) if pending else 0,
+    )
+
+
+def _optional(conn: Connection, store: Store, query: str, table: str) -> list[dict[str, Any]]:
+    """Rows of a table another part owns; none when that part's migration is not in this build."""
+    qualified = '"' + store.schema.replace('"', '""') + '".' + table
+    exists = conn.execute("SELECT to_regclass(%s) AS t", (qualified,)).fetchone()
+    if not exists or exists["t"] is None:
+        return []
+    return list(conn.execute(sql.SQL(query).format(store.table(table))))

@@ -1,0 +1,148 @@
+"""The self-contained HTML page: inline CSS and inline SVG, nothing fetched; every store value escaped."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from html import escape
+
+from parity.report.charts import KIND_COLOURS, bar_chart, line_chart
+from parity.report.data import ReportData
+
+MAX_ROWS = 2000
+
+CSS = """
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#f1f5f9;color:#0f172a}
+header{background:#0f172a;color:#f8fafc;padding:18px 28px}header h1{margin:0;font-size:22px}
+header p{margin:4px 0 0;color:#cbd5e1}main{padding:20px 28px;display:grid;gap:18px}
+section{background:#fff;border-radius:10px;padding:16px 20px;box-shadow:0 1px 3px rgba(15,23,42,.12)}
+h2{font-size:16px;margin:0 0 10px}.row{display:flex;flex-wrap:wrap;gap:18px}.row>div{flex:1 1 300px}
+.tiles{display:flex;gap:14px;flex-wrap:wrap}
+.tile{background:#f8fafc;border-radius:8px;padding:10px 16px;min-width:140px}
+.tile b{display:block;font-size:24px}.tile.good b{color:#059669}.tile.bad b{color:#dc2626}
+table{border-collapse:collapse;width:100%;font-size:13px}
+th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e2e8f0}
+th{background:#f8fafc}td code{font-size:12px}td{white-space:nowrap}td:nth-child(2){white-space:normal}
+.empty{color:#64748b;font-style:italic}
+.kind{border-radius:4px;padding:1px 6px;color:#fff;font-size:12px}
+svg text{font-family:inherit}svg .axis{font-size:11px;fill:#475569}svg .label{font-size:12px;fill:#0f172a}
+svg .value{font-size:11px;fill:#334155}
+"""
+
+
+def _empty(text: str) -> str:
+    return f'<p class="empty">{escape(text)}</p>'
+
+
+def _when(moment: datetime) -> str:
+    """A timestamp in UTC, to the second."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def render(data: ReportData, *, title: str = "parity report") -> str:
+    """The whole page as one string."""
+    latest = next((r for r in reversed(data.runs) if r.parity_percent is not None), None)
+    tiles = [
+        (
+            "latest parity",
+            f"{latest.parity_percent:.2f}%" if latest and latest.parity_percent is not None else "no run yet",
+            "good" if latest and latest.parity_percent == 100 else "bad" if latest else "",
+        ),
+        ("reconcile runs", str(len(data.runs)), ""),
+        ("open discrepancies", str(len(data.open_discrepancies)), "bad" if data.open_discrepancies else "good"),
+        ("resolved", str(data.resolved_count), ""),
+        ("pending re-checks", str(data.pending_rechecks), ""),
+    ]
+    tile_html = "".join(
+        f'<div class="tile {cls}" data-tile="{escape(name)}"><span>{escape(name)}</span><b>{escape(value)}</b></div>'
+        for name, value, cls in tiles
+    )
+    points = [
+        (r.started_at.astimezone(UTC).strftime("%m-%d %H:%M"), r.parity_percent)
+        for r in data.runs
+        if r.parity_percent is not None
+    ]
+    runs_chart = (
+        line_chart([(label, float(v)) for label, v in points if v is not None], title="parity % per reconcile run")
+        if points
+        else _empty("No finished reconcile run yet: run `parity reconcile`.")
+    )
+    runs_table = "".join(
+        f"<tr><td><code>{escape(r.run_id)}</code></td><td>{escape(r.status)}</td>"
+        f"<td>{_when(r.started_at)}</td>"
+        f"<td>{_when(r.finished_at) if r.finished_at else ''}</td>"
+        f"<td>{'' if r.compared is None else r.compared}</td>"
+        f"<td>{'' if r.parity_percent is None else f'{r.parity_percent:.2f}%'}</td></tr>"
+        for r in reversed(data.runs[-20:])
+    )
+
+    runs_html = (
+        '<table id="runs"><thead><tr><th>run</th><th>status</th><th>started</th><th>finished</th>'
+        f"<th>compared</th><th>parity</th></tr></thead><tbody>{runs_table}</tbody></table>"
+        if runs_table
+        else ""
+    )
+
+    def bars(counts: dict[str, int], name: str, colours: dict[str, str] | None = None) -> str:
+        return bar_chart(counts, title=name, colours=colours) if counts else _empty("none open")
+
+    shown = data.open_discrepancies[:MAX_ROWS]
+    rows = "".join(
+        f"<tr><td>{escape(d.entity)}</td>"
+        f"<td><code>{escape(json.dumps(d.key, ensure_ascii=False, sort_keys=True, default=str))}</code></td>"
+        f'<td><span class="kind" style="background:{KIND_COLOURS.get(d.kind, "#475569")}">{escape(d.kind)}</span></td>'
+        f"<td>{escape(', '.join(d.columns))}</td><td>{escape(d.detected_by)}</td>"
+        f"<td>{_when(d.first_seen)}</td>"
+        f"<td>{_when(d.last_seen)}</td></tr>"
+        for d in shown
+    )
+    more = (
+        f"<p>Showing {MAX_ROWS} of {len(data.open_discrepancies)}; `parity discrepancies --json` lists all.</p>"
+        if len(data.open_discrepancies) > MAX_ROWS
+        else ""
+    )
+    table = (
+        f'<table id="open-discrepancies"><thead><tr><th>entity</th><th>key</th><th>kind</th><th>differing columns</th>'
+        f"<th>found by</th><th>first seen</th><th>last seen</th></tr></thead><tbody>{rows}</tbody></table>{more}"
+        if shown
+        else _empty("No open discrepancies.")
+    )
+    lag_rows = "".join(
+        f"<tr><td>{escape(lag.source)}</td><td><code>{escape(lag.name)}</code></td>"
+        f"<td>{_when(lag.updated_at)}</td><td>{escape(_duration(lag.seconds))}</td>"
+        f"<td><code>{escape(lag.detail)}</code></td></tr>"
+        for lag in data.lags
+    )
+    lag_html = (
+        f'<table id="consumer-lag"><thead><tr><th>source</th><th>name</th><th>last progress</th>'
+        f"<th>age at report time</th><th>position</th></tr></thead><tbody>{lag_rows}</tbody></table>"
+        if data.lags
+        else _empty("The stream consumer has not recorded any progress in this store.")
+    )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>{escape(title)}</title><style>{CSS}</style></head>
+<body><header><h1>{escape(title)}</h1>
+<p>DynamoDB compared with PostgreSQL · generated {_when(data.generated_at)} UTC</p></header>
+<main>
+<section id="summary"><div class="tiles">{tile_html}</div></section>
+<section id="parity-over-time"><h2>Parity % over reconcile runs</h2>{runs_chart}
+{runs_html}
+</section>
+<section id="breakdown"><h2>Open discrepancies</h2><div class="row">
+<div id="by-entity"><h3>by entity</h3>{bars(data.by_entity, "open discrepancies by entity")}</div>
+<div id="by-kind"><h3>by kind</h3>{bars(data.by_kind, "open discrepancies by kind", KIND_COLOURS)}</div>
+<div id="by-column"><h3>by differing column</h3>{bars(data.by_column, "open mismatches by column")}</div>
+</div></section>
+<section id="open"><h2>Open discrepancies ({len(data.open_discrepancies)})</h2>{table}</section>
+<section id="lag"><h2>Consumer lag</h2>{lag_html}</section>
+</main></body></html>
+"""
