@@ -13,6 +13,7 @@ Character classes follow a UTF-8 database with a non-C locale (``C.UTF-8``, ``en
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -213,23 +214,64 @@ class _Parser:
         self.token_start = st.pos
         st.pushed_at = None
         item: _Item | None = None
-        while self.state.pos <= self.n:
+        text = self.text
+        n = self.n
+        while self.state.pos <= n:
             st = self.state
-            st.charlen = 0 if st.pos == self.n else 1
-            actions = ACTIONS[st.state]
             if st.pushed_at is not None:
+                st.charlen = 0 if st.pos == n else 1
                 idx = st.pushed_at + 1
                 st.pushed_at = None
             else:
+                run = _RUNS.get(st.state)
+                if run is not None and st.pos < n:
+                    # A run of characters that the state's row "stay and move on" takes one by one
+                    # in C: take the whole run at once (same rows, same result, fewer steps).
+                    start = st.pos
+                    end = start
+                    if st.state == S_InSpace and self.ignore:
+                        while end < n and text[end] != "<":
+                            end += 1
+                    else:
+                        while end < n and run(text[end]):
+                            end += 1
+                    if end > start:
+                        st.pos = end
+                        st.lentoken += end - start
+                st.charlen = 0 if st.pos == n else 1
                 idx = 0
-            while True:
-                item = actions[idx]
-                if item.test is None:
-                    break
-                self.c = item.c
-                if item.test(self):
-                    break
-                idx += 1
+            actions = ACTIONS[st.state]
+            if st.charlen:
+                # The first matching row depends only on the character while every row tried
+                # tests the character alone: remember it per (state, first row, character).
+                memo = _MEMO[st.state][idx]
+                c = text[st.pos]
+                hit = memo.get(c)
+                if hit is not None:
+                    idx = hit
+                    item = actions[idx]
+                else:
+                    pure = True
+                    while True:
+                        item = actions[idx]
+                        if item.test is None:
+                            break
+                        pure = pure and item.pure
+                        self.c = item.c
+                        if item.test(self):
+                            break
+                        idx += 1
+                    if pure and len(memo) < _MEMO_LIMIT:
+                        memo[c] = idx
+            else:
+                while True:
+                    item = actions[idx]
+                    if item.test is None:
+                        break
+                    self.c = item.c
+                    if item.test(self):
+                        break
+                    idx += 1
             if item.special is not None:
                 item.special(self)
             st = self.state
@@ -277,6 +319,7 @@ class _Item:
     tostate: int
     type: int
     special: Callable[[_Parser], None] | None
+    pure: bool  # the test looks at the current character only (no parser flags, no look-ahead)
 
 
 _STATE_NAMES = STATE_NAMES_TEXT.split()
@@ -318,25 +361,83 @@ def _build_tables() -> list[tuple[_Item, ...]]:
             for flag in parts[1].split("|"):
                 flags |= _FLAGS[flag]
             special = _SPECIALS[parts[4] if len(parts) > 4 else ""]
-            items.append(_Item(_TESTS[test_name], char, flags, _S[parts[2]], _TYPES[parts[3]], special))
+            pure = test_name not in _IMPURE_TESTS
+            items.append(_Item(_TESTS[test_name], char, flags, _S[parts[2]], _TYPES[parts[3]], special, pure))
         tables[name] = items
     missing = set(_STATE_NAMES[:-1]) - set(tables)
     assert not missing, missing
     return [tuple(tables[name]) for name in _STATE_NAMES[:-1]]
 
 
+_IMPURE_TESTS: Final = frozenset({"ignore", "stophost", "host", "URLPath"})
 ACTIONS: Final = _build_tables()
+_MEMO_LIMIT: Final = 4096
+_MEMO: Final[list[list[dict[str, int]]]] = [[{} for _ in rows] for rows in ACTIONS]
+S_InSpace = _S["InSpace"]
 
 
-def tokenize_typed(text: str) -> Iterator[tuple[int, str]]:
-    """Every token of ``text`` as (type id, token text), blanks, tags and entities included."""
+def _ascii_letter(c: str) -> bool:
+    return c < "\x80" and c.isalpha()
+
+
+def _space_run(c: str) -> bool:
+    # InSpace stays on a character that is not alnum and not one of < - + & / (ignore mode aside)
+    return c not in "<-+&/" and not (_alpha(c) or _digit(c))
+
+
+#: states whose row after EOF is "this class: NEXT, same state", and that class
+_RUNS: Final[dict[int, Callable[[str], bool]]] = {
+    _S["InAsciiWord"]: _ascii_letter,
+    _S["InWord"]: _alpha,
+    _S["InUnsignedInt"]: _digit,
+    S_InSpace: _space_run,
+}
+
+
+# -- a shortcut for plain prose ------------------------------------------------------------------
+# Text made only of letters, ASCII digits, white space and , ; : ! ? ' " ( ) -- with a period only
+# before white space or the end, and no digit-e-digit -- can only produce the simplest tokens: the
+# state machine then yields each maximal run of letters/digits as asciiword, word, numword or uint
+# (every other character is a blank). tests/search checks the shortcut against the machine.
+_PLAIN = re.compile(r"(?:[^\W_]|[ \t\n\r\f\v,;:!?'\"()]|\.(?=[ \t\n\r\f\v]|\Z))*\Z")
+_SCIENTIFIC = re.compile(r"[0-9][eE][0-9]")
+_RUN = re.compile(r"[^\W_]+")
+_ASCII_DIGITS = re.compile(r"[0-9]+\Z")
+
+
+def _plain_runs(text: str) -> list[str] | None:
+    """The alphanumeric runs of ``text`` when it qualifies for the shortcut, else None."""
+    if not _PLAIN.match(text) or _SCIENTIFIC.search(text):
+        return None
+    if not text.isascii():
+        for c in set(text):
+            if c >= "\x80" and not c.isalpha():
+                return None  # non-ASCII digits, numerics and marks take the state machine
+    return _RUN.findall(text)
+
+
+def _plain_type(run: str) -> int:
+    if run.isascii():
+        if run.isalpha():
+            return ASCIIWORD
+        return UNSIGNEDINT if _ASCII_DIGITS.match(run) else NUMWORD
+    return NUMWORD if any("0" <= c <= "9" for c in run) else WORD_T
+
+
+def tokenize_typed(text: str, *, shortcut: bool = True) -> Iterator[tuple[int, str]]:
+    """Every token of ``text`` as (type id, token text); blanks are yielded only by the machine."""
+    runs = _plain_runs(text) if shortcut else None
+    if runs is not None:
+        for run in runs:
+            yield _plain_type(run), run
+        return
     parser = _Parser(text)
     while parser.get():
         yield parser.type, text[parser.token_start : parser.token_start + parser.lentoken]
 
 
-def tokenize(text: str) -> Iterator[tuple[str, str]]:
+def tokenize(text: str, *, shortcut: bool = True) -> Iterator[tuple[str, str]]:
     """(alias, token) for every token that is not a blank, as ``ts_debug`` lists them."""
-    for type_id, token in tokenize_typed(text):
+    for type_id, token in tokenize_typed(text, shortcut=shortcut):
         if type_id != SPACE:
             yield TOKEN_ALIAS[type_id], token

@@ -124,3 +124,21 @@ def test_rank_text_is_the_shortest_float4_spelling() -> None:
     assert rank_text(0.0) == 0.0
     for value in (f4(0.0303964), f4(1e-20), f4(0.09910322)):
         assert f4(rank_text(value)) == value
+
+
+def test_plain_prose_shortcut_equals_the_state_machine() -> None:
+    """The tokenizer's shortcut for plain prose must give exactly what the ported state machine gives."""
+    import random
+    from pydoc_data.topics import topics
+
+    from search.parser import _plain_runs, tokenize
+    from tests.search.oracle import fuzz_string, generate_text
+
+    rng = random.Random(2)
+    texts = [p for v in topics.values() for p in v.split("\n\n")]
+    texts += [generate_text(rng) for _ in range(3000)] + [fuzz_string(rng, 30, 0.8) for _ in range(3000)]
+    texts += ['Hello, world: it\'s (quite) "fine"! 3rd 2020s 1e 42 café naïve Zürich', "x. y.", "end.", "1. 2:3"]
+    plain = [t for t in texts if _plain_runs(t) is not None]
+    assert len(plain) > 500
+    for text in plain:
+        assert list(tokenize(text)) == list(tokenize(text, shortcut=False)), text
