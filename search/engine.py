@@ -9,6 +9,7 @@ one nothing. Results are ordered by ts_rank descending, then key ascending.
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -89,13 +90,52 @@ def session_lexemes(config: ParityConfig, values: Mapping[str, Any]) -> list[str
     return sorted(document_from_values(search, entity, values))
 
 
-def rank_items(search: SearchConfig, entity: EntityConfig, items: Iterable[Item], query: Node | None) -> list[Hit]:
+class DocumentCache:
+    """Documents by the raw values of their searched attributes (bounded, least recently used out).
+
+    A campaign's sessions change rarely and are searched often: a process that serves several
+    queries (``--batch``, an app) parses each session's text once. Vectors are never mutated.
+    """
+
+    def __init__(self, size: int = 20_000) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple[str, ...], TsVector] = OrderedDict()
+
+    def document(self, search: SearchConfig, entity: EntityConfig, item: Item) -> TsVector:
+        key = tuple(repr(item.get(entity.all_columns[c].attribute)) for c in search.columns)
+        vector = self._entries.get(key)
+        if vector is None:
+            vector = document_from_item(search, entity, item)
+            self._entries[key] = vector
+            if len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        else:
+            self._entries.move_to_end(key)
+        return vector
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+DOCUMENTS = DocumentCache()
+
+
+def rank_items(
+    search: SearchConfig,
+    entity: EntityConfig,
+    items: Iterable[Item],
+    query: Node | None,
+    cache: DocumentCache | None = DOCUMENTS,
+) -> list[Hit]:
     """The exact evaluation: matching items ranked by ts_rank desc, then key asc."""
     if query is None:
         return []
     scored: list[tuple[float, tuple[Any, ...], dict[str, Any]]] = []
     for item in items:
-        vector = document_from_item(search, entity, item)
+        if cache is not None:
+            vector = cache.document(search, entity, item)
+        else:
+            vector = document_from_item(search, entity, item)
         if matches(vector, query):
             key = key_to_json(entity, item_key(entity, item))
             scored.append((ts_rank(vector, query), tuple(key.values()), key))
