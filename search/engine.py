@@ -120,6 +120,10 @@ class DocumentCache:
 DOCUMENTS = DocumentCache()
 
 
+def _uncached(search: SearchConfig, entity: EntityConfig, item: Item) -> TsVector:
+    return document_from_item(search, entity, item)
+
+
 def rank_items(
     search: SearchConfig,
     entity: EntityConfig,
@@ -132,10 +136,8 @@ def rank_items(
         return []
     scored: list[tuple[float, tuple[Any, ...], dict[str, Any]]] = []
     for item in items:
-        if cache is not None:
-            vector = cache.document(search, entity, item)
-        else:
-            vector = document_from_item(search, entity, item)
+        document = cache.document if cache is not None else _uncached
+        vector = document(search, entity, item)
         if matches(vector, query):
             key = key_to_json(entity, item_key(entity, item))
             scored.append((ts_rank(vector, query), tuple(key.values()), key))
