@@ -85,9 +85,19 @@ def _json_text(text: str) -> Any:
 
 
 def session_lexemes(config: ParityConfig, values: Mapping[str, Any]) -> list[str]:
-    """The lexemes of a session's document (column -> value), for the app's precomputed lexeme set."""
+    """The lexemes of a session's document (column -> value), for the app's precomputed lexeme set.
+
+    Store them as a string set (SS) in ``search.lexeme_attribute``; an empty list means: omit the
+    attribute (DynamoDB has no empty sets).
+    """
     search, entity = search_config(config)
     return sorted(document_from_values(search, entity, values))
+
+
+def item_lexemes(config: ParityConfig, item: Item) -> list[str]:
+    """:func:`session_lexemes` for an item in DynamoDB JSON (e.g. in a backfill or a stream handler)."""
+    search, entity = search_config(config)
+    return sorted(document_from_item(search, entity, item))
 
 
 class DocumentCache:

@@ -142,3 +142,14 @@ def test_plain_prose_shortcut_equals_the_state_machine() -> None:
     assert len(plain) > 500
     for text in plain:
         assert list(tokenize(text)) == list(tokenize(text, shortcut=False)), text
+
+
+def test_lexemes_of_a_session_and_of_its_item_agree(config: ParityConfig) -> None:
+    from parity.example import generate
+    from search import item_lexemes, session_lexemes
+
+    for session in generate(1, 5, seed=4)[0].sessions:
+        values = {"name": session.name, "summary": session.summary, "metadata": session.metadata}
+        lexemes = session_lexemes(config, values)
+        assert lexemes == item_lexemes(config, session.item())
+        assert lexemes and lexemes == sorted(set(lexemes))
