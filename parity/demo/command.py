@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from parity.config import load_config
+from parity.demo.watch import Watcher
 from parity.dynamo import client
 from parity.embedded import EmbeddedStack
 from parity.example import (
@@ -93,14 +94,43 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def workload(conn: Any, dynamodb: Any, campaigns: list[Campaign], updates: int, fault_rate: float) -> Faults:
-    """Dual writes of session updates; a share of them fail or go wrong on the PostgreSQL side."""
+def _fault(text: str, session: Session) -> None:
+    _say(f"  fault  {text:<36} session id={session.id}")
+
+
+LATE_SECONDS = 0.5  # a late PostgreSQL write lands this long after DynamoDB's (grace is 2 s in the demo)
+
+
+def workload(
+    conn: Any,
+    dynamodb: Any,
+    campaigns: list[Campaign],
+    updates: int,
+    fault_rate: float,
+    stop: threading.Event | None = None,
+) -> Faults:
+    """Dual writes of session updates; a share of them fail or go wrong on the PostgreSQL side.
+
+    Each fault is announced as it is injected, so the stream checker's findings can be told apart.
+    Late writes land LATE_SECONDS after their DynamoDB half, within the grace period: the checker
+    must not report them.
+    """
     rng = random.Random(42)
     sessions = [s for c in campaigns for s in c.sessions]
     faults = Faults()
     touched: set[str] = set()
-    late: list[Session] = []
+    waiting: list[tuple[float, Session]] = []
+
+    def land_late(until: float) -> None:
+        due: list[Session | Campaign] = [s for at, s in waiting if at <= until]
+        if due:
+            write_postgres(conn, due)
+            waiting[:] = [(at, s) for at, s in waiting if at > until]
+
     for n in range(updates):
+        if stop is not None and stop.is_set():
+            break
+        land_late(time.monotonic())
         session = rng.choice(sessions)
         if session.id in touched:
             continue
@@ -110,25 +140,42 @@ def workload(conn: Any, dynamodb: Any, campaigns: list[Campaign], updates: int, 
         roll = rng.random()
         if roll < fault_rate:
             faults.dynamodb_only.append(newer)  # the PostgreSQL half failed
+            _fault("update: PostgreSQL write failed", newer)
         elif roll < 2 * fault_rate:
             wrong = newer.touched(updated_at=newer.updated_at, name=newer.name + " (typo)")
             write_postgres(conn, [wrong])
             faults.wrong_column.append(newer)
+            _fault("update: PostgreSQL got a wrong name", newer)
         elif roll < 3 * fault_rate:
-            late.append(newer)  # lands a moment later, within the grace period
+            faults.late.append(newer)  # lands a moment later, within the grace period
+            waiting.append((time.monotonic() + LATE_SECONDS, newer))
         else:
             write_postgres(conn, [newer])
-    faults.late = late
     # a few inserts and deletes whose PostgreSQL half failed
     fresh = generate(1, max(2, round(updates * fault_rate / 3)), seed=99)[0].sessions
     for session in fresh:
         moved = Session(**{**session.__dict__, "campaign_id": rng.choice(campaigns).id})
         write_dynamodb(dynamodb, TABLE, [moved])
         faults.new_dynamodb_only.append(moved)
+        _fault("insert: PostgreSQL write failed", moved)
     for session in rng.sample([s for s in sessions if s.id not in touched], len(fresh)):
         dynamodb.delete_item(TableName=TABLE, Key=session.key())
         faults.deleted_dynamodb_only.append(session)
+        _fault("delete: PostgreSQL write failed", session)
+    if waiting:
+        time.sleep(max(0.0, max(at for at, _ in waiting) - time.monotonic()))
+        land_late(float("inf"))
     return faults
+
+
+def describe(faults: Faults) -> str:
+    """One sentence naming what was injected, by kind."""
+    return (
+        f"injected: {len(faults.dynamodb_only)} updates and {len(faults.new_dynamodb_only)} inserts whose PostgreSQL "
+        f"write failed, {len(faults.deleted_dynamodb_only)} deletes that reached DynamoDB only,\n"
+        f"{len(faults.wrong_column)} PostgreSQL writes with a wrong column, {len(faults.late)} that arrive late "
+        "(within the grace period: no discrepancy expected)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -166,6 +213,48 @@ def run(args: argparse.Namespace) -> int:
         stack.close()
 
 
+def _workload_with_consumer(
+    args: argparse.Namespace, cfg: list[str], config: Any, stack: EmbeddedStack, campaigns: list[Campaign]
+) -> Faults:
+    """The workload in a thread while ``parity consume`` runs here (it owns the signal handlers, so it
+    needs the main thread), and a watcher prints the checker's verdicts as they are committed."""
+    outcome: dict[str, Any] = {}
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            time.sleep(0.5)  # let the consumer reach the stream first
+            writer = connect(stack.dsn)
+            try:
+                outcome["faults"] = workload(
+                    writer, client(config.dynamodb), campaigns, args.updates, args.fault_rate, stop
+                )
+            finally:
+                writer.close()
+        except BaseException as exc:  # reported by the main thread
+            outcome["error"] = exc
+        finally:
+            outcome["done_at"] = time.monotonic()
+
+    producer = threading.Thread(target=produce, name="demo-workload", daemon=True)
+    with Watcher(stack.dsn, config.postgres.store_schema, say=_say):
+        producer.start()
+        try:
+            _parity("consume", *cfg, "--stop-when-idle", "3")
+            consumer_done = time.monotonic()
+            producer.join()
+            if outcome.get("done_at", 0.0) > consumer_done:  # the consumer went idle early: catch up
+                _parity("consume", *cfg, "--stop-when-idle", "3")
+        finally:
+            stop.set()
+            producer.join(timeout=30)
+    if "error" in outcome:
+        raise outcome["error"]
+    faults: Faults = outcome["faults"]
+    _say(describe(faults))
+    return faults
+
+
 def _demo(
     args: argparse.Namespace, config_path: Path, config: Any, stack: EmbeddedStack, workdir: Path, started: float
 ) -> int:
@@ -184,45 +273,46 @@ def _demo(
     code = _parity("check-config", *cfg)
     if code != 0:
         return code
-    _step(4, f"dual-writing workload, {args.fault_rate:.0%} of writes faulty per kind")
-    faults = workload(conn, dynamodb, campaigns, args.updates, args.fault_rate)
-    _say(
-        f"injected: {len(faults.dynamodb_only)} PostgreSQL writes failed, {len(faults.wrong_column)} wrote a wrong "
-        f"column, {len(faults.late)} arrive late"
-    )
-    if faults.late:
-        timer = threading.Timer(1.0, lambda: write_postgres(connect(stack.dsn), list(faults.late)))
-        timer.start()
-    _step(5, "the stream checker verifies every write (parity consume)")
+    _step(4, f"dual-writing workload, {args.fault_rate:.0%} of writes faulty per kind, checked live (parity consume)")
     if _available("consumer.command"):
-        _parity("consume", *cfg, "--stop-when-idle", "3")
+        faults = _workload_with_consumer(args, cfg, config, stack, campaigns)
+        _say()
+        _say("open discrepancies the stream checker recorded (parity discrepancies):")
         _parity("discrepancies", *cfg, "--status", "open")
     else:
-        _say("skipped: the stream checker is not built yet")
-    _step(6, "full compare of both stores (parity reconcile)")
+        faults = workload(conn, dynamodb, campaigns, args.updates, args.fault_rate)
+        _say(describe(faults))
+        _say("skipped: the stream checker (parity consume) is not built yet")
+    _step(5, "full compare of both stores (parity reconcile)")
     report_json = workdir / "reconcile.json"
     if _available("reconciler.command"):
         _parity("reconcile", *cfg, "--segments", "4", "--report", str(report_json))
     else:
         _say("skipped: the reconciler is not built yet")
-    _step(7, "keyword search served by DynamoDB, beside PostgreSQL full-text search")
+    _step(6, "keyword search served by DynamoDB, beside PostgreSQL full-text search")
     if _available("search.command"):
         campaign = campaigns[0]
         _parity("search", *cfg, "--campaign", campaign.id, "--compare-postgres", "launch review")
     else:
         _say("skipped: search is not built yet")
-    _step(8, "rollback rehearsal: replay DynamoDB-only writes into PostgreSQL")
-    if _available("rollback.command"):
+    _step(7, "rollback rehearsal: replay DynamoDB-only writes into PostgreSQL")
+    replayed = _available("rollback.command")
+    if replayed:
+        _say("dry run (parity replay):")
         _parity("replay", *cfg)
+        _say("apply (parity replay --apply):")
         _parity("replay", *cfg, "--apply")
-        _step(9, "final compare")
+    else:
+        _say("skipped: replay (parity replay) is not built yet")
+    _step(8, "final compare (parity reconcile)")
+    if replayed and _available("reconciler.command"):
         _parity("reconcile", *cfg, "--segments", "4")
     else:
-        _say("skipped: replay is not built yet")
-    if _available("parity.report.command"):
-        report = workdir / "parity-report.html"
-        _parity("report", *cfg, "--html", str(report))
-        _say(f"\nHTML report: {report}")
+        _say("skipped: the final compare follows the replay, which is not built yet")
+    _step(9, "the HTML report (parity report)")
+    report = workdir / "parity-report.html"
+    _parity("report", *cfg, "--html", str(report))
+    _say(f"HTML report: {report}")
     conn.close()
     _say(f"\ndemo finished in {time.monotonic() - started:.0f} s; config kept at {config_path}")
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -65,6 +66,20 @@ def test_demo_runs_to_the_end_and_leaves_nothing_running(tmp_path: Path) -> None
     # the stream checker and the reconciler found the injected faults
     assert "discrepanc" in out
     assert "missing in PostgreSQL" in out and "mismatched" in out
+    # faults are announced as injected and the stream checker's findings printed as they are committed
+    assert "  fault  update: PostgreSQL write failed" in out
+    assert "  found  mismatched" in out and "stream records checked so far" in out
+    assert "keyword search" in out
+    # search answers beside PostgreSQL; parts not built yet say so plainly instead of printing anything made up
+    assert "equivalent:" in out
+    if importlib.util.find_spec("rollback.command") is None:
+        assert "skipped: replay (parity replay) is not built yet" in out
+    else:
+        assert "apply (parity replay --apply)" in out and "Parity 100.00%" in out
+    report = tmp_path / "parity-report.html"
+    assert f"HTML report: {report}" in out
+    page = report.read_text()
+    assert "Parity % over reconcile runs" in page and 'class="point"' in page and 'class="bar"' in page
     assert (tmp_path / "parity.toml").exists()
     # the embedded servers it started are gone
     assert _servers() - before == set()
