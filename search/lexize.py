@@ -70,7 +70,7 @@ def parse_words(text: str, start: int = 0) -> tuple[list[tuple[str, int]], int]:
     pos = start
     words: list[tuple[str, int]] = []
     for token_type, token in tokenize(text):
-        if len(token.encode()) >= MAXSTRLEN:
+        if len(token) > MAXSTRLEN // 4 and len(token.encode()) >= MAXSTRLEN:
             continue
         lexemes = lexize(token_type, token)
         if lexemes is None:
@@ -82,14 +82,16 @@ def parse_words(text: str, start: int = 0) -> tuple[list[tuple[str, int]], int]:
 
 
 def _make_vector(words: Iterable[tuple[str, int]]) -> TsVector:
+    """Positions per lexeme; ``words`` come in ascending position order, as the parser emits them."""
     vector: TsVector = {}
+    limit = MAXENTRYPOS - 1
     for lexeme, pos in words:
-        positions = vector.setdefault(lexeme, [])
-        clamped = min(pos, MAXENTRYPOS - 1)
-        if len(positions) < MAXNUMPOS - 1 and (not positions or positions[-1] != clamped):
+        positions = vector.get(lexeme)
+        clamped = pos if pos < limit else limit
+        if positions is None:
+            vector[lexeme] = [clamped]
+        elif len(positions) < MAXNUMPOS - 1 and positions[-1] != clamped:
             positions.append(clamped)
-    for positions in vector.values():
-        positions.sort()
     return vector
 
 
@@ -126,12 +128,20 @@ def json_to_tsvector(value: Any) -> TsVector:
 
 def concat(left: TsVector, right: TsVector) -> TsVector:
     """``left || right``: the right operand's positions shift by the left operand's highest position."""
-    shift = max((p for positions in left.values() for p in positions), default=0)
-    out: TsVector = {lexeme: list(positions) for lexeme, positions in left.items()}
+    if not left:
+        return right
+    if not right:
+        return left
+    shift = max(positions[-1] for positions in left.values() if positions)
+    limit = MAXENTRYPOS - 1
+    out: TsVector = dict(left)  # position lists are shared, never mutated
     for lexeme, positions in right.items():
-        shifted = [min(p + shift, MAXENTRYPOS - 1) for p in positions]
-        merged = sorted(set(out.get(lexeme, [])) | set(shifted))
-        out[lexeme] = merged[: MAXNUMPOS - 1]
+        shifted = [p + shift if p + shift < limit else limit for p in positions]
+        mine = out.get(lexeme)
+        if mine is None:
+            out[lexeme] = shifted
+        else:
+            out[lexeme] = sorted(set(mine) | set(shifted))[: MAXNUMPOS - 1]
     return out
 
 
