@@ -13,12 +13,14 @@ import argparse
 import importlib.util
 import os
 import random
+import signal
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from parity.config import load_config
@@ -178,15 +180,32 @@ def describe(faults: Faults) -> str:
     )
 
 
+def _interrupt(signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def _wait_for_stop() -> None:
+    """Block until Ctrl-C or SIGTERM (also when the shell started us with SIGINT ignored)."""
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    with suppress(KeyboardInterrupt):
+        while not stop.wait(0.5):
+            pass
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     workdir = Path(args.workdir or Path.cwd() / ".parity-demo").resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     stack = EmbeddedStack(keep_files=args.keep)
+    # SIGTERM (a closed terminal, `kill`) unwinds like Ctrl-C, so the finally below stops the servers
+    previous_term = signal.signal(signal.SIGTERM, _interrupt)
     _say("parity demo: proving DynamoDB holds what PostgreSQL holds, on an embedded local stack")
     _step(1, "start the local stack")
-    stack.start()
     try:
+        stack.start()
         _say(f"DynamoDB (moto)      {stack.endpoint_url}")
         _say(f"PostgreSQL (embedded) {stack.postgres.data_dir if stack.postgres else ''}")
         config_path = workdir / "parity.toml"
@@ -201,16 +220,16 @@ def run(args: argparse.Namespace) -> int:
         with _environment(stack.environment()):
             return _demo(args, config_path, config, stack, workdir, started)
     finally:
-        if args.keep:
+        if args.keep and stack.moto is not None and stack.postgres is not None:
             _say()
             _say("The stack keeps running (--keep). Point parity at it with:")
             for key, value in stack.environment().items():
                 _say(f"  export {key}='{value}'")
             _say(f"  parity --config {workdir / 'parity.toml'} discrepancies  # or any other command")
             _say("Stop it with Ctrl-C.")
-            with suppress(KeyboardInterrupt):
-                threading.Event().wait()
+            _wait_for_stop()
         stack.close()
+        signal.signal(signal.SIGTERM, previous_term)
 
 
 def _workload_with_consumer(
