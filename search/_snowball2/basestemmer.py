@@ -1,6 +1,6 @@
 # ruff: noqa
 # mypy: ignore-errors
-# Vendored unchanged from snowballstemmer 2.2.0 (Snowball 2.2, BSD-3-Clause, see COPYING).
+# Vendored unchanged from snowballstemmer 2.2.0 (Snowball 2.2, BSD-3-Clause, see search/data/snowball-COPYING).
 class BaseStemmer(object):
     def __init__(self):
         self.set_current("")
