@@ -8,6 +8,8 @@ DynamoDB is moto's server in a child process on 127.0.0.1; each test gets a tabl
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,17 +32,21 @@ os.environ.pop("PARITY_POSTGRES_DSN", None)
 
 
 @pytest.fixture(scope="session")
-def pg_admin_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_admin_dsn() -> Iterator[str]:
     """DSN of a PostgreSQL server where tests may create databases."""
     external = os.environ.get("PARITY_TEST_POSTGRES_DSN")
     if external:
         yield external
         return
-    server: EmbeddedPostgres = start_postgres(tmp_path_factory.mktemp("pg"))
+    # A directory of its own, not under pytest's basetemp: pytest prunes old basetemp folders, and a
+    # second pytest run on the machine would delete the data of a server still in use.
+    root = Path(tempfile.mkdtemp(prefix="parity-test-pg-"))
+    server: EmbeddedPostgres = start_postgres(root)
     try:
         yield server.dsn
     finally:
         server.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def with_dbname(dsn: str, dbname: str) -> str:
@@ -70,8 +76,8 @@ def pg_conn(pg_dsn: str) -> Iterator[Connection]:
 
 
 @pytest.fixture(scope="session")
-def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
-    server = start_moto(log_dir=tmp_path_factory.mktemp("moto"))
+def moto_server() -> Iterator[MotoServer]:
+    server = start_moto(log_dir=Path(tempfile.mkdtemp(prefix="parity-test-moto-")))
     try:
         yield server
     finally:
