@@ -50,7 +50,10 @@ def _count(app: Connection, table: str) -> int:
     return int(row["n"]) if row else 0
 
 
-LATER = datetime.now(UTC) + timedelta(seconds=60)
+def later() -> datetime:
+    """A moment past the 30 s grace of every record received so far (computed when asked, not at import:
+    the module is imported at collection, possibly minutes before its tests run)."""
+    return datetime.now(UTC) + timedelta(seconds=60)
 
 
 def test_matches_and_coalesces_in_one_batch(checker: Checker, app: Connection) -> None:
@@ -71,7 +74,7 @@ def test_first_mismatch_waits_then_late_write_resolves(checker: Checker, app: Co
     assert checker.pending_count() == 1
     assert checker.decide_due().records == 0  # not due yet
     write_postgres(app, [s])  # the PostgreSQL half lands within grace
-    decided = checker.decide_due(now=LATER)
+    decided = checker.decide_due(now=later())
     assert decided.verdicts == {"match": 1}
     assert checker.pending_count() == 0 and _open(app) == []
 
@@ -84,7 +87,7 @@ def test_failed_write_becomes_a_discrepancy_and_is_archived(checker: Checker, ap
     records = [stream_record("INSERT", missing), stream_record("INSERT", wrong), stream_record("INSERT", superseded)]
     first = checker.process(records)
     assert first.verdicts == {"pending": 2, "superseded": 1}
-    decided = checker.decide_due(now=LATER)
+    decided = checker.decide_due(now=later())
     assert decided.verdicts == {"missing_in_postgres": 1, "mismatched": 1}
     found = {(d["key"]["id"], d["kind"], tuple(d["columns"]), d["detected_by"]) for d in _open(app)}
     assert found == {
@@ -106,7 +109,7 @@ def test_delete_that_reached_only_dynamodb(checker: Checker, app: Connection) ->
     app.execute("DELETE FROM public.sessions WHERE id = %s", (deleted.id,))
     app.commit()
     checker.process([stream_record("REMOVE", kept), stream_record("REMOVE", deleted)])
-    checker.decide_due(now=LATER)
+    checker.decide_due(now=later())
     (only,) = _open(app)
     assert (only["key"], only["kind"]) == ({"id": kept.id}, "missing_in_dynamodb")
 
@@ -116,9 +119,9 @@ def test_replayed_batch_never_doubles_rows(checker: Checker, app: Connection) ->
     records = [stream_record("INSERT", s) for s in sessions]
     for _ in range(2):
         checker.process(records)
-    checker.decide_due(now=LATER)
+    checker.decide_due(now=later())
     checker.process(records)  # replayed after its verdicts: pending again, same keys
-    checker.decide_due(now=LATER)
+    checker.decide_due(now=later())
     assert len(_open(app)) == 3
     assert _count(app, "dynamodb_only_archive") == 3
     assert _count(app, "consumer_pending") == 0
@@ -131,7 +134,7 @@ def test_older_record_never_replaces_a_newer_pending_one(checker: Checker, app: 
     write_postgres(app, [s])  # PostgreSQL still has the old version
     checker.process([stream_record("MODIFY", s, sequence=400)])  # an older record matches: keeps the pending
     assert checker.pending_count() == 1
-    checker.decide_due(now=LATER)
+    checker.decide_due(now=later())
     (only,) = _open(app)
     assert only["kind"] == "mismatched" and "name" in only["columns"]
 
@@ -181,6 +184,6 @@ def test_update_that_missed_postgres_is_archived(checker: Checker, app: Connecti
     write_postgres(app, [s])
     newer = s.touched(summary="only in dynamodb")
     checker.process([stream_record("MODIFY", newer, old=s)])
-    decided = checker.decide_due(now=LATER)
+    decided = checker.decide_due(now=later())
     assert [(d.kind, d.columns) for d in decided.discrepancies] == [("mismatched", ("summary", "updated_at"))]
     assert decided.archived == 1
