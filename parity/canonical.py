@@ -99,7 +99,7 @@ def _json_canon(value: Any) -> Any:
     raise DecodeError(f"value of type {type(value).__name__} has no JSON form")
 
 
-def _av_to_json(value: AttributeValue) -> Any:
+def attribute_to_json(value: AttributeValue) -> Any:
     """A DynamoDB attribute value as JSON-like Python; sets become sorted lists (JSON has no sets)."""
     return _sets_to_lists(deserialize(value))
 
@@ -114,7 +114,7 @@ def _sets_to_lists(value: Any) -> Any:
     return value
 
 
-def _parse_iso(text: str) -> datetime:
+def parse_iso(text: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError as exc:
@@ -178,7 +178,7 @@ def _canon_dynamo(spec: ColumnSpec, tag: str, inner: Any, value: AttributeValue)
         return decode_binary(inner) if tag == "B" else _wrong(spec, tag)
     if kind == "timestamp":
         if tag == "S":
-            return _units(_parse_iso(str(inner)), spec.precision)
+            return _units(parse_iso(str(inner)), spec.precision)
         if tag == "N":
             return _epoch_units(decode_number(str(inner)), spec.unit, spec.precision)
         return _wrong(spec, tag)
@@ -196,9 +196,9 @@ def _canon_dynamo(spec: ColumnSpec, tag: str, inner: Any, value: AttributeValue)
                 return _json_canon(json.loads(str(inner), parse_float=Decimal, parse_int=Decimal))
             except ValueError:
                 return WrongType("an S attribute that is not JSON where json is mapped")
-        return _json_canon(_av_to_json(value))
+        return _json_canon(attribute_to_json(value))
     if kind == "list":
-        return _json_canon(_av_to_json(value)) if tag == "L" else _wrong(spec, tag)
+        return _json_canon(attribute_to_json(value)) if tag == "L" else _wrong(spec, tag)
     raise AssertionError(f"unhandled column type {kind}")  # pragma: no cover - config forbids it
 
 
@@ -239,7 +239,7 @@ def _canon_postgres(spec: ColumnSpec, value: Any) -> Canon:
         if isinstance(value, date):
             return _units(datetime(value.year, value.month, value.day, tzinfo=UTC), spec.precision)
         if isinstance(value, str):
-            return _units(_parse_iso(value), spec.precision)
+            return _units(parse_iso(value), spec.precision)
         if isinstance(value, int | Decimal):
             return _epoch_units(Decimal(value), spec.unit, spec.precision)
         return WrongType(f"{type(value).__name__} for timestamp")

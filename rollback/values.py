@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from parity.canonical import WrongType, _av_to_json, _parse_iso, canon_dynamo
+from parity.canonical import WrongType, attribute_to_json, canon_dynamo, parse_iso
 from parity.config import ColumnSpec, EntityConfig
 from parity.dynamo_json import AttributeValue, decode_binary, decode_number, type_of
 from parity.errors import InputError
@@ -46,7 +46,7 @@ def to_postgres(spec: ColumnSpec, value: AttributeValue | None) -> Any:
         return decode_binary(inner)
     if kind == "timestamp":
         if tag == "S":
-            return _parse_iso(str(inner)).astimezone(UTC)
+            return parse_iso(str(inner)).astimezone(UTC)
         number = decode_number(str(inner))
         micros = int((number * 1_000_000 / _UNITS.get(spec.unit, 1)).to_integral_value(rounding="ROUND_FLOOR"))
         return _EPOCH + timedelta(microseconds=micros)
@@ -55,7 +55,7 @@ def to_postgres(spec: ColumnSpec, value: AttributeValue | None) -> Any:
         return sorted(members)
     if kind == "json" and tag == "S":
         return json.loads(str(inner), parse_float=Decimal, parse_int=Decimal)
-    return _av_to_json(value)  # json from M/L, list
+    return attribute_to_json(value)  # json from M/L, list
 
 
 def item_to_row(entity: EntityConfig, item: dict[str, AttributeValue]) -> dict[str, Any]:
