@@ -1,19 +1,33 @@
-"""Pure planning: what replaying one DynamoDB image would do to the PostgreSQL row of its key.
+"""Pure planning: what replaying one key's DynamoDB state would do to its PostgreSQL row.
 
-No I/O: the caller reads the current item (or an archived/stream image) and the current row, and
-this decides insert / update (with the columns that change) / skip (already equal, or the row's
-version is newer than the image: the version guard) / delete (only when deletes are included and
-the delete was not made by TTL).
+No I/O: the caller reads the current item (consistent read) and the current row, and this decides.
+
+- no row: **insert**;
+- row equal under the canonical rules: **skip_equal**;
+- the row's version is newer than the item's: **skip_newer_in_postgres** (the version guard:
+  PostgreSQL moved past this write, and a rollback must never overwrite it);
+- the item's version is newer, or either side has no version to tell: **update**, listing the
+  columns that change;
+- both sides carry the *same* version but differ: **skip_conflict** unless conflicts are included.
+  This is not a write that reached DynamoDB only: PostgreSQL got the same write with a different
+  value (an app bug or schema drift), and which side is right is a human decision
+  (``--include-conflicts`` takes DynamoDB's);
+- the item is gone: a **delete** only when a stream record says a user (not TTL) deleted it and
+  deletes are included; a TTL delete never (**skip_ttl_delete**); with no record of how it went,
+  **skip_gone** (deleting a row because an item is missing would destroy data that was never
+  migrated).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from parity.compare import compare
 from parity.config import EntityConfig
+from parity.dynamo_json import Item
 from parity.mapping import canonical_item, canonical_row, is_newer, version_value
 
 
@@ -25,34 +39,51 @@ class Action(StrEnum):
     DELETE = "delete"
     SKIP_EQUAL = "skip_equal"
     SKIP_NEWER_IN_POSTGRES = "skip_newer_in_postgres"
+    SKIP_CONFLICT = "skip_conflict"
     SKIP_DELETE_EXCLUDED = "skip_delete_excluded"
     SKIP_TTL_DELETE = "skip_ttl_delete"
+    SKIP_GONE = "skip_gone"
+
+    @property
+    def writes(self) -> bool:
+        return self in (Action.INSERT, Action.UPDATE, Action.DELETE)
 
 
 @dataclass(frozen=True)
 class Decision:
-    """One key's planned action and, for updates, the columns that change (config order)."""
+    """One key's action and the columns that differ (config order; empty for inserts and skips)."""
 
     action: Action
     columns: tuple[str, ...] = ()
 
 
-def decide_upsert(entity: EntityConfig, item: dict[str, Any], row: dict[str, Any] | None) -> Decision:
-    """Replay of an item image over the current row (``None`` when the row is absent)."""
+def decide_upsert(
+    entity: EntityConfig, item: Item, row: Mapping[str, Any] | None, *, include_conflicts: bool = False
+) -> Decision:
+    """Replay of the current item over the current row (``None`` when the row is absent)."""
     if row is None:
-        return Decision(Action.INSERT, tuple(entity.all_columns))
+        return Decision(Action.INSERT)
     comparison = compare(entity, item, row)
     if comparison.is_match:
         return Decision(Action.SKIP_EQUAL)
-    if is_newer(version_value(entity, canonical_row(entity, row)), version_value(entity, canonical_item(entity, item))):
+    item_version = version_value(entity, canonical_item(entity, item))
+    row_version = version_value(entity, canonical_row(entity, row))
+    if is_newer(row_version, item_version):
         return Decision(Action.SKIP_NEWER_IN_POSTGRES, comparison.columns)
+    if item_version is not None and row_version is not None and not is_newer(item_version, row_version):
+        action = Action.UPDATE if include_conflicts else Action.SKIP_CONFLICT
+        return Decision(action, comparison.columns)
     return Decision(Action.UPDATE, comparison.columns)
 
 
-def decide_delete(row: dict[str, Any] | None, *, include_deletes: bool, ttl: bool) -> Decision:
-    """Replay of a DynamoDB-only delete: TTL deletes never, others only with ``--include-deletes``."""
+def decide_delete(row: Mapping[str, Any] | None, *, include_deletes: bool, ttl: bool | None) -> Decision:
+    """The item is gone: ``ttl`` is True/False from the delete's stream record, None without one."""
+    if row is None:
+        return Decision(Action.SKIP_EQUAL)
+    if ttl is None:
+        return Decision(Action.SKIP_GONE)
     if ttl:
         return Decision(Action.SKIP_TTL_DELETE)
     if not include_deletes:
         return Decision(Action.SKIP_DELETE_EXCLUDED)
-    return Decision(Action.DELETE) if row is not None else Decision(Action.SKIP_EQUAL)
+    return Decision(Action.DELETE)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -58,6 +59,6 @@ def to_postgres(spec: ColumnSpec, value: AttributeValue | None) -> Any:
     return attribute_to_json(value)  # json from M/L, list
 
 
-def item_to_row(entity: EntityConfig, item: dict[str, AttributeValue]) -> dict[str, Any]:
+def item_to_row(entity: EntityConfig, item: Mapping[str, AttributeValue]) -> dict[str, Any]:
     """Every mapped column's value for an item (key columns first); missing attributes become NULL."""
     return {column: to_postgres(spec, item.get(spec.attribute)) for column, spec in entity.all_columns.items()}

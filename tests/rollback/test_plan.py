@@ -6,7 +6,7 @@ from pathlib import Path
 
 from parity.config import load_config
 from parity.example import generate
-from rollback.plan import Action, decide_delete, decide_upsert
+from rollback.plan import Action, Decision, decide_delete, decide_upsert
 from rollback.values import item_to_row
 
 CONFIG = load_config(Path(__file__).parents[2] / "parity" / "example.toml")
@@ -30,9 +30,10 @@ def test_update_lists_changed_columns() -> None:
     item = _item()
     row = item_to_row(SESSION, item)
     row["summary"] = "stale"
+    row["updated_at"] = row["updated_at"].replace(year=row["updated_at"].year - 1)
     decision = decide_upsert(SESSION, item, row)
     assert decision.action is Action.UPDATE
-    assert decision.columns == ("summary",)
+    assert decision.columns == ("summary", "updated_at")
 
 
 def test_newer_postgres_row_is_left_alone() -> None:
@@ -50,3 +51,25 @@ def test_deletes() -> None:
     assert decide_delete(row, include_deletes=True, ttl=True).action is Action.SKIP_TTL_DELETE
     assert decide_delete(row, include_deletes=True, ttl=False).action is Action.DELETE
     assert decide_delete(None, include_deletes=True, ttl=False).action is Action.SKIP_EQUAL
+
+
+def test_same_version_different_value_is_a_conflict_unless_included() -> None:
+    item = _item()
+    row = item_to_row(SESSION, item)
+    row["name"] = row["name"] + " (typo)"
+    assert decide_upsert(SESSION, item, row) == Decision(Action.SKIP_CONFLICT, ("name",))
+    assert decide_upsert(SESSION, item, row, include_conflicts=True) == Decision(Action.UPDATE, ("name",))
+
+
+def test_without_a_version_column_the_item_wins() -> None:
+    unversioned = SESSION.model_copy(update={"version": None})
+    item = _item()
+    row = item_to_row(unversioned, item)
+    row["name"] = "other"
+    assert decide_upsert(unversioned, item, row).action is Action.UPDATE
+
+
+def test_item_gone_without_a_record_of_the_delete_is_never_a_delete() -> None:
+    assert decide_delete({"id": "x"}, include_deletes=True, ttl=None).action is Action.SKIP_GONE
+    assert not Action.SKIP_GONE.writes
+    assert Action.DELETE.writes

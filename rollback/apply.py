@@ -1,0 +1,229 @@
+"""Apply a replay plan: batches of version-guarded writes, one transaction each, journalled.
+
+For each batch: lock the rows (``SELECT ... FOR UPDATE``), decide again against the locked rows
+(a row the app made newer since planning is left alone and counted as skipped_newer_in_postgres),
+write, journal every change with the row's previous and new values (``to_jsonb`` of the whole row,
+so undo restores columns parity does not map too), commit. A crash leaves whole batches; rerunning
+plans again from the current state and finishes the rest, and a second run changes nothing.
+Afterwards every replayed key is read back and, when it now matches its item, its discrepancy is
+resolved (``resolved_by = 'replay'``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from parity.compare import compare
+from parity.config import ParityConfig
+from parity.jsontext import dumps_exact
+from parity.mapping import key_id
+from parity.pg import Connection, fetch_rows, postgres_errors
+from parity.store import Store
+from parity.telemetry import get_logger
+from rollback.plan import Action, decide_delete, decide_upsert
+from rollback.planner import Options, Plan, Step
+from rollback.values import item_to_row
+from rollback.writer import ROW, TableInfo, bind, describe, key_condition, key_values, lock_rows
+
+log = get_logger("rollback.apply")
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """A readable, unique run id: ``r20261125T110512Z-3fa9``."""
+    moment = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    return f"r{moment}-{secrets.token_hex(2)}"
+
+
+@dataclass
+class Applied:
+    """What an apply did."""
+
+    run_id: str
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+    skipped_newer_in_postgres: int = 0
+    skipped_other: int = 0  # changed between plan and lock in another way (now equal, gone, ...)
+    resolved: int = 0
+    unverified: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def applied(self) -> int:
+        return self.inserted + self.updated + self.deleted
+
+
+def apply_plan(
+    conn: Connection,
+    store: Store,
+    config: ParityConfig,
+    plan: Plan,
+    options: Options,
+    *,
+    run_id: str,
+    batch_size: int = 500,
+    progress: Callable[[int, int], None] | None = None,
+) -> Applied:
+    """Write the plan's changes in batches (see the module docstring)."""
+    entities = {e.name: e for e in config.entity}
+    result = Applied(run_id)
+    conn.commit()  # end the planning reads' transaction: each batch below is its own
+    _start_run(conn, store, run_id, options)
+    infos = {name: describe(conn, entities[name]) for name in {s.entity for s in plan.changes}}
+    conn.commit()
+    done = 0
+    for name, info in sorted(infos.items()):
+        steps = [s for s in plan.changes if s.entity == name]
+        for start in range(0, len(steps), batch_size):
+            batch = steps[start : start + batch_size]
+            with postgres_errors(f"replaying a batch into {info.entity.table}"), conn.transaction():
+                _apply_batch(conn, store, info, batch, options, result)
+            done += len(batch)
+            log.info("replay batch committed", entity=name, rows=len(batch), done=done, total=len(plan.changes))
+            if progress is not None:
+                progress(done, len(plan.changes))
+    _verify(conn, store, config, plan, result)
+    _finish_run(conn, store, result)
+    return result
+
+
+def _apply_batch(
+    conn: Connection, store: Store, info: TableInfo, batch: Sequence[Step], options: Options, result: Applied
+) -> None:
+    entity = info.entity
+    locked = lock_rows(conn, info, [s.key for s in batch])
+    journal: list[tuple[Any, ...]] = []
+    for step in batch:
+        current = locked.get(step.key)
+        mapped = None if current is None else {c: current[c] for c in entity.all_columns}
+        if step.item is not None:
+            decision = decide_upsert(entity, step.item, mapped, include_conflicts=options.include_conflicts)
+        else:
+            decision = decide_delete(mapped, include_deletes=options.include_deletes, ttl=False)
+        if decision.action is Action.SKIP_NEWER_IN_POSTGRES:
+            result.skipped_newer_in_postgres += 1
+            continue
+        if not decision.action.writes:
+            result.skipped_other += 1
+            continue
+        previous = None if current is None else current[ROW]
+        applied = _write(conn, info, step, decision.action)
+        if applied is None and decision.action is not Action.DELETE:
+            result.skipped_other += 1  # an insert that met a row the app wrote meanwhile
+            continue
+        if decision.action is Action.INSERT:
+            result.inserted += 1
+        elif decision.action is Action.UPDATE:
+            result.updated += 1
+        else:
+            result.deleted += 1
+        journal.append(
+            (
+                result.run_id,
+                entity.name,
+                key_id(entity, step.key),
+                Jsonb(step.key_json),
+                str(decision.action),
+                _jsonb(previous),
+                _jsonb(applied),
+                list(decision.columns),
+            )
+        )
+    if journal:
+        query = sql.SQL(
+            "INSERT INTO {} (run_id, entity, key_id, key, action, previous, applied, columns)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+        ).format(store.table("replay_journal"))
+        with conn.cursor() as cur:
+            cur.executemany(query, journal)
+
+
+def _write(conn: Connection, info: TableInfo, step: Step, action: Action) -> Any:
+    """One row's write; returns to_jsonb of the row written (None when nothing was written)."""
+    entity = info.entity
+    if action is Action.DELETE:
+        query = sql.SQL("DELETE FROM {} AS t WHERE {}").format(info.ident, key_condition(info))
+        conn.execute(query, key_values(info, step.key))
+        return None
+    assert step.item is not None
+    values = item_to_row(entity, step.item)
+    columns = list(entity.all_columns)
+    if action is Action.INSERT:
+        query = sql.SQL(
+            "INSERT INTO {} AS t ({}) VALUES ({}) ON CONFLICT DO NOTHING RETURNING to_jsonb(t.*) AS {}"
+        ).format(
+            info.ident,
+            sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+            sql.SQL(", ").join(sql.Placeholder() for _ in columns),
+            sql.Identifier(ROW),
+        )
+        params = [bind(info, c, values[c]) for c in columns]
+    else:
+        settable = [c for c in columns if c not in entity.key]
+        query = sql.SQL("UPDATE {} AS t SET {} WHERE {} RETURNING to_jsonb(t.*) AS {}").format(
+            info.ident,
+            sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in settable),
+            key_condition(info),
+            sql.Identifier(ROW),
+        )
+        params = [bind(info, c, values[c]) for c in settable] + key_values(info, step.key)
+    written = conn.execute(query, params).fetchone()
+    return None if written is None else written[ROW]
+
+
+def _jsonb(value: Any) -> Jsonb | None:
+    return None if value is None else Jsonb(value, dumps=dumps_exact)
+
+
+def _verify(conn: Connection, store: Store, config: ParityConfig, plan: Plan, result: Applied) -> None:
+    """Read every planned key back; resolve the discrepancies of those that now match their item."""
+    entities = {e.name: e for e in config.entity}
+    settled = [s for s in plan.steps if s.action.writes or s.action is Action.SKIP_EQUAL]
+    now = datetime.now(UTC)
+    by_entity: dict[str, list[Step]] = {}
+    for step in settled:
+        by_entity.setdefault(step.entity, []).append(step)
+    for name, steps in by_entity.items():
+        entity = entities[name]
+        rows = fetch_rows(conn, entity, [s.key for s in steps])
+        matched: list[dict[str, Any]] = []
+        for step in steps:
+            row = rows.get(step.key)
+            if compare(entity, step.item, row).is_match:
+                matched.append(step.key_json)
+            elif step in plan.changes:
+                result.unverified.append({"entity": name, "key": step.key_json})
+        result.resolved += store.resolve(conn, name, matched, "replay", now)
+        conn.commit()
+
+
+def _start_run(conn: Connection, store: Store, run_id: str, options: Options) -> None:
+    query = sql.SQL("INSERT INTO {} (run_id, status, options) VALUES (%s, 'applying', %s)").format(
+        store.table("replay_runs")
+    )
+    with postgres_errors("starting a replay run"):
+        conn.execute(query, (run_id, Jsonb(options.__dict__ | {"entities": list(options.entities)})))
+        conn.commit()
+
+
+def _finish_run(conn: Connection, store: Store, result: Applied) -> None:
+    summary = {
+        "inserted": result.inserted,
+        "updated": result.updated,
+        "deleted": result.deleted,
+        "skipped_newer_in_postgres": result.skipped_newer_in_postgres,
+        "resolved": result.resolved,
+        "unverified": len(result.unverified),
+    }
+    query = sql.SQL("UPDATE {} SET status = 'applied', finished_at = now(), summary = %s WHERE run_id = %s").format(
+        store.table("replay_runs")
+    )
+    with postgres_errors("finishing a replay run"):
+        conn.execute(query, (Jsonb(summary), result.run_id))
+        conn.commit()

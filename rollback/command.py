@@ -1,0 +1,252 @@
+"""``parity replay``: copy writes that reached DynamoDB only into PostgreSQL (dry run by default).
+
+    parity replay                       # the plan: keys, action, changed columns, where found
+    parity replay --apply               # write it, version-guarded and journalled; prints RUN_ID
+    parity replay --undo RUN_ID         # put back what that run changed
+    parity replay --runs                # the replay runs recorded in the store
+
+JSON (``--json``): ``{"planned", "applied", "skipped_newer_in_postgres", "deletes", ...}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from parity.commands.common import config_from, print_json
+from parity.config import ParityConfig
+from parity.dynamo import client
+from parity.errors import InputError
+from parity.pg import Connection, connect, postgres_errors, resolve_dsn
+from parity.store import Store
+from parity.stream.shards import StreamReader, stream_arn_of
+from rollback.apply import Applied, apply_plan, new_run_id
+from rollback.candidates import Candidate, SourceName
+from rollback.items import key_schema
+from rollback.plan import Action
+from rollback.planner import Options, Plan, build_plan
+from rollback.sources import from_archive, from_discrepancies, from_stream
+from rollback.undo import undo_run
+from rollback.writer import check_privileges
+
+_SKIP_WORDS = {
+    Action.SKIP_NEWER_IN_POSTGRES: "newer in PostgreSQL, left alone",
+    Action.SKIP_CONFLICT: "same version, different values: not replayed without --include-conflicts",
+    Action.SKIP_DELETE_EXCLUDED: "deleted in DynamoDB only: not replayed without --include-deletes",
+    Action.SKIP_TTL_DELETE: "expired by DynamoDB TTL: never replayed as a delete",
+    Action.SKIP_GONE: "item gone, no stream record of its delete: left alone",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--apply", action="store_true", help="write the plan (default: dry run, prints it)")
+    parser.add_argument("--json", action="store_true", help="print the contract's JSON summary (with the plan)")
+    parser.add_argument(
+        "--from-stream", action="store_true", help="also read the stream window still retained (writes never checked)"
+    )
+    parser.add_argument("--include-deletes", action="store_true", help="replay deletes made in DynamoDB only")
+    parser.add_argument(
+        "--include-conflicts",
+        action="store_true",
+        help="also overwrite rows that hold the same version as the item with different values",
+    )
+    parser.add_argument("--entity", action="append", default=[], metavar="NAME", help="only this entity (repeatable)")
+    parser.add_argument("--max-rows", type=int, default=None, metavar="N", help="change at most N rows in this run")
+    parser.add_argument("--batch-size", type=int, default=500, metavar="N", help="rows per transaction (default 500)")
+    parser.add_argument("--undo", default=None, metavar="RUN_ID", help="restore the rows a replay run changed")
+    parser.add_argument("--runs", action="store_true", help="list the replay runs recorded in the store")
+
+
+def _validate(args: argparse.Namespace, config: ParityConfig) -> None:
+    if args.max_rows is not None and args.max_rows < 1:
+        raise InputError(f"--max-rows {args.max_rows}: must be at least 1")
+    if args.batch_size < 1:
+        raise InputError(f"--batch-size {args.batch_size}: must be at least 1")
+    names = [e.name for e in config.entity]
+    for name in args.entity:
+        if name not in names:
+            raise InputError(f"--entity {name!r}: no such entity in {args.config} (entities: {', '.join(names)})")
+    if args.undo is not None and (args.apply or args.from_stream or args.runs):
+        raise InputError("--undo RUN_ID cannot be combined with --apply, --from-stream or --runs")
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    _validate(args, config)
+    entities = [e for e in config.entity if not args.entity or e.name in args.entity]
+    conn = connect(resolve_dsn(config))
+    try:
+        store = Store(config.postgres.store_schema)
+        if not args.runs:
+            # before planning and before touching the store: a role that cannot write is refused now
+            check_privileges(conn, entities, deletes=args.include_deletes or args.undo is not None)
+        store.migrate(conn)
+        if args.runs:
+            return _list_runs(conn, store, args.json)
+        if args.undo is not None:
+            undone = undo_run(conn, store, config, args.undo, batch_size=args.batch_size)
+            summary = {
+                "run_id": undone.run_id,
+                "restored": undone.restored,
+                "skipped_changed_since": undone.skipped_changed_since,
+                "already_undone": undone.already_undone,
+            }
+            if args.json:
+                print_json(summary)
+            else:
+                print(
+                    f"undid replay run {undone.run_id}: {undone.restored} row(s) restored,"
+                    f" {undone.skipped_changed_since} left alone (changed since the replay)"
+                )
+            return 0
+        return _replay(args, config, conn, store)
+    finally:
+        conn.close()
+
+
+def _replay(args: argparse.Namespace, config: ParityConfig, conn: Connection, store: Store) -> int:
+    options = Options(
+        include_deletes=args.include_deletes,
+        include_conflicts=args.include_conflicts,
+        from_stream=args.from_stream,
+        max_rows=args.max_rows,
+        entities=tuple(args.entity),
+    )
+    dynamodb = client(config.dynamodb)
+    schema = key_schema(dynamodb, config.dynamodb.table)
+    groups: dict[str, list[Candidate]] = {
+        SourceName.DISCREPANCY: from_discrepancies(conn, store, config.entity),
+        SourceName.ARCHIVE: from_archive(conn, store, config.entity, schema),
+    }
+    stream_records = 0
+    if options.from_stream:
+        groups[SourceName.STREAM], stream_records = _stream_candidates(config, schema)
+    plan = build_plan(conn, dynamodb, config, groups, schema, options)
+    applied: Applied | None = None
+    if args.apply and plan.changes:
+        progress = _progress if sys.stderr.isatty() and not args.json else None
+        applied = apply_plan(
+            conn, store, config, plan, options, run_id=new_run_id(), batch_size=args.batch_size, progress=progress
+        )
+        if progress is not None:
+            sys.stderr.write("\n")
+    summary = _summary(plan, applied, dry_run=not args.apply, stream_records=stream_records)
+    if args.json:
+        print_json(summary)
+    else:
+        _print_plan(plan, applied, summary, dry_run=not args.apply)
+    return 0
+
+
+def _stream_candidates(config: ParityConfig, schema: list[str]) -> tuple[list[Candidate], int]:
+    arn = stream_arn_of(client(config.dynamodb), config.dynamodb.table)
+    if arn is None:
+        raise InputError(f"--from-stream: table {config.dynamodb.table!r} has no stream enabled")
+    reader = StreamReader(client(config.dynamodb, "dynamodbstreams"), arn, refresh_seconds=3600)
+    window = from_stream(reader, config.entity, schema)
+    return window.candidates, window.records
+
+
+def _progress(done: int, total: int) -> None:
+    sys.stderr.write(f"\rreplaying: {done}/{total} rows")
+    sys.stderr.flush()
+
+
+def _summary(plan: Plan, applied: Applied | None, *, dry_run: bool, stream_records: int) -> dict[str, Any]:
+    changes = plan.changes
+    skipped_newer = plan.count(Action.SKIP_NEWER_IN_POSTGRES)
+    if applied is not None:
+        skipped_newer += applied.skipped_newer_in_postgres
+    return {
+        "planned": len(changes),
+        "applied": 0 if applied is None else applied.applied,
+        "skipped_newer_in_postgres": skipped_newer,
+        "deletes": sum(1 for s in changes if s.action is Action.DELETE) if applied is None else applied.deleted,
+        "dry_run": dry_run,
+        "run_id": None if applied is None else applied.run_id,
+        "inserts": sum(1 for s in changes if s.action is Action.INSERT),
+        "updates": sum(1 for s in changes if s.action is Action.UPDATE),
+        "remaining": plan.remaining,
+        "skipped": {
+            str(action).removeprefix("skip_"): plan.count(action)
+            for action in Action
+            if not action.writes and action is not Action.SKIP_NEWER_IN_POSTGRES
+        },
+        "resolved": 0 if applied is None else applied.resolved,
+        "unverified": [] if applied is None else applied.unverified,
+        "sources": {**plan.sources, "stream_records": stream_records, "found_by_scan": plan.scanned_for_keys},
+        "plan": [
+            {
+                "entity": s.entity,
+                "key": s.key_json,
+                "action": str(s.action),
+                "columns": list(s.decision.columns),
+                "sources": sorted(s.sources),
+            }
+            for s in plan.steps
+            if s.action is not Action.SKIP_EQUAL
+        ],
+    }
+
+
+def _print_plan(plan: Plan, applied: Applied | None, summary: dict[str, Any], *, dry_run: bool) -> None:
+    shown = [s for s in plan.steps if s.action is not Action.SKIP_EQUAL]
+    for step in shown:
+        key = ",".join(f"{k}={v}" for k, v in step.key_json.items())
+        if step.action.writes:
+            columns = f"  [{', '.join(step.decision.columns)}]" if step.decision.columns else ""
+            marker = "" if step in plan.changes else "  (over --max-rows: next run)"
+            print(f"  {step.action:<7} {step.entity:<12} {key}{columns}{marker}")
+        else:
+            columns = f" [{', '.join(step.decision.columns)}]" if step.decision.columns else ""
+            print(f"  skip    {step.entity:<12} {key}  {_SKIP_WORDS.get(step.action, step.action)}{columns}")
+    equal = plan.count(Action.SKIP_EQUAL)
+    head = (
+        f"{summary['planned']} change(s): {summary['inserts']} insert(s), {summary['updates']} update(s),"
+        f" {sum(1 for s in plan.changes if s.action is Action.DELETE)} delete(s)"
+    )
+    tail = f"; {summary['skipped_newer_in_postgres']} newer in PostgreSQL left alone; {equal} already equal"
+    if dry_run:
+        print(f"replay plan (dry run): {head}{tail}")
+        if plan.remaining:
+            print(f"{plan.remaining} more change(s) wait for a later run (--max-rows)")
+        if plan.changes:
+            print("nothing was written; run again with --apply to write these changes")
+        return
+    if applied is None:
+        print(f"nothing to replay: {head}{tail}")
+        return
+    print(
+        f"replay run {applied.run_id}: {applied.applied} row(s) written ({applied.inserted} inserted,"
+        f" {applied.updated} updated, {applied.deleted} deleted); {summary['skipped_newer_in_postgres']} newer in"
+        f" PostgreSQL left alone; {applied.resolved} discrepanc{'y' if applied.resolved == 1 else 'ies'} resolved"
+    )
+    if applied.unverified:
+        print(
+            f"warning: {len(applied.unverified)} replayed key(s) did not match their item when read back",
+            file=sys.stderr,
+        )
+    if plan.remaining:
+        print(f"{plan.remaining} more change(s) wait for the next run (--max-rows)")
+    print(f"undo with: parity replay --undo {applied.run_id}")
+
+
+def _list_runs(conn: Connection, store: Store, as_json: bool) -> int:
+    from psycopg import sql
+
+    with postgres_errors("listing replay runs"):
+        rows = conn.execute(
+            sql.SQL("SELECT run_id, status, started_at, finished_at, summary FROM {} ORDER BY started_at").format(
+                store.table("replay_runs")
+            )
+        ).fetchall()
+    runs = [dict(r) for r in rows]
+    if as_json:
+        print_json(runs)
+    elif not runs:
+        print("no replay runs yet")
+    else:
+        for r in runs:
+            print(f"{r['run_id']}  {r['status']:<9} started {r['started_at'].isoformat()}  {r['summary']}")
+    return 0

@@ -1,0 +1,148 @@
+"""Build a replay plan: gather candidates, read each key's current item and row, decide.
+
+Every key is judged on the *current* state of both stores (a consistent read of the item, a fresh
+read of the row), never on an old image: an image from the archive or the stream only says which
+key to look at. That is what makes replay safe to rerun and safe while the app still writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from parity.config import EntityConfig, ParityConfig
+from parity.dynamo_json import Item
+from parity.mapping import Key, Row, canonical_row, match_entity
+from parity.pg import Connection, fetch_rows
+from parity.telemetry import get_logger
+from rollback.candidates import Candidate, gather, render_from
+from rollback.items import key_token, read_items, scan_for_keys
+from rollback.plan import Action, Decision, decide_delete, decide_upsert
+
+log = get_logger("rollback.planner")
+
+_ROW_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the user asked for."""
+
+    include_deletes: bool = False
+    include_conflicts: bool = False
+    from_stream: bool = False
+    max_rows: int | None = None
+    entities: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Step:
+    """One key's decision, with the current item an insert or update will write."""
+
+    entity: str
+    key: Key
+    key_json: dict[str, Any]
+    decision: Decision
+    sources: frozenset[str]
+    item: Item | None = field(default=None, repr=False)
+
+    @property
+    def action(self) -> Action:
+        return self.decision.action
+
+
+@dataclass
+class Plan:
+    """Every candidate's step, the changes capped by ``--max-rows``, and where candidates came from."""
+
+    steps: list[Step]
+    changes: list[Step]
+    remaining: int  # changes left for a later run by --max-rows
+    sources: dict[str, int]
+    scanned_for_keys: int = 0
+
+    def count(self, action: Action) -> int:
+        return sum(1 for s in self.steps if s.action is action)
+
+
+def build_plan(
+    conn: Connection,
+    dynamodb: Any,
+    config: ParityConfig,
+    groups: dict[str, list[Candidate]],
+    schema: Sequence[str],
+    options: Options,
+) -> Plan:
+    """Decide every candidate of ``groups`` (source name -> candidates) against both stores."""
+    entities = {e.name: e for e in config.entity if not options.entities or e.name in options.entities}
+    merged = {slot: c for slot, c in gather(groups.values()).items() if c.entity in entities}
+    by_entity: dict[str, list[Candidate]] = {}
+    for found in merged.values():
+        by_entity.setdefault(found.entity, []).append(found)
+    rows: dict[tuple[str, Key], Row] = {}
+    for name, found_list in by_entity.items():
+        keys = [c.key for c in found_list]
+        for start in range(0, len(keys), _ROW_BATCH):
+            for key, found_row in fetch_rows(conn, entities[name], keys[start : start + _ROW_BATCH]).items():
+                rows[(name, key)] = found_row
+    item_keys, scanned = _item_keys(dynamodb, config, entities, merged, rows, schema)
+    items = read_items(dynamodb, config.dynamodb.table, item_keys.values())
+    steps = []
+    for slot, found in sorted(merged.items(), key=lambda kv: (kv[0][0], str(kv[1].key_json))):
+        entity = entities[found.entity]
+        row = rows.get(slot)
+        item = items.get(key_token(item_keys[slot])) if slot in item_keys else None
+        if item is not None and match_entity([entity], item) is None:
+            item = None  # the key now holds another entity's item: this entity's item is gone
+        if item is not None:
+            decision = decide_upsert(
+                entity, item, dict(row) if row else None, include_conflicts=options.include_conflicts
+            )
+        else:
+            ttl = None if found.removal is None else found.removal.ttl
+            decision = decide_delete(dict(row) if row else None, include_deletes=options.include_deletes, ttl=ttl)
+        steps.append(Step(found.entity, found.key, found.key_json, decision, found.sources, item))
+    changes = [s for s in steps if s.action.writes]
+    remaining = 0
+    if options.max_rows is not None and len(changes) > options.max_rows:
+        remaining = len(changes) - options.max_rows
+        changes = changes[: options.max_rows]
+    counts = {name: len(found_list) for name, found_list in groups.items()}
+    log.info("replay plan built", candidates=len(merged), changes=len(changes), remaining=remaining, **counts)
+    return Plan(steps, changes, remaining, counts, scanned)
+
+
+def _rendered(entities: dict[str, EntityConfig], found: Candidate, rows: dict[tuple[str, Key], Row]) -> Any:
+    entity = entities[found.entity]
+    row = rows.get((found.entity, found.key))
+    canon = canonical_row(entity, row) if row is not None else dict(zip(entity.key, found.key, strict=True))
+    return render_from(entity, canon)
+
+
+def _item_keys(
+    dynamodb: Any,
+    config: ParityConfig,
+    entities: dict[str, EntityConfig],
+    merged: dict[tuple[str, Key], Candidate],
+    rows: dict[tuple[str, Key], Row],
+    schema: Sequence[str],
+) -> tuple[dict[tuple[str, Key], dict[str, Any]], int]:
+    """Each candidate's DynamoDB key: from its source, else the templates, else one Scan (the
+    second value counts the keys that needed it)."""
+    resolved: dict[tuple[str, Key], dict[str, Any]] = {}
+    unresolved: set[tuple[str, Key]] = set()
+    for slot, found in merged.items():
+        key = found.item_key or _rendered(entities, found, rows)
+        if key is not None and all(name in key for name in schema):
+            resolved[slot] = {name: key[name] for name in schema}
+        else:
+            unresolved.add(slot)
+    if unresolved:
+        log.warning(
+            "some keys' items can only be found by a Scan; give the entity item_key templates built from key"
+            " columns to avoid it",
+            keys=len(unresolved),
+        )
+        resolved.update(scan_for_keys(dynamodb, config.dynamodb.table, schema, list(entities.values()), unresolved))
+    return resolved, len(unresolved)

@@ -1,0 +1,149 @@
+"""Reading the three sources of replay candidates: the store's open discrepancies, the store's
+archive of DynamoDB-only images, and the DynamoDB stream's retained window (``--from-stream``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg import sql
+
+from consumer.judge import Located, group
+from parity.config import EntityConfig
+from parity.errors import DecodeError, InputError
+from parity.mapping import key_from_json
+from parity.pg import Connection, postgres_errors
+from parity.store import Store
+from parity.stream.records import TTL_PRINCIPAL, EventName, parse_stream_record
+from parity.stream.shards import StreamReader
+from parity.telemetry import get_logger
+from rollback.candidates import Candidate, Removal, SourceName, candidate, table_key_of
+
+log = get_logger("rollback.sources")
+
+
+def _entities(entities: Sequence[EntityConfig]) -> dict[str, EntityConfig]:
+    return {e.name: e for e in entities}
+
+
+def from_discrepancies(conn: Connection, store: Store, entities: Sequence[EntityConfig]) -> list[Candidate]:
+    """Open ``missing_in_postgres`` and ``mismatched`` discrepancies of configured entities."""
+    query = sql.SQL(
+        "SELECT entity, key FROM {} WHERE status = 'open' AND kind IN ('missing_in_postgres', 'mismatched')"
+        " ORDER BY entity, key_id"
+    ).format(store.table("discrepancies"))
+    with postgres_errors("reading open discrepancies"):
+        rows = conn.execute(query).fetchall()
+    return _keyed(rows, entities, SourceName.DISCREPANCY, "discrepancy")
+
+
+def from_archive(
+    conn: Connection, store: Store, entities: Sequence[EntityConfig], key_schema: Sequence[str]
+) -> list[Candidate]:
+    """Keys of the archived DynamoDB-only writes, with the item key and the newest delete per key."""
+    query = sql.SQL(
+        "SELECT entity, key, event_name, approximate_created_at, user_identity,"
+        " new_image, old_image FROM {} ORDER BY entity, key_id, approximate_created_at, event_id"
+    ).format(store.table("dynamodb_only_archive"))
+    with postgres_errors("reading the archive of DynamoDB-only writes"):
+        rows = conn.execute(query).fetchall()
+    by_name = _entities(entities)
+    found: list[Candidate] = []
+    for row in rows:
+        entity = by_name.get(row["entity"])
+        if entity is None:
+            log.warning("archived write of an entity not in the config is ignored", entity=row["entity"])
+            continue
+        key = _key(entity, row["key"], "archive")
+        if key is None:
+            continue
+        removal = None
+        if row["event_name"] == EventName.REMOVE and row["approximate_created_at"] is not None:
+            removal = Removal(row["approximate_created_at"], row["user_identity"] == TTL_PRINCIPAL)
+        image = row["new_image"] or row["old_image"]
+        found.append(
+            candidate(entity, key, SourceName.ARCHIVE, item_key=table_key_of(image, key_schema), removal=removal)
+        )
+    return found
+
+
+def _keyed(
+    rows: Sequence[Mapping[str, Any]], entities: Sequence[EntityConfig], source: str, what: str
+) -> list[Candidate]:
+    by_name = _entities(entities)
+    found: list[Candidate] = []
+    for row in rows:
+        entity = by_name.get(row["entity"])
+        if entity is None:
+            log.warning(f"{what} of an entity not in the config is ignored", entity=row["entity"])
+            continue
+        key = _key(entity, row["key"], what)
+        if key is not None:
+            found.append(candidate(entity, key, source))
+    return found
+
+
+def _key(entity: EntityConfig, key_json: Any, what: str) -> Any:
+    try:
+        return key_from_json(entity, key_json)
+    except (InputError, DecodeError, ValueError, TypeError) as exc:
+        log.warning(f"{what} with an unreadable key is ignored", entity=entity.name, error=str(exc))
+        return None
+
+
+@dataclass(frozen=True)
+class StreamWindow:
+    """What ``--from-stream`` read: the candidates and how many records they came from."""
+
+    candidates: list[Candidate]
+    records: int
+    undecodable: int
+
+
+def from_stream(
+    reader: StreamReader, entities: Sequence[EntityConfig], key_schema: Sequence[str], *, idle_polls: int = 3
+) -> StreamWindow:
+    """Read every retained record of every shard and keep the newest record of each key.
+
+    A closed shard ends by itself; an open one is read until ``idle_polls`` reads in a row return
+    nothing (DynamoDB Streams may answer an empty page before the shard's tip, so one empty page is
+    not proof of the end).
+    """
+    newest: dict[tuple[str, Any], Located] = {}
+    records = undecodable = 0
+    idle = 0
+    while idle < idle_polls:
+        batches = reader.poll()
+        got = [raw for batch in batches for raw in batch.records]
+        if not got and all(state.finished for state in reader.states.values()):
+            break
+        idle = 0 if got else idle + 1
+        parsed = []
+        for raw in got:
+            records += 1
+            try:
+                parsed.append(parse_stream_record(raw))
+            except DecodeError:
+                undecodable += 1
+        grouped = group(entities, parsed)
+        undecodable += len(grouped.dead)
+        for name, keys in grouped.by_entity.items():
+            for key, located in keys.items():
+                newest[(name, key)] = located  # shards are read parents first: later batches are newer
+    found = []
+    for (_, key), located in newest.items():
+        record = located.record
+        removal = None
+        if record.event_name is EventName.REMOVE:
+            removal = Removal(record.approximate_created, record.is_ttl_delete)
+        found.append(
+            candidate(
+                located.entity,
+                key,
+                SourceName.STREAM,
+                item_key=table_key_of(record.keys, key_schema),
+                removal=removal,
+            )
+        )
+    return StreamWindow(found, records, undecodable)

@@ -1,0 +1,138 @@
+"""``parity replay --undo RUN_ID``: put back the rows a replay run changed, from its journal.
+
+Newest change first, in batches of one transaction each. A row is restored only while it still
+holds exactly what the replay wrote (``to_jsonb`` of the row equals the journalled value, or the
+row is still absent after a replayed delete); a row the app changed since is left alone and
+counted, because undoing over it would lose that later write. Undoing twice restores nothing more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from parity.config import EntityConfig, ParityConfig
+from parity.errors import InputError
+from parity.jsontext import dumps_exact
+from parity.mapping import key_from_json
+from parity.pg import Connection, postgres_errors
+from parity.store import Store
+from parity.telemetry import get_logger
+from rollback.writer import TableInfo, describe, key_condition, key_values
+
+log = get_logger("rollback.undo")
+
+
+@dataclass
+class Undone:
+    run_id: str
+    restored: int = 0
+    skipped_changed_since: int = 0
+    already_undone: int = 0
+
+
+def undo_run(conn: Connection, store: Store, config: ParityConfig, run_id: str, *, batch_size: int = 500) -> Undone:
+    """Restore the journalled rows of ``run_id`` (see the module docstring)."""
+    runs = store.table("replay_runs")
+    with postgres_errors("reading replay runs"):
+        run = conn.execute(sql.SQL("SELECT status FROM {} WHERE run_id = %s").format(runs), (run_id,)).fetchone()
+    if run is None:
+        known = _recent_runs(conn, store)
+        hint = f"; recent runs: {', '.join(known)}" if known else "; no replay run was applied yet"
+        raise InputError(f"--undo {run_id!r}: no such replay run{hint}")
+    journal = store.table("replay_journal")
+    with postgres_errors("reading the replay journal"):
+        entries = conn.execute(
+            sql.SQL(
+                "SELECT seq, entity, key, action, previous, applied, undone_at FROM {}"
+                " WHERE run_id = %s ORDER BY seq DESC"
+            ).format(journal),
+            (run_id,),
+        ).fetchall()
+    conn.commit()
+    entities = {e.name: e for e in config.entity}
+    missing = sorted({e["entity"] for e in entries} - set(entities))
+    if missing:
+        raise InputError(f"--undo {run_id!r}: the run changed entities no longer in the config: {missing}")
+    infos: dict[str, TableInfo] = {name: describe(conn, entities[name]) for name in {e["entity"] for e in entries}}
+    result = Undone(run_id)
+    todo = [e for e in entries if e["undone_at"] is None]
+    result.already_undone = len(entries) - len(todo)
+    for start in range(0, len(todo), batch_size):
+        batch = todo[start : start + batch_size]
+        with postgres_errors(f"undoing replay run {run_id}"), conn.transaction():
+            done: list[int] = []
+            for entry in batch:
+                info = infos[entry["entity"]]
+                if _restore(conn, info, entities[entry["entity"]], entry):
+                    result.restored += 1
+                    done.append(entry["seq"])
+                else:
+                    result.skipped_changed_since += 1
+            conn.execute(
+                sql.SQL("UPDATE {} SET undone_at = %s WHERE run_id = %s AND seq = ANY(%s)").format(journal),
+                (datetime.now(UTC), run_id, done),
+            )
+        log.info("undo batch committed", run_id=run_id, rows=len(batch))
+    with postgres_errors("marking the replay run undone"):
+        conn.execute(
+            sql.SQL("UPDATE {} SET status = 'undone', undone_at = now() WHERE run_id = %s").format(runs), (run_id,)
+        )
+        conn.commit()
+    return result
+
+
+def _restore(conn: Connection, info: TableInfo, entity: EntityConfig, entry: dict[str, Any]) -> bool:
+    key = key_from_json(entity, entry["key"])
+    where = key_condition(info)
+    params = key_values(info, key)
+    current = conn.execute(
+        sql.SQL("SELECT to_jsonb(t.*) AS current_row FROM {} AS t WHERE {} FOR UPDATE").format(info.ident, where),
+        params,
+    ).fetchone()
+    if entry["action"] == "delete":
+        if current is not None:
+            return False
+        columns = sql.SQL(", ").join(sql.Identifier(c) for c in info.writable)
+        conn.execute(
+            sql.SQL("INSERT INTO {} ({}) SELECT {} FROM jsonb_populate_record(NULL::{}, %s)").format(
+                info.ident, columns, columns, info.ident
+            ),
+            (Jsonb(entry["previous"], dumps=dumps_exact),),
+        )
+        return True
+    if current is None or not _same(conn, current["current_row"], entry["applied"]):
+        return False
+    if entry["action"] == "insert":
+        conn.execute(sql.SQL("DELETE FROM {} AS t WHERE {}").format(info.ident, where), params)
+        return True
+    settable = [c for c in info.writable if c not in entity.key]
+    names = sql.SQL(", ").join(sql.Identifier(c) for c in settable)
+    conn.execute(
+        sql.SQL("UPDATE {} AS t SET ({}) = (SELECT {} FROM jsonb_populate_record(NULL::{}, %s)) WHERE {}").format(
+            info.ident, names, names, info.ident, where
+        ),
+        [Jsonb(entry["previous"], dumps=dumps_exact), *params],
+    )
+    return True
+
+
+def _same(conn: Connection, current: Any, applied: Any) -> bool:
+    """jsonb equality in PostgreSQL (numbers by value, key order ignored)."""
+    found = conn.execute(
+        "SELECT %s::jsonb = %s::jsonb AS same",
+        (Jsonb(current, dumps=dumps_exact), Jsonb(applied, dumps=dumps_exact)),
+    ).fetchone()
+    return bool(found and found["same"])
+
+
+def _recent_runs(conn: Connection, store: Store) -> list[str]:
+    rows = conn.execute(
+        sql.SQL("SELECT run_id, status FROM {} ORDER BY started_at DESC LIMIT 5").format(store.table("replay_runs"))
+    ).fetchall()
+    conn.commit()
+    return [f"{r['run_id']} ({r['status']})" for r in rows]
