@@ -29,7 +29,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from parity.config import ColumnSpec
@@ -122,6 +122,11 @@ def parse_iso(text: str) -> datetime:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
+def timestamp_units(moment: datetime, precision: str) -> int:
+    """An aware datetime as whole ``precision`` units since the epoch (floor): the canonical timestamp."""
+    return _units(moment, precision)
+
+
 def _units(moment: datetime, precision: str) -> int:
     delta = moment.astimezone(UTC) - _EPOCH
     micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
@@ -211,7 +216,8 @@ def canon_postgres(spec: ColumnSpec, value: Any) -> Canon:
         return None
     try:
         return _canon_postgres(spec, value)
-    except (DecodeError, InvalidOperation, ValueError, TypeError) as exc:
+    except (DecodeError, ArithmeticError, ValueError, TypeError) as exc:  # decimal's signals are ArithmeticErrors
+        # e.g. a 39-digit numeric: DynamoDB cannot hold it, so it equals nothing (not a crash)
         return WrongType(f"PostgreSQL value of type {type(value).__name__} for a {spec.type} column: {exc}")
 
 

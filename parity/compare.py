@@ -1,17 +1,28 @@
 """Verdicts: one item against one row, after both are brought to canonical form.
 
 The pure heart of every checker (reconciler, stream consumer, replay re-checks). No I/O.
+
+:func:`compare` first tries a *sure-equal* shortcut per column (:func:`surely_equal`): a cheap
+test, specialised by column type, that answers True only when the two canonical forms are certainly
+equal (``{"S": "x"}`` and ``"x"`` for a string column, equal instants for a timestamp, the same
+JSON tree for a json column). Most checked pairs match, so most never build canonical forms; any
+pair the shortcut is not sure about goes the canonical way, which alone decides mismatches and
+their columns. The result is the same either way (tests/parity/test_compare_shortcut.py holds the
+shortcut to the canonical answer).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from parity.canonical import Canon
-from parity.config import EntityConfig
+from parity.canonical import Canon, timestamp_units
+from parity.config import ColumnSpec, EntityConfig
 from parity.dynamo_json import Item
 from parity.mapping import Row, canonical_item, canonical_row
 
@@ -68,6 +79,8 @@ def compare_canonical(
 
 def compare(entity: EntityConfig, item: Item | None, row: Row | None) -> Comparison:
     """Verdict for a typed DynamoDB item and a psycopg row of the same key (either may be absent)."""
+    if item is not None and row is not None and surely_equal(entity, item, row):
+        return MATCH
     return compare_canonical(
         entity,
         None if item is None else canonical_item(entity, item),
@@ -86,3 +99,188 @@ class Discrepancy:
 
     def to_json(self) -> dict[str, Any]:
         return {"entity": self.entity, "key": self.key, "kind": str(self.kind), "columns": list(self.columns)}
+
+
+# --- the sure-equal shortcut -------------------------------------------------------------------
+#
+# Each test takes the item's attribute value (``None`` when absent) and the row's value, and answers
+# True only when canonical_item and canonical_row would give equal forms for them. False means "not
+# sure": the caller then compares canonical forms. The tests look at exact types, so anything
+# unusual (NULL attributes, sets, JSON kept as a string, 1.50 against 1.5) is simply not sure.
+
+Same = Callable[[Any, Any], bool]
+
+
+def _absent(av: Any, rv: Any) -> bool:
+    return av is None and rv is None
+
+
+def _same_string(av: Any, rv: Any) -> bool:
+    if type(av) is dict and len(av) == 1:
+        s = av.get("S")
+        return type(s) is str and type(rv) is str and s == rv
+    return av is None and rv is None
+
+
+def _same_uuid(av: Any, rv: Any) -> bool:
+    if type(av) is dict and len(av) == 1:
+        s = av.get("S")
+        if type(s) is not str:
+            return False
+        if type(rv) is uuid.UUID:
+            return s.lower() == str(rv)
+        return type(rv) is str and s.lower() == rv.lower()
+    return av is None and rv is None
+
+
+def _same_number_text(n: Any, rv: Any, integer: bool) -> bool:
+    """The N text is the row number's own text: one value, valid in DynamoDB's 38 digits."""
+    if type(n) is not str or len(n) > 38:
+        return False
+    if type(rv) is int:
+        return n == str(rv)
+    if type(rv) is Decimal and not integer:
+        return rv.is_finite() and -100 < rv.adjusted() < 100 and n == str(rv)
+    return False
+
+
+def _same_integer(av: Any, rv: Any) -> bool:
+    if type(av) is dict and len(av) == 1:
+        return _same_number_text(av.get("N"), rv, True)
+    return av is None and rv is None
+
+
+def _same_decimal(av: Any, rv: Any) -> bool:
+    if type(av) is dict and len(av) == 1:
+        return _same_number_text(av.get("N"), rv, False)
+    return av is None and rv is None
+
+
+def _same_boolean(av: Any, rv: Any) -> bool:
+    if type(av) is dict and len(av) == 1:
+        b = av.get("BOOL")
+        return type(b) is bool and b is rv
+    return av is None and rv is None
+
+
+def _same_timestamp(spec: ColumnSpec) -> Same:
+    precision = spec.precision
+
+    def same(av: Any, rv: Any) -> bool:
+        if type(av) is dict and len(av) == 1:
+            s = av.get("S")
+            if type(s) is not str or type(rv) is not datetime:
+                return False
+            try:
+                moment = datetime.fromisoformat(s)
+            except ValueError:
+                return False
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            other = rv if rv.tzinfo is not None else rv.replace(tzinfo=UTC)
+            if moment == other:  # the same instant: the same units at any precision
+                return True
+            return timestamp_units(moment, precision) == timestamp_units(other, precision)
+        return av is None and rv is None
+
+    return same
+
+
+def _same_json_tree(av: Any, rv: Any) -> bool:
+    """A typed DynamoDB value and a JSON value (as psycopg decodes jsonb) are the same tree."""
+    if type(av) is not dict or len(av) != 1:
+        return False
+    for tag, inner in av.items():
+        if tag == "S":
+            return type(inner) is str and type(rv) is str and inner == rv
+        if tag == "M":
+            if type(inner) is not dict or type(rv) is not dict or len(inner) != len(rv):
+                return False
+            for name, value in inner.items():
+                if type(name) is not str or name not in rv or not _same_json_tree(value, rv[name]):
+                    return False
+            return True
+        if tag == "L":
+            if type(inner) is not list or type(rv) is not list or len(inner) != len(rv):
+                return False
+            return all(_same_json_tree(a, b) for a, b in zip(inner, rv, strict=True))
+        if tag == "N":
+            return _same_number_text(inner, rv, False)
+        if tag == "BOOL":
+            return type(inner) is bool and inner is rv
+        if tag == "NULL":
+            return rv is None
+    return False
+
+
+def _same_json(av: Any, rv: Any) -> bool:
+    if type(av) is dict and len(av) == 1:
+        if "S" in av:  # a json column kept as a string attribute: parsed on the canonical path
+            return False
+        return _same_json_tree(av, rv)
+    return av is None and rv is None
+
+
+def _same_list(av: Any, rv: Any) -> bool:
+    if type(av) is dict and len(av) == 1:
+        return "L" in av and _same_json_tree(av, rv)
+    return av is None and rv is None
+
+
+def _same_string_set(av: Any, rv: Any) -> bool:
+    if type(av) is dict and len(av) == 1:
+        members = av.get("SS")
+        if type(members) is not list or not members or type(rv) is not list:
+            return False
+        return all(type(m) is str for m in members) and frozenset(members) == frozenset(rv)
+    return av is None and rv is None
+
+
+def _same_binary(av: Any, rv: Any) -> bool:
+    if type(av) is dict and len(av) == 1:
+        b = av.get("B")  # bytes from boto3; base64 text from stream JSON goes the canonical way
+        return type(b) is bytes and type(rv) is bytes and b == rv
+    return av is None and rv is None
+
+
+_SAME: dict[str, Same] = {
+    "string": _same_string,
+    "uuid": _same_uuid,
+    "integer": _same_integer,
+    "decimal": _same_decimal,
+    "boolean": _same_boolean,
+    "json": _same_json,
+    "list": _same_list,
+    "string_set": _same_string_set,
+    "binary": _same_binary,
+}
+
+Plan = tuple[tuple[str, str, Same], ...]
+_plans: dict[int, tuple[EntityConfig, Plan]] = {}
+
+
+def _plan(entity: EntityConfig) -> Plan:
+    """(column, attribute, test) for every mapped column, built once per entity config."""
+    cached = _plans.get(id(entity))
+    if cached is not None and cached[0] is entity:
+        return cached[1]
+    plan = tuple(
+        (
+            column,
+            spec.attribute,
+            _same_timestamp(spec) if spec.type == "timestamp" else _SAME.get(spec.type, _absent),
+        )
+        for column, spec in entity.all_columns.items()
+    )
+    if len(_plans) > 256:  # configs are few; tests build many
+        _plans.clear()
+    _plans[id(entity)] = (entity, plan)
+    return plan
+
+
+def surely_equal(entity: EntityConfig, item: Item, row: Row) -> bool:
+    """True when every mapped column is certainly equal in canonical form (False: not sure)."""
+    for column, attribute, same in _plan(entity):  # noqa: SIM110 - a plain loop is faster than all(genexpr)
+        if not same(item.get(attribute), row.get(column)):
+            return False
+    return True
