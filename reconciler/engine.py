@@ -41,10 +41,19 @@ from parity.mapping import (
     row_key,
     version_value,
 )
-from parity.pg import Connection, connect, fetch_rows, postgres_errors, table_identifier
+from parity.pg import (
+    Connection,
+    connect,
+    fetch_rows,
+    fetch_rows_batches,
+    postgres_errors,
+    table_columns,
+    table_identifier,
+)
 from parity.store import Store
 from parity.telemetry import get_logger, meter
 from reconciler import fast_scan, runs_store
+from reconciler.anti_join import key_object_sql, unseen_rows_sql
 from reconciler.budget import RcuBudget
 from reconciler.runs_store import FINAL_SEGMENT, Pending
 from reconciler.tally import Tally
@@ -160,7 +169,7 @@ class Reconciler:
         return False
 
     def _segment(self, segment: int) -> None:
-        conn = connect(self.dsn, application_name=f"parity-reconcile-{segment}")
+        conn = connect(self.dsn, autocommit=True, application_name=f"parity-reconcile-{segment}")
         try:
             state = next(s for s in runs_store.segments(conn, self.store, self.options.run_id) if s.segment == segment)
             if state.status == "done":
@@ -235,10 +244,11 @@ class Reconciler:
         matched: dict[str, list[dict[str, Any]]] = {}
         pending: list[Pending] = []
         due = seen_at + timedelta(seconds=self.options.recheck_delay)
-        for name, pairs in by_entity.items():
-            entity = self.config.entity_named(name)
-            assert entity is not None
-            rows = fetch_rows(conn, entity, [k for k, _ in pairs])
+        entities = [self._entity(name) for name in by_entity]
+        fetched = fetch_rows_batches(conn, [(e, [k for k, _ in by_entity[e.name]]) for e in entities])
+        for entity, rows in zip(entities, fetched, strict=True):
+            name = entity.name
+            pairs = by_entity[name]
             entity_tally = tally.entity(name)
             for key, item in pairs:
                 key_json = key_to_json(entity, key)
@@ -284,6 +294,11 @@ class Reconciler:
             _items_counter.add(compared)
         self.progress.add(len(items))
         return pending
+
+    def _entity(self, name: str) -> EntityConfig:
+        entity = self.config.entity_named(name)
+        assert entity is not None
+        return entity
 
     # --- re-checks -----------------------------------------------------------------------------
 
@@ -455,6 +470,14 @@ class Reconciler:
         entity_tally = tally.entity(entity.name)
         version_spec = entity.all_columns.get(entity.version) if entity.version else None
         started = None if version_spec is None else canon_postgres(version_spec, run_started)
+        key_object = key_object_sql(entity, table_columns(conn, entity.schema_name, entity.table_name) or {})
+        if key_object is not None:
+            with postgres_errors(f"anti-join of {entity.table}"), conn.cursor(name=f"unseen_{entity.name}") as cur:
+                cur.itersize = _ANTI_JOIN_BATCH
+                cur.execute(unseen_rows_sql(entity, self.store, key_object), (self.options.run_id, entity.name))
+                while rows := cur.fetchmany(_ANTI_JOIN_BATCH):
+                    self._decide_missing(entity, rows, started, entity_tally, found, cleared)
+            return
         with postgres_errors(f"anti-join of {entity.table}"), conn.cursor(name=f"keys_{entity.name}") as cur:
             cur.itersize = _ANTI_JOIN_BATCH
             cur.execute(query)
