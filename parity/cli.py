@@ -71,8 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(args_list)
     from parity.telemetry import configure_logging, configure_metrics, shutdown_metrics
 
-    # the demo narrates on stdout; its parts' info logs would drown it unless asked for
-    configure_logging(level=args.log_level or ("warning" if args.command == "demo" else None))
+    # the demo narrates on stdout (including what its parts warn about); their logs would drown it unless asked for
+    configure_logging(level=args.log_level or ("error" if args.command == "demo" else None))
     runner = getattr(args, "_run", None)
     if runner is None:
         print(f"parity: error: '{args.command}' is not available in this build", file=sys.stderr)

@@ -10,7 +10,6 @@ run (``parity.cli.main`` in-process). Nothing is left running unless ``--keep``.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import random
 import signal
@@ -73,13 +72,6 @@ def _parity(*args: str) -> int:
     from parity.cli import main
 
     return main(list(args))
-
-
-def _available(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
 
 
 @contextmanager
@@ -293,41 +285,25 @@ def _demo(
     if code != 0:
         return code
     _step(4, f"dual-writing workload, {args.fault_rate:.0%} of writes faulty per kind, checked live (parity consume)")
-    if _available("consumer.command"):
-        faults = _workload_with_consumer(args, cfg, config, stack, campaigns)
-        _say()
-        _say("open discrepancies the stream checker recorded (parity discrepancies):")
-        _parity("discrepancies", *cfg, "--status", "open")
-    else:
-        faults = workload(conn, dynamodb, campaigns, args.updates, args.fault_rate)
-        _say(describe(faults))
-        _say("skipped: the stream checker (parity consume) is not built yet")
+    _workload_with_consumer(args, cfg, config, stack, campaigns)
+    _say()
+    _say("open discrepancies the stream checker recorded (parity discrepancies):")
+    _parity("discrepancies", *cfg, "--status", "open")
     _step(5, "full compare of both stores (parity reconcile)")
-    report_json = workdir / "reconcile.json"
-    if _available("reconciler.command"):
-        _parity("reconcile", *cfg, "--segments", "4", "--report", str(report_json))
-    else:
-        _say("skipped: the reconciler is not built yet")
+    _parity("reconcile", *cfg, "--segments", "4", "--report", str(workdir / "reconcile.json"))
     _step(6, "keyword search served by DynamoDB, beside PostgreSQL full-text search")
-    if _available("search.command"):
-        campaign = campaigns[0]
-        _parity("search", *cfg, "--campaign", campaign.id, "--compare-postgres", "launch review")
-    else:
-        _say("skipped: search is not built yet")
+    _parity("search", *cfg, "--campaign", campaigns[0].id, "--compare-postgres", "launch review")
     _step(7, "rollback rehearsal: replay DynamoDB-only writes into PostgreSQL")
-    replayed = _available("rollback.command")
-    if replayed:
-        _say("dry run (parity replay):")
-        _parity("replay", *cfg)
-        _say("apply (parity replay --apply):")
-        _parity("replay", *cfg, "--apply")
-    else:
-        _say("skipped: replay (parity replay) is not built yet")
-    _step(8, "final compare (parity reconcile)")
-    if replayed and _available("reconciler.command"):
-        _parity("reconcile", *cfg, "--segments", "4")
-    else:
-        _say("skipped: the final compare follows the replay, which is not built yet")
+    _say("dry run (parity replay): what would be written, nothing is")
+    _parity("replay", *cfg)
+    _say()
+    _say("The wrong-name writes reached PostgreSQL with the same version as DynamoDB's: a conflict, which replay")
+    _say("leaves to a human by default. This rehearsal takes DynamoDB's value (--include-conflicts) and carries")
+    _say("the DynamoDB-only deletes over too (--include-deletes); rows newer in PostgreSQL are never touched.")
+    _say("apply (parity replay --apply --include-deletes --include-conflicts):")
+    _parity("replay", *cfg, "--apply", "--include-deletes", "--include-conflicts")
+    _step(8, "final compare (parity reconcile): PostgreSQL now holds everything DynamoDB holds")
+    _parity("reconcile", *cfg, "--segments", "4")
     _step(9, "the HTML report (parity report)")
     report = workdir / "parity-report.html"
     _parity("report", *cfg, "--html", str(report))

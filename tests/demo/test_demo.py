@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -70,12 +69,14 @@ def test_demo_runs_to_the_end_and_leaves_nothing_running(tmp_path: Path) -> None
     assert "  fault  update: PostgreSQL write failed" in out
     assert "  found  mismatched" in out and "stream records checked so far" in out
     assert "keyword search" in out
-    # search answers beside PostgreSQL; parts not built yet say so plainly instead of printing anything made up
+    # search answers beside PostgreSQL
     assert "equivalent:" in out
-    if importlib.util.find_spec("rollback.command") is None:
-        assert "skipped: replay (parity replay) is not built yet" in out
-    else:
-        assert "apply (parity replay --apply)" in out and "Parity 100.00%" in out
+    # the rollback rehearsal: a dry run that writes nothing, an apply, and a final compare at 100 %
+    dry_run, _, after = out.partition("apply (parity replay --apply")
+    assert "replay plan (dry run):" in dry_run and "run again with --apply" in dry_run
+    applied, _, final = after.partition("final compare")
+    assert "row(s) written" in applied and "undo with: parity replay --undo r" in applied
+    assert "Parity 100.00%" in final
     report = tmp_path / "parity-report.html"
     assert f"HTML report: {report}" in out
     page = report.read_text()
