@@ -19,6 +19,7 @@ from psycopg.types.json import Jsonb
 
 from parity.compare import Discrepancy
 from parity.errors import InputError
+from parity.jsontext import dumps_exact
 from parity.mapping import json_key_id
 from parity.pg import Connection, postgres_errors
 from parity.store import Store
@@ -388,7 +389,7 @@ def finish_run(conn: Connection, store: Store, run_id: str, report: dict[str, An
             sql.SQL("UPDATE {} SET status = 'finished', finished_at = %s, report = %s WHERE run_id = %s").format(
                 store.table("reconcile_runs")
             ),
-            (finished_at, Jsonb(report), run_id),
+            (finished_at, Jsonb(report, dumps=dumps_exact), run_id),  # keys read back hold Decimals
         )
         conn.execute(sql.SQL("DELETE FROM {} WHERE run_id = %s").format(store.table("reconcile_keys")), (run_id,))
 
