@@ -26,13 +26,16 @@ from parity.jsontext import dumps_exact
 from parity.mapping import key_id
 from parity.pg import Connection, fetch_rows, postgres_errors
 from parity.store import Store
-from parity.telemetry import get_logger
+from parity.telemetry import get_logger, meter
 from rollback.plan import Action, decide_delete, decide_upsert
 from rollback.planner import Options, Plan, Step
 from rollback.values import item_to_row
 from rollback.writer import ROW, TableInfo, bind, describe, key_condition, key_values, lock_rows
 
 log = get_logger("rollback.apply")
+_rows_counter = meter("replay").create_counter(
+    "parity.replay.rows", description="rows replayed into PostgreSQL, by action (insert, update, delete, skipped_newer)"
+)
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -108,6 +111,7 @@ def _apply_batch(
             decision = decide_delete(mapped, include_deletes=options.include_deletes, ttl=False)
         if decision.action is Action.SKIP_NEWER_IN_POSTGRES:
             result.skipped_newer_in_postgres += 1
+            _rows_counter.add(1, {"entity": entity.name, "action": "skipped_newer"})
             continue
         if not decision.action.writes:
             result.skipped_other += 1
@@ -123,6 +127,7 @@ def _apply_batch(
             result.updated += 1
         else:
             result.deleted += 1
+        _rows_counter.add(1, {"entity": entity.name, "action": str(decision.action)})
         journal.append(
             (
                 result.run_id,
