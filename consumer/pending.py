@@ -30,6 +30,14 @@ _NOT_OLDER = (
 )
 
 
+# "the stored row p is a strictly later change than the record n" (consumer.judge.is_newer_record)
+_STORED_NEWER = (
+    "(CASE WHEN p.sequence_number ~ '^[0-9]+$' AND n.seq ~ '^[0-9]+$'"
+    " THEN p.sequence_number::numeric > n.seq::numeric"
+    " ELSE p.approximate_created > n.created END)"
+)
+
+
 @dataclass(frozen=True)
 class PendingEntry:
     """A stored pending re-check, as read back when it is due."""
@@ -139,40 +147,40 @@ def _entry(row: dict[str, Any]) -> PendingEntry:
     )
 
 
-def pending_of(
-    conn: Connection, store: Store, entity: str, key_ids: Sequence[str]
-) -> dict[str, tuple[str | None, datetime, str]]:
-    """key_id -> (sequence_number, approximate_created, event_id) of the pending re-checks among ``key_ids``."""
-    if not key_ids:
-        return {}
-    query = sql.SQL(
-        "SELECT key_id, sequence_number, approximate_created, event_id FROM {} WHERE entity = %s AND key_id = ANY(%s)"
-    ).format(store.table("consumer_pending"))
-    with postgres_errors("reading pending re-checks"):
-        rows = conn.execute(query, (entity, list(key_ids))).fetchall()
-    return {r["key_id"]: (r["sequence_number"], r["approximate_created"], r["event_id"]) for r in rows}
-
-
 def resolve_ids(conn: Connection, store: Store, entity: str, key_ids: Sequence[str], now: datetime) -> int:
     """Like :meth:`Store.resolve` for key ids the checker already computed (no JSON re-encoding)."""
     if not key_ids:
         return 0
     query = sql.SQL(
         "UPDATE {} SET status = 'resolved', resolved_at = %s, resolved_by = 'stream',"
-        " last_seen = GREATEST(last_seen, %s) WHERE entity = %s AND key_id = ANY(%s) AND status = 'open'"
+        " last_seen = GREATEST(last_seen, %s) WHERE entity = %s AND key_id = ANY(%b::text[]) AND status = 'open'"
     ).format(store.table("discrepancies"))
     with postgres_errors("resolving discrepancies"), conn.cursor() as cur:
-        cur.execute(query, (now, now, entity, list(key_ids)))
-        return cur.rowcount
+        cur.execute(query, (now, now, entity, list(key_ids)))  # %b: binary, no escaping of the JSON ids
+        return cur.rowcount  # -1 inside a pipeline (not known until it syncs)
 
 
-def delete_events(conn: Connection, store: Store, entity: str, pairs: Sequence[tuple[str, str]]) -> None:
-    """Drop the pending re-checks (key_id, event_id) named."""
-    if not pairs:
+def clear(conn: Connection, store: Store, entity: str, cleared: Sequence[tuple[str, ChangeRecord]]) -> None:
+    """Drop the pending re-checks these (matching or superseded) records make moot, in one statement.
+
+    Only a pending row that is not newer than the record is deleted (by sequence number when both
+    are DynamoDB sequence numbers, else by ApproximateCreationDateTime), so an older record arriving
+    late never clears a newer pending change. No read first: a key without a pending row costs an
+    index probe on the server, and the statement rides the checker's pipeline.
+    """
+    if not cleared:
         return
     query = sql.SQL(
-        "DELETE FROM {} AS p USING unnest(%s::text[], %s::text[]) AS n(key_id, event_id)"
-        " WHERE p.entity = %s AND p.key_id = n.key_id AND p.event_id = n.event_id"
+        "DELETE FROM {} AS p USING unnest(%b::text[], %b::text[], %b::timestamptz[]) AS n(key_id, seq, created)"
+        " WHERE p.entity = %b AND p.key_id = n.key_id AND NOT " + _STORED_NEWER
     ).format(store.table("consumer_pending"))
     with postgres_errors("clearing pending re-checks"):
-        conn.execute(query, ([k for k, _ in pairs], [e for _, e in pairs], entity))
+        conn.execute(
+            query,
+            (
+                [k for k, _ in cleared],
+                [r.sequence_number for _, r in cleared],
+                [r.approximate_created for _, r in cleared],
+                entity,
+            ),
+        )

@@ -233,7 +233,7 @@ def _same_string_set(av: Any, rv: Any) -> bool:
         if type(members) is not list or not members or type(rv) is not list:
             return False
         return all(type(m) is str for m in members) and frozenset(members) == frozenset(rv)
-    return av is None and rv is None
+    return av is None and (rv is None or (type(rv) is list and not rv))  # an empty array is NULL
 
 
 def _same_binary(av: Any, rv: Any) -> bool:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from consumer.checker import Checker, Undecodable
 from parity.config import ParityConfig, load_config
-from parity.errors import PostgresUnavailable
+from parity.errors import PostgresError, PostgresUnavailable
 from parity.example import config_toml, create_postgres_tables, generate, write_postgres
 from parity.pg import Connection, connect
 from parity.store import Store
@@ -187,3 +188,43 @@ def test_update_that_missed_postgres_is_archived(checker: Checker, app: Connecti
     decided = checker.decide_due(now=later())
     assert [(d.kind, d.columns) for d in decided.discrepancies] == [("mismatched", ("summary", "updated_at"))]
     assert decided.archived == 1
+
+
+def test_newer_matching_record_clears_the_pending_one(checker: Checker, app: Connection) -> None:
+    s = generate(1, 1)[0].sessions[0]
+    checker.process([stream_record("INSERT", s, sequence=400)])  # no row yet: pending
+    write_postgres(app, [s])
+    assert checker.process([stream_record("MODIFY", s, sequence=500)]).verdicts == {"match": 1}
+    assert checker.pending_count() == 0
+    assert checker.decide_due(now=later()).records == 0 and _open(app) == []
+
+
+def test_without_sequence_numbers_creation_time_orders_the_clearing(checker: Checker, app: Connection) -> None:
+    """Kinesis records carry no DynamoDB sequence number: ApproximateCreationDateTime decides."""
+    a, b = generate(1, 2)[0].sessions
+    t = datetime.now(UTC)
+    pend = [replace(stream_record("INSERT", v, created=t), sequence_number=None) for v in (a, b)]
+    checker.process(pend)
+    write_postgres(app, [a, b])
+    older = replace(stream_record("MODIFY", a, created=t - timedelta(seconds=1)), sequence_number=None)
+    newer = replace(stream_record("MODIFY", b, created=t + timedelta(seconds=1)), sequence_number=None)
+    assert checker.process([older, newer]).verdicts == {"match": 2}
+    left = app.execute("SELECT key FROM parity.consumer_pending").fetchall()
+    app.commit()
+    assert left == [{"key": {"id": a.id}}]  # the older match leaves a's later pending change alone
+
+
+def test_a_failing_statement_commits_nothing_and_the_checker_recovers(checker: Checker, app: Connection) -> None:
+    """Statements are queued in pipeline mode: an error of any of them aborts the whole batch."""
+    s = generate(1, 1)[0].sessions[0]
+
+    def broken(conn: Connection, store: Store) -> None:
+        store.save_checkpoint(conn, "arn:stream", "shard-1", "123")
+        conn.execute("INSERT INTO parity.no_such_table VALUES (1)")
+
+    with pytest.raises(PostgresError):
+        checker.process([stream_record("INSERT", s)], in_transaction=broken)
+    assert _count(app, "consumer_pending") == 0
+    assert _count(app, "stream_checkpoints") == 0
+    checker.process([stream_record("INSERT", s)])
+    assert checker.pending_count() == 1
