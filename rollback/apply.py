@@ -27,7 +27,7 @@ from parity.mapping import key_id
 from parity.pg import Connection, fetch_rows, postgres_errors
 from parity.store import Store
 from parity.telemetry import get_logger, meter
-from rollback.plan import Action, decide_delete, decide_upsert
+from rollback.plan import Action, Decision, decide_delete, decide_upsert
 from rollback.planner import Options, Plan, Step
 from rollback.values import item_to_row
 from rollback.writer import ROW, TableInfo, bind, describe, key_condition, key_values, lock_rows
@@ -99,9 +99,14 @@ def apply_plan(
 def _apply_batch(
     conn: Connection, store: Store, info: TableInfo, batch: Sequence[Step], options: Options, result: Applied
 ) -> None:
+    """Lock, re-decide, write and journal one batch; the caller's transaction makes it whole.
+
+    The writes go out in one pipeline (psycopg sends them without waiting for each answer), so a
+    batch costs a handful of round trips however many rows it holds.
+    """
     entity = info.entity
     locked = lock_rows(conn, info, [s.key for s in batch])
-    journal: list[tuple[Any, ...]] = []
+    decided: list[tuple[Step, Decision, Any]] = []
     for step in batch:
         current = locked.get(step.key)
         mapped = None if current is None else {c: current[c] for c in entity.all_columns}
@@ -112,12 +117,20 @@ def _apply_batch(
         if decision.action is Action.SKIP_NEWER_IN_POSTGRES:
             result.skipped_newer_in_postgres += 1
             _rows_counter.add(1, {"entity": entity.name, "action": "skipped_newer"})
-            continue
-        if not decision.action.writes:
+        elif not decision.action.writes:
             result.skipped_other += 1
-            continue
-        previous = None if current is None else current[ROW]
-        applied = _write(conn, info, step, decision.action)
+        else:
+            decided.append((step, decision, None if current is None else current[ROW]))
+    statements = _Statements(info)
+    with conn.pipeline():
+        sent = [
+            (step, decision, previous, statements.send(conn, step, decision.action))
+            for step, decision, previous in decided
+        ]
+    journal: list[tuple[Any, ...]] = []
+    for step, decision, previous, cursor in sent:
+        written = cursor.fetchone() if decision.action is not Action.DELETE else None
+        applied = None if written is None else written[ROW]
         if applied is None and decision.action is not Action.DELETE:
             result.skipped_other += 1  # an insert that met a row the app wrote meanwhile
             continue
@@ -149,37 +162,42 @@ def _apply_batch(
             cur.executemany(query, journal)
 
 
-def _write(conn: Connection, info: TableInfo, step: Step, action: Action) -> Any:
-    """One row's write; returns to_jsonb of the row written (None when nothing was written)."""
-    entity = info.entity
-    if action is Action.DELETE:
-        query = sql.SQL("DELETE FROM {} AS t WHERE {}").format(info.ident, key_condition(info))
-        conn.execute(query, key_values(info, step.key))
-        return None
-    assert step.item is not None
-    values = item_to_row(entity, step.item)
-    columns = list(entity.all_columns)
-    if action is Action.INSERT:
-        query = sql.SQL(
+class _Statements:
+    """The insert, update and delete of one table, composed once per batch."""
+
+    def __init__(self, info: TableInfo) -> None:
+        entity = info.entity
+        self.info = info
+        self.columns = list(entity.all_columns)
+        self.settable = [c for c in self.columns if c not in entity.key]
+        row = sql.Identifier(ROW)
+        self.insert = sql.SQL(
             "INSERT INTO {} AS t ({}) VALUES ({}) ON CONFLICT DO NOTHING RETURNING to_jsonb(t.*) AS {}"
         ).format(
             info.ident,
-            sql.SQL(", ").join(sql.Identifier(c) for c in columns),
-            sql.SQL(", ").join(sql.Placeholder() for _ in columns),
-            sql.Identifier(ROW),
+            sql.SQL(", ").join(sql.Identifier(c) for c in self.columns),
+            sql.SQL(", ").join(sql.Placeholder() for _ in self.columns),
+            row,
         )
-        params = [bind(info, c, values[c]) for c in columns]
-    else:
-        settable = [c for c in columns if c not in entity.key]
-        query = sql.SQL("UPDATE {} AS t SET {} WHERE {} RETURNING to_jsonb(t.*) AS {}").format(
+        self.update = sql.SQL("UPDATE {} AS t SET {} WHERE {} RETURNING to_jsonb(t.*) AS {}").format(
             info.ident,
-            sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in settable),
+            sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in self.settable),
             key_condition(info),
-            sql.Identifier(ROW),
+            row,
         )
-        params = [bind(info, c, values[c]) for c in settable] + key_values(info, step.key)
-    written = conn.execute(query, params).fetchone()
-    return None if written is None else written[ROW]
+        self.delete = sql.SQL("DELETE FROM {} AS t WHERE {}").format(info.ident, key_condition(info))
+
+    def send(self, conn: Connection, step: Step, action: Action) -> Any:
+        """Queue one row's write; the cursor answers to_jsonb of the row written (none when skipped)."""
+        info = self.info
+        if action is Action.DELETE:
+            return conn.execute(self.delete, key_values(info, step.key))
+        assert step.item is not None
+        values = item_to_row(info.entity, step.item)
+        if action is Action.INSERT:
+            return conn.execute(self.insert, [bind(info, c, values[c]) for c in self.columns])
+        params = [bind(info, c, values[c]) for c in self.settable] + key_values(info, step.key)
+        return conn.execute(self.update, params)
 
 
 def _jsonb(value: Any) -> Jsonb | None:
