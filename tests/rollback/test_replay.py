@@ -147,6 +147,10 @@ def test_undo_restores_previous_rows_unless_changed_since(
         assert after[key] == before[key]
     code, out = _parity(capsys, "replay", *cfg, "--undo", summary["run_id"], "--json")
     assert json.loads(out)["restored"] == 0
+    code, out = _parity(capsys, "replay", *cfg, "--runs", "--json")
+    runs = json.loads(out)
+    assert [(r["run_id"], r["status"]) for r in runs] == [(summary["run_id"], "undone")]
+    assert runs[0]["summary"]["inserted"] == 1 and runs[0]["summary"]["deleted"] == 1
 
 
 def test_unknown_run_and_bad_flags_exit_2(example_env: ExampleEnv, capsys: pytest.CaptureFixture[str]) -> None:
