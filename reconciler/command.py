@@ -43,6 +43,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-rcu", type=float, default=None, metavar="N", help="read capacity units per second")
     parser.add_argument("--max-listed", type=int, default=None, metavar="N", help="discrepancies listed (10000)")
     parser.add_argument("--recheck-delay", type=float, default=None, metavar="SECONDS", help="wait before re-checks")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=None,
+        metavar="N",
+        help="worker processes sharing the segments (default: one per CPU, at most one per segment; 1: threads only)",
+    )
     parser.add_argument("--resume", nargs="?", const="latest", default=None, metavar="RUN_ID", help="resume a run")
 
 
@@ -66,6 +73,8 @@ def _validate(args: argparse.Namespace) -> None:
         raise InputError(f"--max-rcu must be positive, got {args.max_rcu}")
     if args.max_listed is not None and args.max_listed < 0:
         raise InputError(f"--max-listed must be 0 or more, got {args.max_listed}")
+    if args.processes is not None and args.processes < 1:
+        raise InputError(f"--processes must be at least 1, got {args.processes}")
     if args.recheck_delay is not None and args.recheck_delay < 0:
         raise InputError(f"--recheck-delay must be 0 or more, got {args.recheck_delay}")
 
@@ -86,6 +95,7 @@ def run(args: argparse.Namespace, *, stop_after_pages: int | None = None) -> int
             max_rcu=args.max_rcu,
             max_listed=settings.max_listed if args.max_listed is None else args.max_listed,
             stop_after_pages=stop_after_pages,
+            processes=args.processes or _cpus(),
         )
         runs_store.create_run(conn, store, run_id, total, {"segments": total})
         runs_store.set_run_status(conn, store, run_id, "running")
@@ -96,9 +106,8 @@ def run(args: argparse.Namespace, *, stop_after_pages: int | None = None) -> int
         display = ProgressDisplay(progress, reconciler.item_count, total_segments=len(mine))
         previous = _install_signals(stop)
         try:
-            display.start()
             try:
-                reconciler.run_segments()
+                reconciler.run_segments(started=display.start)
             except BaseException:
                 runs_store.set_run_status(conn, store, run_id, "failed")
                 raise
@@ -117,6 +126,16 @@ def run(args: argparse.Namespace, *, stop_after_pages: int | None = None) -> int
         finally:
             _restore_signals(previous)
     return _output(args, report)
+
+
+def _cpus() -> int:
+    """CPUs this process may run on (its affinity mask, e.g. an ECS task's cpuset)."""
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def _plan(

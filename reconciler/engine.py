@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -63,7 +63,7 @@ _meter = meter("reconcile")
 _items_counter = _meter.create_counter("parity.reconcile.items_compared", description="keys compared")
 _discrepancy_counter = _meter.create_counter("parity.reconcile.discrepancies", description="discrepancies by kind")
 _ANTI_JOIN_BATCH = 5000
-_RECHECK_BATCH = 100
+_RECHECK_BATCH = 1000  # re-check once this many first discrepancies are due (bounds memory too)
 _parity_gauge = _meter.create_gauge("parity.reconcile.parity_percent", description="parity % of the last run")
 
 
@@ -79,6 +79,32 @@ class Options:
     max_rcu: float | None = None
     max_listed: int = 10000
     stop_after_pages: int | None = None  # test hook: stop (like SIGTERM) after this many pages in total
+    processes: int = 1  # worker processes (fork) sharing the segments; 1 = threads of this process
+
+
+class Events:
+    """Where counts for the metrics go: OpenTelemetry counters in this process. Worker processes
+    replace it with one that sends the counts to the parent (see :mod:`reconciler.processes`)."""
+
+    def compared(self, n: int) -> None:
+        _items_counter.add(n)
+
+    def found(self, kind: str) -> None:
+        _discrepancy_counter.add(1, {"kind": kind})
+
+
+class PageCounter:
+    """Pages finished by every worker (for the ``stop_after_pages`` test hook); a shared-memory
+    integer replaces ``value`` when the workers are processes."""
+
+    def __init__(self, value: Any = None, lock: Any = None) -> None:
+        self.value: Any = value if value is not None else [0]
+        self.lock: Any = lock if lock is not None else threading.Lock()
+
+    def increment(self) -> int:
+        with self.lock:
+            self.value[0] += 1
+            return int(self.value[0])
 
 
 @dataclass
@@ -124,8 +150,9 @@ class Reconciler:
         self.dynamodb = fast_scan.install(client(config.dynamodb, max_pool=max(10, 2 * options.total_segments)))
         self.table = config.dynamodb.table
         self.budget = RcuBudget(options.max_rcu)
-        self._pages_lock = threading.Lock()
-        self._pages_done = 0
+        self.pages = PageCounter()
+        self.events = Events()
+        self.inherited: Any = None  # a worker process keeps the parent's client here, unused
         self.errors: list[BaseException] = []
         with dynamodb_errors(f"describing table {self.table}", config.dynamodb):
             described = self.dynamodb.describe_table(TableName=self.table)["Table"]
@@ -137,11 +164,28 @@ class Reconciler:
 
     # --- segments ------------------------------------------------------------------------------
 
-    def run_segments(self) -> None:
-        """Scan this process's segments in parallel threads; errors are re-raised after all stop."""
+    def run_segments(self, started: Callable[[], None] | None = None) -> None:
+        """Scan this invocation's segments: in worker processes when ``options.processes`` > 1
+        (each runs its share of the segments in threads), else in threads of this process.
+
+        ``started`` is called once the workers run (after forking: the progress display's thread
+        must not exist when the workers are forked).
+        """
+        from reconciler import processes
+
+        workers = min(self.options.processes, len(self.options.segments))
+        if workers > 1 and processes.available():
+            processes.run(self, workers, started)
+        else:
+            if started is not None:
+                started()
+            self.run_threads(self.options.segments)
+
+    def run_threads(self, segments: Sequence[int]) -> None:
+        """Scan ``segments`` in parallel threads; errors are re-raised after all stop."""
         threads = [
             threading.Thread(target=self._segment_guarded, args=(s,), name=f"segment-{s}", daemon=True)
-            for s in self.options.segments
+            for s in segments
         ]
         for t in threads:
             t.start()
@@ -160,12 +204,11 @@ class Reconciler:
 
     def _count_page(self) -> bool:
         """Count a finished page; True when the test hook says to stop now."""
-        with self._pages_lock:
-            self._pages_done += 1
-            limit = self.options.stop_after_pages
-            if limit is not None and self._pages_done >= limit:
-                self.stop.set()
-                return True
+        done = self.pages.increment()
+        limit = self.options.stop_after_pages
+        if limit is not None and done >= limit:
+            self.stop.set()
+            return True
         return False
 
     def _segment(self, segment: int) -> None:
@@ -291,7 +334,7 @@ class Reconciler:
         )
         compared = sum(len(v) for v in matched.values())
         if compared:
-            _items_counter.add(compared)
+            self.events.compared(compared)
         self.progress.add(len(items))
         return pending
 
@@ -312,17 +355,24 @@ class Reconciler:
         *,
         wait: bool,
     ) -> list[Pending]:
-        """Decide the pending re-checks that are due (waiting for the first one when ``wait``)."""
+        """Decide the pending re-checks that are due.
+
+        While scanning, only once ``_RECHECK_BATCH`` are due (one row read and one transaction per
+        batch; BatchGetItem takes 100 keys per request anyway). At the segment's end (``wait``) the
+        last one's due time is awaited (at most the re-check delay, in 1 s slices that heed a stop)
+        and all are decided in one batch.
+        """
         if not pending:
             return pending
         now = _now()
-        if wait and pending[0].due_at > now:
-            delay = (pending[0].due_at - now).total_seconds()
-            self.stop.wait(min(delay, 1.0))
-            now = _now()
+        if wait:
+            last = max(p.due_at for p in pending)
+            if last > now:
+                self.stop.wait(min((last - now).total_seconds(), 1.0))
+                now = _now()
         due = [p for p in pending if p.due_at <= now]
-        if not due or (not wait and len(due) < _RECHECK_BATCH):
-            return pending  # re-check in batches: one BatchGetItem and one row read per ~100 keys
+        if not due or (len(due) < _RECHECK_BATCH and (not wait or len(due) < len(pending))):
+            return pending  # not enough yet (while scanning), or the rest is due within a second
         rest = [p for p in pending if p.due_at > now]
         items = self._batch_get([p.table_key for p in due])
         found: list[Discrepancy] = []
@@ -346,7 +396,7 @@ class Reconciler:
                 moved = _moved(entity, p, canon_item, canon_row)
                 found_kind = self._settle(entity_tally, result, moved, p, found, cleared)
                 if found_kind is not None:
-                    _discrepancy_counter.add(1, {"kind": found_kind})
+                    self.events.found(found_kind)
         runs_store.save_decisions(
             conn,
             self.store,
@@ -522,7 +572,7 @@ class Reconciler:
                 continue
             entity_tally.add_verdict(result.verdict, result.columns)
             found.append(Discrepancy(entity.name, key_json, result.verdict, result.columns))
-            _discrepancy_counter.add(1, {"kind": str(result.verdict)})
+            self.events.found(str(result.verdict))
 
     # --- the report ----------------------------------------------------------------------------
 
