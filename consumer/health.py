@@ -2,9 +2,12 @@
 
 With ``[consumer].health_file`` set, the check is the file's age (no database round trip; fails
 when the consumer is stuck, including while PostgreSQL is down). Otherwise it reads the newest
-heartbeat row of the store (``consumer_heartbeats``). Healthy when the last heartbeat is younger
-than ``[consumer].health_max_age_seconds`` (or ``--max-age``). Exit 1 when stale or absent, 2 when
-the check itself cannot run (bad config, PostgreSQL unreachable).
+heartbeat row that *this worker* wrote for the config's table (``consumer_heartbeats``; the worker
+identity of :func:`consumer.heartbeat.worker_identity`, or ``--worker``): other tasks' fresh rows
+never make a wedged task look healthy. ``--any-worker`` checks that anyone is consuming the table.
+Healthy when the last heartbeat is younger than ``[consumer].health_max_age_seconds`` (or
+``--max-age``). Exit 1 when stale or absent, 2 when the check itself cannot run (bad config,
+PostgreSQL unreachable).
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ from parity.commands.common import config_from, print_json, store_connection
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-age", type=float, metavar="SECONDS", help="override [consumer].health_max_age_seconds")
     parser.add_argument("--json", action="store_true", help="print the heartbeat as JSON")
+    who = parser.add_mutually_exclusive_group()
+    who.add_argument("--worker", metavar="ID", help="check this worker's heartbeat (default: this task's identity)")
+    who.add_argument("--any-worker", action="store_true", help="healthy when any worker beats for the table")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -27,17 +33,22 @@ def run(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     path = config.consumer.health_file
     age: float | None
+    worker = None if args.any_worker else (args.worker or heartbeat.worker_identity())
     if path:
         age = heartbeat.file_age_seconds(path, now)
         source = f"health file {path}"
     else:
+        table = config.dynamodb.table
         with store_connection(config) as (conn, store):
-            beats = heartbeat.last_beats(conn, store)
+            beats = heartbeat.last_beats(conn, store, worker=worker, table=table)
         age = min((b["age"].total_seconds() for b in beats), default=None)
-        source = f"store schema {config.postgres.store_schema!r}"
+        whose = "any worker" if worker is None else f"worker {worker!r}"
+        source = f"store schema {config.postgres.store_schema!r}, table {table!r}, {whose}"
     healthy = age is not None and age <= max_age
     if args.json:
-        print_json({"healthy": healthy, "age_seconds": age, "max_age_seconds": max_age, "source": source})
+        print_json(
+            {"healthy": healthy, "age_seconds": age, "max_age_seconds": max_age, "source": source, "worker": worker}
+        )
     elif age is None:
         print(f"unhealthy: no heartbeat yet in {source}")
     else:

@@ -107,7 +107,14 @@ class CheckerHandler:
         conn = self.checker.connection()
         try:
             with conn.transaction():
-                heartbeat.beat(conn, self.checker.store, self.consumer_id, self._since_beat, {"source": "kinesis"})
+                heartbeat.beat(
+                    conn,
+                    self.checker.store,
+                    self.consumer_id,
+                    self._since_beat,
+                    {"source": "kinesis"},
+                    table=self.checker.config.dynamodb.table,
+                )
         except BaseException:
             self.checker.close()
             raise

@@ -17,9 +17,26 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from consumer.jsonsafe import json_safe
+from consumer.upsert import upsert_sql
 from parity.pg import Connection, postgres_errors
 from parity.store import Store
 from parity.stream.records import ChangeRecord, EventName, Source
+
+_COLUMNS = (
+    "entity",
+    "key_id",
+    "key",
+    "source",
+    "event_id",
+    "event_name",
+    "sequence_number",
+    "approximate_created",
+    "new_image",
+    "old_image",
+    "user_identity",
+    "received_at",
+    "due_at",
+)
 
 # "the incoming row (EXCLUDED) is not older than the stored row p"
 _NOT_OLDER = (
@@ -61,17 +78,13 @@ def upsert(
     """Add or replace pending re-checks (entity, key_id, key json, record); older records never replace newer."""
     if not rows:
         return
-    query = sql.SQL(
-        "INSERT INTO {t} AS p (entity, key_id, key, source, event_id, event_name, sequence_number,"
-        " approximate_created, new_image, old_image, user_identity, received_at, due_at)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-        " ON CONFLICT (entity, key_id) DO UPDATE SET"
-        "  source = EXCLUDED.source, event_id = EXCLUDED.event_id, event_name = EXCLUDED.event_name,"
-        "  sequence_number = EXCLUDED.sequence_number, approximate_created = EXCLUDED.approximate_created,"
-        "  new_image = EXCLUDED.new_image, old_image = EXCLUDED.old_image, user_identity = EXCLUDED.user_identity,"
-        "  received_at = EXCLUDED.received_at, due_at = EXCLUDED.due_at"
-        " WHERE p.event_id <> EXCLUDED.event_id AND " + _NOT_OLDER
-    ).format(t=store.table("consumer_pending"))
+    query = upsert_sql(
+        store.table("consumer_pending"),
+        _COLUMNS,
+        ("entity", "key_id"),
+        alias="p",
+        where="p.event_id <> EXCLUDED.event_id AND " + _NOT_OLDER,
+    )
     params = [
         (
             entity,

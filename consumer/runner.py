@@ -86,6 +86,7 @@ class Consumer:
         self.options = options
         self.stop = stop
         self.store = Store(config.postgres.store_schema)
+        self.table = config.dynamodb.table
         self._gaps: list[Gap] = []
         self._lag_ms: dict[str, float] = {}
         self._open = 0
@@ -192,7 +193,9 @@ class Consumer:
                 parent_shard_id=batch.parent_shard_id,
                 shard_closed=batch.ended,
             )
-            heartbeat.beat(conn, store, self.stream_arn, len(batch.records), {"shard": batch.shard_id})
+            heartbeat.beat(
+                conn, store, self.stream_arn, len(batch.records), {"shard": batch.shard_id}, table=self.table
+            )
 
         outcome = retry(
             "checking a batch", lambda: self.checker.process(records, bad, in_transaction=in_transaction), self.stop
@@ -239,7 +242,7 @@ class Consumer:
     def _beat(self) -> None:
         conn = self.checker.connection()
         with conn.transaction():
-            heartbeat.beat(conn, self.store, self.stream_arn, 0, {"idle": True})
+            heartbeat.beat(conn, self.store, self.stream_arn, 0, {"idle": True}, table=self.table)
 
     def _progress(self, reader: StreamReader) -> None:
         log.info(

@@ -84,20 +84,62 @@ def test_health_from_a_file(example_env: ExampleEnv, tmp_path: Path, capsys: pyt
     assert "unhealthy: last heartbeat 1" in capsys.readouterr().out
 
 
-def test_health_from_the_store(example_env: ExampleEnv, capsys: pytest.CaptureFixture[str]) -> None:
+def test_health_from_the_store(
+    example_env: ExampleEnv, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from consumer.heartbeat import beat
+    from parity.store import Store
+
+    monkeypatch.setenv("PARITY_WORKER_ID", "task-a")
+    config = str(example_env.config_path)
+    assert main(["health", "--config", config]) == 1
+    conn, store = example_env.conn, Store("parity")
+    beat(conn, store, "arn:stream", 10, {}, table=example_env.table)
+    conn.commit()
+    assert main(["health", "--config", config, "--json"]) == 0
+    out = capsys.readouterr().out
+    assert '"healthy": true' in out and '"worker": "task-a"' in out
+    conn.execute("UPDATE parity.consumer_heartbeats SET committed_at = now() - interval '1 hour'")
+    conn.commit()
+    assert main(["health", "--config", config]) == 1
+
+
+def test_health_checks_this_workers_own_heartbeat(
+    example_env: ExampleEnv, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several KCL tasks share one store: a healthy task must not make a wedged one look healthy."""
     from consumer.heartbeat import beat
     from parity.store import Store
 
     config = str(example_env.config_path)
-    assert main(["health", "--config", config]) == 1
     conn, store = example_env.conn, Store("parity")
-    beat(conn, store, "arn:stream", 10, {})
+    store.migrate(conn)
+    beat(conn, store, "kcl:shard-1", 5, {}, table=example_env.table, worker="task-a")  # wedged an hour ago
+    beat(conn, store, "kcl:shard-2", 5, {}, table=example_env.table, worker="task-b")  # beating now
+    beat(conn, store, "kcl:shard-3", 5, {}, table="another-table", worker="task-a")  # fresh, another table
+    conn.execute(
+        "UPDATE parity.consumer_heartbeats SET committed_at = now() - interval '1 hour'"
+        " WHERE consumer_id = 'kcl:shard-1'"
+    )
     conn.commit()
-    assert main(["health", "--config", config, "--json"]) == 0
-    assert '"healthy": true' in capsys.readouterr().out
-    conn.execute("UPDATE parity.consumer_heartbeats SET committed_at = now() - interval '1 hour'")
-    conn.commit()
+    monkeypatch.setenv("PARITY_WORKER_ID", "task-a")
     assert main(["health", "--config", config]) == 1
+    assert "task-a" in capsys.readouterr().out
+    assert main(["health", "--config", config, "--worker", "task-b"]) == 0
+    assert main(["health", "--config", config, "--any-worker"]) == 0
+    monkeypatch.setenv("PARITY_WORKER_ID", "task-c")  # a task that never beat
+    assert main(["health", "--config", config]) == 1
+    assert "no heartbeat yet" in capsys.readouterr().out
+
+
+def test_worker_identity_prefers_explicit_then_ecs_then_host() -> None:
+    from consumer.heartbeat import worker_identity
+
+    ecs = {"ECS_CONTAINER_METADATA_URI_V4": "http://169.254.170.2/v4/8f03e412-1234567890/"}
+    assert worker_identity({"PARITY_WORKER_ID": "w-1", **ecs}, hostname="h") == "w-1"
+    assert worker_identity(ecs, hostname="h") == "ecs:8f03e412-1234567890"
+    assert worker_identity({"ECS_CONTAINER_METADATA_URI": "http://169.254.170.2/v3/abc"}, hostname="h") == "ecs:abc"
+    assert worker_identity({"PARITY_WORKER_ID": "  "}, hostname="box-7") == "host:box-7"
 
 
 def test_consume_refuses_a_table_without_a_stream(
