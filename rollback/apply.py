@@ -101,8 +101,8 @@ def _apply_batch(
 ) -> None:
     """Lock, re-decide, write and journal one batch; the caller's transaction makes it whole.
 
-    The writes go out in one pipeline (psycopg sends them without waiting for each answer), so a
-    batch costs a handful of round trips however many rows it holds.
+    The writes go out as one executemany per kind (psycopg pipelines them without waiting for each
+    answer), so a batch costs a handful of round trips however many rows it holds.
     """
     entity = info.entity
     locked = lock_rows(conn, info, [s.key for s in batch])
@@ -121,16 +121,9 @@ def _apply_batch(
             result.skipped_other += 1
         else:
             decided.append((step, decision, None if current is None else current[ROW]))
-    statements = _Statements(info)
-    with conn.pipeline():
-        sent = [
-            (step, decision, previous, statements.send(conn, step, decision.action))
-            for step, decision, previous in decided
-        ]
+    written = _Statements(conn, info).run(conn, [(step, decision.action) for step, decision, _ in decided])
     journal: list[tuple[Any, ...]] = []
-    for step, decision, previous, cursor in sent:
-        written = cursor.fetchone() if decision.action is not Action.DELETE else None
-        applied = None if written is None else written[ROW]
+    for (step, decision, previous), applied in zip(decided, written, strict=True):
         if applied is None and decision.action is not Action.DELETE:
             result.skipped_other += 1  # an insert that met a row the app wrote meanwhile
             continue
@@ -163,41 +156,72 @@ def _apply_batch(
 
 
 class _Statements:
-    """The insert, update and delete of one table, composed once per batch."""
+    """The insert, update and delete of one table, rendered once per batch (psycopg then reuses its
+    parsed form for every row instead of composing the statement again)."""
 
-    def __init__(self, info: TableInfo) -> None:
+    def __init__(self, conn: Connection, info: TableInfo) -> None:
         entity = info.entity
         self.info = info
         self.columns = list(entity.all_columns)
         self.settable = [c for c in self.columns if c not in entity.key]
         row = sql.Identifier(ROW)
-        self.insert = sql.SQL(
-            "INSERT INTO {} AS t ({}) VALUES ({}) ON CONFLICT DO NOTHING RETURNING to_jsonb(t.*) AS {}"
-        ).format(
-            info.ident,
-            sql.SQL(", ").join(sql.Identifier(c) for c in self.columns),
-            sql.SQL(", ").join(sql.Placeholder() for _ in self.columns),
-            row,
+        self.insert = (
+            sql.SQL("INSERT INTO {} AS t ({}) VALUES ({}) ON CONFLICT DO NOTHING RETURNING to_jsonb(t.*) AS {}")
+            .format(
+                info.ident,
+                sql.SQL(", ").join(sql.Identifier(c) for c in self.columns),
+                sql.SQL(", ").join(sql.Placeholder() for _ in self.columns),
+                row,
+            )
+            .as_bytes(conn)
         )
-        self.update = sql.SQL("UPDATE {} AS t SET {} WHERE {} RETURNING to_jsonb(t.*) AS {}").format(
-            info.ident,
-            sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in self.settable),
-            key_condition(info),
-            row,
+        self.update = (
+            sql.SQL("UPDATE {} AS t SET {} WHERE {} RETURNING to_jsonb(t.*) AS {}")
+            .format(
+                info.ident,
+                sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in self.settable),
+                key_condition(info),
+                row,
+            )
+            .as_bytes(conn)
         )
-        self.delete = sql.SQL("DELETE FROM {} AS t WHERE {}").format(info.ident, key_condition(info))
+        self.delete = sql.SQL("DELETE FROM {} AS t WHERE {}").format(info.ident, key_condition(info)).as_bytes(conn)
 
-    def send(self, conn: Connection, step: Step, action: Action) -> Any:
-        """Queue one row's write; the cursor answers to_jsonb of the row written (none when skipped)."""
+    def run(self, conn: Connection, writes: Sequence[tuple[Step, Action]]) -> list[Any]:
+        """Write every row, one executemany per kind (psycopg pipelines them); for each write in
+        order, to_jsonb of the row written, or None (a delete, or an insert that met a row)."""
         info = self.info
-        if action is Action.DELETE:
-            return conn.execute(self.delete, key_values(info, step.key))
-        assert step.item is not None
-        values = item_to_row(info.entity, step.item)
-        if action is Action.INSERT:
-            return conn.execute(self.insert, [bind(info, c, values[c]) for c in self.columns])
-        params = [bind(info, c, values[c]) for c in self.settable] + key_values(info, step.key)
-        return conn.execute(self.update, params)
+        params: dict[Action, list[list[Any]]] = {Action.INSERT: [], Action.UPDATE: [], Action.DELETE: []}
+        for step, action in writes:
+            if action is Action.DELETE:
+                params[action].append(key_values(info, step.key))
+                continue
+            assert step.item is not None
+            values = item_to_row(info.entity, step.item)
+            if action is Action.INSERT:
+                params[action].append([bind(info, c, values[c]) for c in self.columns])
+            else:
+                params[action].append([bind(info, c, values[c]) for c in self.settable] + key_values(info, step.key))
+        answers: dict[Action, list[Any]] = {Action.DELETE: [None] * len(params[Action.DELETE])}
+        with conn.cursor() as cur:
+            for action, query in ((Action.INSERT, self.insert), (Action.UPDATE, self.update)):
+                answers[action] = []
+                if not params[action]:
+                    continue
+                cur.executemany(query, params[action], returning=True)
+                while True:
+                    found = cur.fetchone()
+                    answers[action].append(None if found is None else found[ROW])
+                    if not cur.nextset():
+                        break
+            if params[Action.DELETE]:
+                cur.executemany(self.delete, params[Action.DELETE])
+        position = dict.fromkeys(answers, 0)
+        out = []
+        for _, action in writes:
+            out.append(answers[action][position[action]])
+            position[action] += 1
+        return out
 
 
 def _jsonb(value: Any) -> Jsonb | None:
