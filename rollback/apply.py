@@ -255,7 +255,8 @@ def _start_run(conn: Connection, store: Store, run_id: str, options: Options) ->
         store.table("replay_runs")
     )
     with postgres_errors("starting a replay run"):
-        conn.execute(query, (run_id, Jsonb(options.__dict__ | {"entities": list(options.entities)})))
+        recorded = options.__dict__ | {"entities": list(options.entities), "exclude": len(options.exclude)}
+        conn.execute(query, (run_id, Jsonb(recorded)))
         conn.commit()
 
 

@@ -11,13 +11,16 @@ JSON (``--json``): ``{"planned", "applied", "skipped_newer_in_postgres", "delete
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from parity.commands.common import config_from, print_json
 from parity.config import ParityConfig
 from parity.dynamo import client
 from parity.errors import InputError
+from parity.mapping import json_key_id, key_from_json, key_to_json
 from parity.pg import Connection, connect, postgres_errors, resolve_dsn
 from parity.store import Store
 from parity.stream.shards import StreamReader, stream_arn_of
@@ -36,6 +39,7 @@ _SKIP_WORDS = {
     Action.SKIP_DELETE_EXCLUDED: "deleted in DynamoDB only: not replayed without --include-deletes",
     Action.SKIP_TTL_DELETE: "expired by DynamoDB TTL: never replayed as a delete",
     Action.SKIP_GONE: "item gone, no stream record of its delete: left alone",
+    Action.UNSTORABLE: "cannot be written to PostgreSQL",
 }
 
 
@@ -52,6 +56,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also overwrite rows that hold the same version as the item with different values",
     )
     parser.add_argument("--entity", action="append", default=[], metavar="NAME", help="only this entity (repeatable)")
+    parser.add_argument(
+        "--exclude",
+        default=None,
+        metavar="FILE",
+        help='leave these keys out: JSON lines or a JSON list of {"entity": ..., "key": {...}} (plan entries work)',
+    )
     parser.add_argument("--max-rows", type=int, default=None, metavar="N", help="change at most N rows in this run")
     parser.add_argument("--batch-size", type=int, default=500, metavar="N", help="rows per transaction (default 500)")
     parser.add_argument("--undo", default=None, metavar="RUN_ID", help="restore the rows a replay run changed")
@@ -112,6 +122,7 @@ def _replay(args: argparse.Namespace, config: ParityConfig, conn: Connection, st
         from_stream=args.from_stream,
         max_rows=args.max_rows,
         entities=tuple(args.entity),
+        exclude=read_exclusions(args.exclude, config) if args.exclude else frozenset(),
     )
     dynamodb = client(config.dynamodb)
     schema = key_schema(dynamodb, config.dynamodb.table)
@@ -123,6 +134,15 @@ def _replay(args: argparse.Namespace, config: ParityConfig, conn: Connection, st
     if options.from_stream:
         groups[SourceName.STREAM], stream_records = _stream_candidates(config, schema)
     plan = build_plan(conn, dynamodb, config, groups, schema, options)
+    if args.apply and plan.unstorable:
+        first = plan.unstorable[0]
+        key = ",".join(f"{k}={v}" for k, v in first.key_json.items())
+        raise InputError(
+            f"{len(plan.unstorable)} key(s) cannot be written to PostgreSQL, e.g. {first.entity} {key}:"
+            f" {first.decision.reason}; nothing was written",
+            hint="fix the mapping (docs/configuration.md), or leave them out with --exclude FILE"
+            " (the dry run's --json plan entries of action 'unstorable')",
+        )
     applied: Applied | None = None
     if args.apply and plan.changes:
         progress = _progress if sys.stderr.isatty() and not args.json else None
@@ -183,6 +203,7 @@ def _summary(plan: Plan, applied: Applied | None, *, dry_run: bool, stream_recor
                 "action": str(s.action),
                 "columns": list(s.decision.columns),
                 "sources": sorted(s.sources),
+                **({"reason": s.decision.reason} if s.decision.reason else {}),
             }
             for s in plan.steps
             if s.action is not Action.SKIP_EQUAL
@@ -200,13 +221,20 @@ def _print_plan(plan: Plan, applied: Applied | None, summary: dict[str, Any], *,
             print(f"  {step.action:<7} {step.entity:<12} {key}{columns}{marker}")
         else:
             columns = f" [{', '.join(step.decision.columns)}]" if step.decision.columns else ""
-            print(f"  skip    {step.entity:<12} {key}  {_SKIP_WORDS.get(step.action, step.action)}{columns}")
+            word = "error" if step.action is Action.UNSTORABLE else "skip"
+            why = f": {step.decision.reason}" if step.decision.reason else ""
+            print(f"  {word:<7} {step.entity:<12} {key}  {_SKIP_WORDS.get(step.action, step.action)}{why}{columns}")
     equal = plan.count(Action.SKIP_EQUAL)
     head = (
         f"{summary['planned']} change(s): {summary['inserts']} insert(s), {summary['updates']} update(s),"
         f" {sum(1 for s in plan.changes if s.action is Action.DELETE)} delete(s)"
     )
     tail = f"; {summary['skipped_newer_in_postgres']} newer in PostgreSQL left alone; {equal} already equal"
+    if plan.unstorable:
+        print(
+            f"{len(plan.unstorable)} key(s) cannot be written (see 'error' above): --apply refuses until the"
+            " mapping is fixed or they are left out with --exclude FILE"
+        )
     if dry_run:
         print(f"replay plan (dry run): {head}{tail}")
         if plan.remaining:
@@ -250,3 +278,30 @@ def _list_runs(conn: Connection, store: Store, as_json: bool) -> int:
         for r in runs:
             print(f"{r['run_id']}  {r['status']:<9} started {r['started_at'].isoformat()}  {r['summary']}")
     return 0
+
+
+def read_exclusions(path: str, config: ParityConfig) -> frozenset[tuple[str, str]]:
+    """(entity, key id) pairs from a file of ``{"entity", "key"}`` objects: JSON lines or one JSON list."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"--exclude {path}: cannot read it: {exc.strerror}") from None
+    entities = {e.name: e for e in config.entity}
+    try:
+        stripped = text.strip()
+        entries = (
+            json.loads(stripped)
+            if stripped.startswith("[")
+            else [json.loads(line) for line in text.splitlines() if line.strip()]
+        )
+    except json.JSONDecodeError as exc:
+        raise InputError(f"--exclude {path}: line {exc.lineno}: not JSON ({exc.msg})") from None
+    found: set[tuple[str, str]] = set()
+    for number, entry in enumerate(entries, start=1):
+        if not isinstance(entry, dict) or not isinstance(entry.get("key"), dict) or "entity" not in entry:
+            raise InputError(f'--exclude {path}: entry {number} is not an object with "entity" and "key"')
+        entity = entities.get(entry["entity"])
+        if entity is None:
+            raise InputError(f"--exclude {path}: entry {number} names entity {entry['entity']!r}, not in the config")
+        found.add((entity.name, json_key_id(key_to_json(entity, key_from_json(entity, entry["key"])))))
+    return frozenset(found)

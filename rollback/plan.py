@@ -12,6 +12,9 @@ No I/O: the caller reads the current item (consistent read) and the current row,
   This is not a write that reached DynamoDB only: PostgreSQL got the same write with a different
   value (an app bug or schema drift), and which side is right is a human decision
   (``--include-conflicts`` takes DynamoDB's);
+- an insert or update whose item a column cannot hold (a string where the column is an integer:
+  schema drift) is **unstorable**, found while planning so that a dry run shows it and an apply
+  refuses before writing anything;
 - the item is gone: a **delete** only when a stream record says a user (not TTL) deleted it and
   deletes are included; a TTL delete never (**skip_ttl_delete**); with no record of how it went,
   **skip_gone** (deleting a row because an item is missing would destroy data that was never
@@ -43,6 +46,7 @@ class Action(StrEnum):
     SKIP_DELETE_EXCLUDED = "skip_delete_excluded"
     SKIP_TTL_DELETE = "skip_ttl_delete"
     SKIP_GONE = "skip_gone"
+    UNSTORABLE = "unstorable"  # an insert or update whose item PostgreSQL's columns cannot hold
 
     @property
     def writes(self) -> bool:
@@ -51,10 +55,12 @@ class Action(StrEnum):
 
 @dataclass(frozen=True)
 class Decision:
-    """One key's action and the columns that differ (config order; empty for inserts and skips)."""
+    """One key's action and the columns that differ (config order; empty for inserts and skips);
+    ``reason`` says why an item is unstorable."""
 
     action: Action
     columns: tuple[str, ...] = ()
+    reason: str = ""
 
 
 def decide_upsert(

@@ -13,12 +13,14 @@ from typing import Any
 
 from parity.config import EntityConfig, ParityConfig
 from parity.dynamo_json import Item
-from parity.mapping import Key, Row, canonical_row, match_entity
+from parity.errors import InputError
+from parity.mapping import Key, Row, canonical_row, json_key_id, match_entity
 from parity.pg import Connection, fetch_rows
 from parity.telemetry import get_logger
 from rollback.candidates import Candidate, gather, render_from
 from rollback.items import key_token, read_items, scan_for_keys
 from rollback.plan import Action, Decision, decide_delete, decide_upsert
+from rollback.values import item_to_row
 
 log = get_logger("rollback.planner")
 
@@ -34,6 +36,7 @@ class Options:
     from_stream: bool = False
     max_rows: int | None = None
     entities: tuple[str, ...] = ()
+    exclude: frozenset[tuple[str, str]] = frozenset()  # (entity, key id) left out after review
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,10 @@ class Plan:
     def count(self, action: Action) -> int:
         return sum(1 for s in self.steps if s.action is action)
 
+    @property
+    def unstorable(self) -> list[Step]:
+        return [s for s in self.steps if s.action is Action.UNSTORABLE]
+
 
 def build_plan(
     conn: Connection,
@@ -76,7 +83,11 @@ def build_plan(
 ) -> Plan:
     """Decide every candidate of ``groups`` (source name -> candidates) against both stores."""
     entities = {e.name: e for e in config.entity if not options.entities or e.name in options.entities}
-    merged = {slot: c for slot, c in gather(groups.values()).items() if c.entity in entities}
+    merged = {
+        slot: c
+        for slot, c in gather(groups.values()).items()
+        if c.entity in entities and (c.entity, json_key_id(c.key_json)) not in options.exclude
+    }
     by_entity: dict[str, list[Candidate]] = {}
     for found in merged.values():
         by_entity.setdefault(found.entity, []).append(found)
@@ -102,6 +113,11 @@ def build_plan(
         else:
             ttl = None if found.removal is None else found.removal.ttl
             decision = decide_delete(dict(row) if row else None, include_deletes=options.include_deletes, ttl=ttl)
+        if item is not None and decision.action in (Action.INSERT, Action.UPDATE):
+            try:
+                item_to_row(entity, item)
+            except InputError as exc:
+                decision = Decision(Action.UNSTORABLE, decision.columns, reason=exc.message)
         steps.append(Step(found.entity, found.key, found.key_json, decision, found.sources, item))
     changes = [s for s in steps if s.action.writes]
     remaining = 0

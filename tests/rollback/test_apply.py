@@ -157,3 +157,45 @@ def test_a_role_that_cannot_write_is_refused_before_planning(
         admin.execute(f"DROP OWNED BY {role}")
         admin.execute(f"DROP ROLE {role}")
         admin.commit()
+
+
+def test_an_item_postgresql_cannot_hold_is_shown_by_the_dry_run_and_refused_until_excluded(
+    example_env: ExampleEnv, capsys: pytest.CaptureFixture[str], tmp_path: Any
+) -> None:
+    sessions = _dynamodb_only(example_env, 3)
+    bad = sessions[0]
+    drifted = {**bad.item(), "sessionNumber": {"S": "seven"}}  # new app code writes a string
+    example_env.dynamodb.put_item(TableName=example_env.table, Item=drifted)
+    cfg = ["--config", str(example_env.config_path)]
+    assert main(["replay", *cfg, "--from-stream"]) == 0
+    out = capsys.readouterr().out
+    assert f"error   session      id={bad.id}  cannot be written to PostgreSQL: attribute 'sessionNumber'" in out
+    assert main(["replay", *cfg, "--from-stream", "--apply"]) == 2
+    err = capsys.readouterr().err
+    assert f"1 key(s) cannot be written to PostgreSQL, e.g. session id={bad.id}" in err
+    assert "nothing was written" in err and "--exclude FILE" in err
+    assert _rows(example_env) == {}
+    # the reviewer leaves that key out with the dry run's own plan entries
+    assert main(["replay", *cfg, "--from-stream", "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)["plan"]
+    exclude = tmp_path / "exclude.jsonl"
+    exclude.write_text("\n".join(json.dumps(p) for p in plan if p["action"] == "unstorable") + "\n")
+    assert main(["replay", *cfg, "--from-stream", "--apply", "--exclude", str(exclude), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["applied"] == 2
+    assert set(_rows(example_env)) == {s.id for s in sessions[1:]}
+
+
+def test_a_bad_exclude_file_exits_2_naming_the_entry(
+    example_env: ExampleEnv, capsys: pytest.CaptureFixture[str], tmp_path: Any
+) -> None:
+    cfg = ["--config", str(example_env.config_path)]
+    exclude = tmp_path / "exclude.json"
+    exclude.write_text(
+        '[{"entity": "session", "key": {"id": "4f1c2d3e-0000-4000-8000-000000000001"}},'
+        ' {"entity": "sesion", "key": {}}]'
+    )
+    assert main(["replay", *cfg, "--exclude", str(exclude)]) == 2
+    assert "entry 2 names entity 'sesion', not in the config" in capsys.readouterr().err
+    exclude.write_text("{not json")
+    assert main(["replay", *cfg, "--exclude", str(exclude)]) == 2
+    assert "line 1: not JSON" in capsys.readouterr().err
