@@ -214,6 +214,11 @@ class Reconciler:
     def _segment(self, segment: int) -> None:
         conn = connect(self.dsn, autocommit=True, application_name=f"parity-reconcile-{segment}")
         try:
+            # A page's statement commits without waiting for the WAL flush. A server crash can lose
+            # the last pages' commits, but whole: keys, findings and checkpoint together, so a
+            # resumed run re-scans those pages from the older checkpoint and counts nothing twice.
+            with postgres_errors("configuring a segment's connection"):
+                conn.execute("SET synchronous_commit = off")
             state = next(s for s in runs_store.segments(conn, self.store, self.options.run_id) if s.segment == segment)
             if state.status == "done":
                 return
@@ -522,6 +527,9 @@ class Reconciler:
         started = None if version_spec is None else canon_postgres(version_spec, run_started)
         key_object = key_object_sql(entity, table_columns(conn, entity.schema_name, entity.table_name) or {})
         if key_object is not None:
+            with postgres_errors(f"anti-join of {entity.table}"):
+                # plan the cursor for all its rows (a hash anti-join), not for a fast first row
+                conn.execute("SET LOCAL cursor_tuple_fraction = 1.0")
             with postgres_errors(f"anti-join of {entity.table}"), conn.cursor(name=f"unseen_{entity.name}") as cur:
                 cur.itersize = _ANTI_JOIN_BATCH
                 cur.execute(unseen_rows_sql(entity, self.store, key_object), (self.options.run_id, entity.name))
