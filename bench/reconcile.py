@@ -1,20 +1,26 @@
 """Benchmark of ``parity reconcile``: the naive script vs a bare floor vs parity, side by side.
 
 A generated table (``--items``, default 50,000; 1% injected discrepancies spread over every kind)
-is loaded into moto and PostgreSQL, then timed three ways in one run:
+is loaded into PostgreSQL and DynamoDB, then timed three ways in one run:
 
 (a) naive: a sequential Scan and one SELECT per item (what a team would write first);
-(b) floor: a parallel Scan that only reads, concurrently with one SELECT of each whole table;
-(c) parity: ``parity reconcile --json`` as a subprocess (its report's items/s; peak RSS by wait4).
+(b) floor: a parallel Scan (threads, boto3's own parse) that only reads, concurrently with one
+    SELECT of each whole table; (b') the same floor with parity's transport: the segments in one
+    forked process per CPU, pages parsed by reconciler/fast_scan.py (stricter than (b));
+(c) parity: ``parity reconcile --json`` as a subprocess (its report's items/s; peak memory sampled
+    from /proc as the PSS summed over its processes, CPU seconds from wait4).
 
 on two setups: moto's real server with PostgreSQL on loopback (through bench/latency_proxy.py with
-0 ms, only to count round trips), and bench/replay_server.py (real HTTP serving the Scan pages
-recorded off the moto table, ``--latency-ms`` per request) with PostgreSQL ``--pg-delay-ms`` away.
-The naive script's rate is measured over its first ``--naive-items`` items (it is slow by design).
-Then parity's peak memory is measured again at ``--memory-items`` (default 200,000) on the replay
-setup: it must not grow with the table beyond the key set.
+0 ms, only to count round trips), and bench/replay_server.py (real HTTP answering Scan with
+segments, ``--latency-ms`` per page, parsed by the real boto3) with PostgreSQL ``--pg-delay-ms``
+away. The replay server is fed the generated items directly (the same generator as the moto table,
+no recording off moto). The naive script's rate is measured over its first ``--naive-items`` items
+(it is slow by design). Then parity alone runs again at ``--memory-items`` (default 200,000) on the
+replay setup, without moto: peak memory must not grow with the table beyond the key set, which
+lives in PostgreSQL. ``--moto-items`` makes the moto setup smaller (moto scans ~600 items/s); the
+output says so when it differs.
 
-    .venv/bin/python bench/reconcile.py                 # default sizes
+    .venv/bin/python bench/reconcile.py                 # default sizes (about 6 minutes)
     .venv/bin/python bench/reconcile.py --items 5000 --memory-items 0   # a quick look
 """
 
@@ -47,6 +53,7 @@ from parity.embedded import LOCAL_AWS_ENV, start_moto, start_postgres  # noqa: E
 from parity.example import (  # noqa: E402
     CAMPAIGN_COLUMNS,
     SESSION_COLUMNS,
+    Campaign,
     Session,
     config_toml,
     create_dynamodb_table,
@@ -71,9 +78,10 @@ def log(message: str) -> None:
 # --- the dataset ---------------------------------------------------------------------------------
 
 
-def load_dataset(n: int, conn: psycopg.Connection[Any], dynamodb: Any, table: str) -> Dataset:
-    """~n records (campaigns of 49 sessions) in both stores; every 100th session is a discrepancy,
-    cycling through missing_in_postgres, missing_in_dynamodb, mismatched and a wrong DynamoDB type."""
+def build_dataset(n: int) -> tuple[list[Campaign], list[Session], list[dict[str, Any]], Dataset]:
+    """~n records (campaigns of 49 sessions): the PostgreSQL records, the DynamoDB items and what
+    was injected. Every 100th session is a discrepancy, cycling through missing_in_postgres,
+    missing_in_dynamodb, mismatched and a wrong DynamoDB type. Pure: the same n gives the same data."""
     campaigns = generate(max(1, n // (SESSIONS_PER_CAMPAIGN + 1)), SESSIONS_PER_CAMPAIGN, seed=3)
     pg_camps = list(campaigns)
     pg_sessions: list[Session] = []
@@ -100,13 +108,15 @@ def load_dataset(n: int, conn: psycopg.Connection[Any], dynamodb: Any, table: st
                 item["sessionNumber"] = {"S": "not a number"}
                 expected["mismatched"] += 1
             ddb_items.append(item)
-    create_postgres_tables(conn)
-    _copy(conn, "public.campaigns", CAMPAIGN_COLUMNS, pg_camps)
-    _copy(conn, "public.sessions", SESSION_COLUMNS, pg_sessions)
-    conn.commit()
-    _write_items(dynamodb, table, ddb_items)
     total = len(pg_camps) + len(pg_sessions) + expected["missing_in_postgres"]
-    return Dataset(total, expected)
+    return pg_camps, pg_sessions, ddb_items, Dataset(total, expected)
+
+
+def load_postgres(conn: psycopg.Connection[Any], campaigns: list[Campaign], sessions: list[Session]) -> None:
+    create_postgres_tables(conn)
+    _copy(conn, "public.campaigns", CAMPAIGN_COLUMNS, campaigns)
+    _copy(conn, "public.sessions", SESSION_COLUMNS, sessions)
+    conn.commit()
 
 
 def _copy(conn: psycopg.Connection[Any], table: str, columns: tuple[str, ...], records: list[Any]) -> None:
@@ -127,16 +137,25 @@ def _write_items(dynamodb: Any, table: str, items: list[dict[str, Any]]) -> None
         list(pool.map(batch, chunks))
 
 
-def record(dynamodb: Any, table: str, directory: Path) -> tuple[Path, Path]:
-    """Scan the whole moto table once and keep its items and its description for the replay server."""
+def write_replay_files(table: str, items: list[dict[str, Any]], directory: Path) -> tuple[Path, Path]:
+    """The generated items (the same ones written to moto) and a table description, for the
+    replay server: no recording off moto, so a 200,000-item table is ready in seconds."""
     items_path = directory / f"{table}.items.jsonl"
     describe_path = directory / f"{table}.describe.json"
     with items_path.open("w", encoding="utf-8") as fh:
-        for page in dynamodb.get_paginator("scan").paginate(TableName=table):
-            for item in page["Items"]:
-                fh.write(json.dumps(_jsonable(item)) + "\n")
-    describe = dynamodb.describe_table(TableName=table)["Table"]
-    describe_path.write_text(json.dumps(describe, default=str))
+        for item in items:
+            fh.write(json.dumps(_jsonable(item)) + "\n")
+    describe = {
+        "TableName": table,
+        "TableStatus": "ACTIVE",
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        "AttributeDefinitions": [
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        "ItemCount": len(items),
+    }
+    describe_path.write_text(json.dumps(describe))
     return items_path, describe_path
 
 
@@ -197,8 +216,11 @@ class Result:
     seconds: float
     pg_round_trips: int
     ddb_requests: int
-    peak_rss_mb: float | None = None
+    peak_rss_mb: float | None = None  # parity: peak PSS summed over its processes
     report: dict[str, Any] | None = None
+    cpu_seconds: float | None = None
+    peak_single_rss_mb: float | None = None
+    exact: bool = True
 
     @property
     def rate(self) -> float:
@@ -293,11 +315,126 @@ def floor(endpoint: str, dsn: str, config_path: Path, table: str, segments: int,
     return Result(sum(counts), seconds, proxy.round_trips, sum(requests))
 
 
+def _scan_share(endpoint: str, table: str, names: dict[str, str], segments: list[int], total: int, out: Any) -> None:
+    """One worker process of the process floor: its segments in threads, parsed like parity does."""
+    from reconciler import fast_scan
+
+    dynamodb = fast_scan.install(_client(endpoint, len(segments) + 2))
+    counts = [0, 0]
+
+    def scan(segment: int) -> None:
+        kwargs: dict[str, Any] = {
+            "TableName": table,
+            "Segment": segment,
+            "TotalSegments": total,
+            "ProjectionExpression": ", ".join(names),
+            "ExpressionAttributeNames": names,
+            "Limit": 1000,
+        }
+        while True:
+            page = dynamodb.scan(**kwargs)
+            counts[0] += len(page["Items"])
+            counts[1] += 1
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    threads = [threading.Thread(target=scan, args=(s,)) for s in segments]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    out.put(tuple(counts))
+
+
+def floor_processes(
+    endpoint: str, dsn: str, config_path: Path, table: str, segments: int, processes: int, proxy: LatencyProxy
+) -> Result:
+    """The floor with parity's own transport: the Scan segments in ``processes`` forked workers
+    (threads inside), pages parsed by reconciler.fast_scan, one SELECT of each whole table."""
+    import multiprocessing
+
+    config = load_config(config_path)
+    names = {f"#a{i}": a for i, a in enumerate(projected_attributes(config.entity, ["pk", "sk"]))}
+    context = multiprocessing.get_context("fork")
+    out: Any = context.Queue()
+    proxy.reset_counters()
+    started = time.perf_counter()
+    groups = [list(range(segments))[i::processes] for i in range(processes)]
+    procs = [context.Process(target=_scan_share, args=(endpoint, table, names, g, segments, out)) for g in groups if g]
+    for proc in procs:
+        proc.start()
+
+    def select_all() -> None:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            for entity in config.entity:
+                cols = ", ".join(entity.all_columns)
+                conn.execute(f"SELECT {cols} FROM {entity.table}").fetchall()
+
+    select = threading.Thread(target=select_all)
+    select.start()
+    totals = [out.get() for _ in procs]
+    for proc in procs:
+        proc.join()
+    select.join()
+    seconds = time.perf_counter() - started
+    return Result(sum(t[0] for t in totals), seconds, proxy.round_trips, sum(t[1] for t in totals))
+
+
+class TreeMemory:
+    """Peak memory of a process and its descendants, sampled every 50 ms: the sum of their PSS
+    (proportional set size: pages shared by forked workers are split, not counted twice) and the
+    largest single RSS."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.peak_pss_kb = 0
+        self.peak_rss_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    @staticmethod
+    def _tree(pid: int) -> list[int]:
+        pids = [pid]
+        for current in pids:
+            try:
+                for task in os.listdir(f"/proc/{current}/task"):
+                    with open(f"/proc/{current}/task/{task}/children") as fh:
+                        pids += [int(p) for p in fh.read().split()]
+            except OSError:
+                continue
+        return pids
+
+    @staticmethod
+    def _field(pid: int, path: str, name: str) -> int:
+        try:
+            with open(f"/proc/{pid}/{path}") as fh:
+                for line in fh:
+                    if line.startswith(name):
+                        return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.05):
+            pids = self._tree(self.pid)
+            pss = sum(self._field(p, "smaps_rollup", "Pss:") for p in pids)
+            rss = max((self._field(p, "status", "VmRSS:") for p in pids), default=0)
+            self.peak_pss_kb = max(self.peak_pss_kb, pss)
+            self.peak_rss_kb = max(self.peak_rss_kb, rss)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def parity_run(
     endpoint: str, dsn: str, table: str, segments: int, recheck_delay: float, proxy: LatencyProxy, tmp: Path,
     replay: Replay | None,
 ) -> Result:  # fmt: skip
-    """``parity reconcile --json`` in a subprocess; items/s from its report, peak RSS from wait4."""
+    """``parity reconcile --json`` in a subprocess; items/s from its report, memory sampled from /proc."""
     config_path = tmp / f"parity-{table}-{int(time.time() * 1000)}.toml"
     config_path.write_text(config_toml(table=table, dsn=dsn, endpoint_url=endpoint))
     env = {**os.environ, **LOCAL_AWS_ENV, "PYTHONPATH": str(ROOT), "PARITY_LOG_LEVEL": "warning"}
@@ -311,7 +448,9 @@ def parity_run(
     started = time.perf_counter()
     with out_path.open("w") as out:
         process = subprocess.Popen(command, stdout=out, env=env, cwd=ROOT)
+        memory = TreeMemory(process.pid)
         _, status, usage = os.wait4(process.pid, 0)
+        memory.stop()
     wall = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
@@ -321,8 +460,11 @@ def parity_run(
     ddb = sum(after.values()) - sum(before.values())
     items = int(report["items_scanned"])
     seconds = items / report["items_per_second"] if report["items_per_second"] else wall
-    result = Result(items, seconds, proxy.round_trips, ddb, usage.ru_maxrss / 1024, report)
-    log(f"parity wall time {wall:.1f} s (process start and imports included), report {seconds:.1f} s")
+    result = Result(items, seconds, proxy.round_trips, ddb, memory.peak_pss_kb / 1024, report)
+    result.cpu_seconds = usage.ru_utime + usage.ru_stime
+    result.peak_single_rss_mb = max(memory.peak_rss_kb, usage.ru_maxrss) / 1024
+    log(f"parity wall time {wall:.1f} s (process start and imports included), report {seconds:.1f} s,"
+        f" CPU {result.cpu_seconds:.1f} s (all its processes)")  # fmt: skip
     return result
 
 
@@ -333,6 +475,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="naive vs floor vs parity reconcile")
     parser.add_argument("--items", type=int, default=50_000)
     parser.add_argument("--memory-items", type=int, default=200_000, help="second size for peak memory (0: skip)")
+    parser.add_argument("--moto-items", type=int, default=None, help="size of the moto setup (default --items)")
     parser.add_argument("--segments", type=int, default=4)
     parser.add_argument("--latency-ms", type=float, default=15.0, help="replay server latency per request")
     parser.add_argument("--pg-delay-ms", type=float, default=1.0, help="one-way delay to PostgreSQL (replay setup)")
@@ -343,67 +486,85 @@ def main() -> None:
     for name, value in LOCAL_AWS_ENV.items():
         os.environ.setdefault(name, value)
     tmp = Path(tempfile.mkdtemp(prefix="parity-bench-"))
-    log(f"load average before: {os.getloadavg()}")
+    load_before = os.getloadavg()
+    log(f"load average before: {load_before}")
     (tmp / "pg").mkdir()
     pg = start_postgres(tmp / "pg")
-    moto = start_moto(log_dir=tmp)
+    moto = None if args.skip_moto else start_moto(log_dir=tmp)
+    moto_items = None if args.skip_moto else (args.moto_items or args.items)
     try:
-        host = psycopg.conninfo.conninfo_to_dict(pg.dsn)["host"]
-        figures: list[tuple[str, dict[str, Result]]] = []
-        memory: dict[int, float] = {}
-        for size in [args.items, *([args.memory_items] if args.memory_items else [])]:
-            run_size(args, size, pg.dsn, str(host), moto.endpoint_url, tmp, figures, memory)
-        print_figures(args, figures, memory)
+        host = str(psycopg.conninfo.conninfo_to_dict(pg.dsn)["host"])
+        figures: list[tuple[str, int, dict[str, Result]]] = []
+        memory: dict[int, Result] = {}
+        sizes = dict.fromkeys([args.items, *([args.memory_items] if args.memory_items else [])], False)
+        if moto_items is not None:
+            sizes[moto_items] = True
+        for size, with_moto in sizes.items():
+            endpoint = moto.endpoint_url if moto is not None else ""
+            run_size(args, size, pg.dsn, host, endpoint, with_moto, tmp, figures, memory)
+        print_figures(args, figures, memory, load_before, moto_items)
     finally:
-        moto.stop()
+        if moto is not None:
+            moto.stop()
         pg.stop()
     log(f"load average after: {os.getloadavg()}")
 
 
 def run_size(
-    args: argparse.Namespace, size: int, admin_dsn: str, host: str, moto_endpoint: str, tmp: Path,
-    figures: list[tuple[str, dict[str, Result]]], memory: dict[int, float],
+    args: argparse.Namespace, size: int, admin_dsn: str, host: str, moto_endpoint: str, with_moto: bool, tmp: Path,
+    figures: list[tuple[str, int, dict[str, Result]]], memory: dict[int, Result],
 ) -> None:  # fmt: skip
+    """One table size: load it, then time the setups it is used for (see the module docstring)."""
     dbname = f"bench_{size}"
     with psycopg.connect(admin_dsn, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
         admin.execute(f'CREATE DATABASE "{dbname}"')
     dsn = psycopg.conninfo.make_conninfo(admin_dsn, dbname=dbname)
     table = f"bench-{size}"
-    dynamodb = _client(moto_endpoint, 8)
-    create_dynamodb_table(dynamodb, table, stream=False)
+    full = size == args.items  # the three ways; other sizes: parity only (memory) or moto only
+    replay_setup = size in (args.items, args.memory_items)
     started = time.perf_counter()
+    campaigns, sessions, items, data = build_dataset(size)
     with psycopg.connect(dsn) as conn:
-        data = load_dataset(size, conn, dynamodb, table)
-    log(f"{size:,}: loaded {data.items:,} keys in {time.perf_counter() - started:.0f} s; expected {data.expected}")
-    started = time.perf_counter()
-    items_path, describe_path = record(dynamodb, table, tmp)
-    log(f"{size:,}: recorded the moto table in {time.perf_counter() - started:.0f} s")
+        load_postgres(conn, campaigns, sessions)
+    items_path, describe_path = write_replay_files(table, items, tmp)
+    if with_moto:
+        dynamodb = _client(moto_endpoint, 8)
+        create_dynamodb_table(dynamodb, table, stream=False)
+        _write_items(dynamodb, table, items)
+    where = "PostgreSQL, moto and the replay files" if with_moto else "PostgreSQL and the replay files (no moto)"
+    log(f"{size:,}: loaded {data.items:,} keys into {where} in {time.perf_counter() - started:.0f} s;"
+        f" expected {data.expected}")  # fmt: skip
+    del campaigns, sessions, items
     config_path = tmp / f"naive-{size}.toml"
-    config_path.write_text(config_toml(table=table, dsn=dsn, endpoint_url=moto_endpoint))
+    config_path.write_text(config_toml(table=table, dsn=dsn, endpoint_url=moto_endpoint or "http://127.0.0.1:1"))
     config = load_config(config_path)
     warm = projected_attributes(config.entity, ["pk", "sk"])
-    full = size == args.items
-    setups: list[tuple[str, str, float, Replay | None]] = []
-    if full and not args.skip_moto:
-        setups.append(("moto, PostgreSQL on loopback", moto_endpoint, 0.0, None))
-    replay = Replay(items_path, describe_path, args.latency_ms, warm, [1, args.segments])
-    setups.append(
-        (f"replay server {args.latency_ms:g} ms/page, PostgreSQL {args.pg_delay_ms:g} ms away", replay.endpoint,
-         args.pg_delay_ms, replay)
-    )  # fmt: skip
+    processes = min(args.segments, len(os.sched_getaffinity(0)))
+    setups: list[tuple[str, str, float, Replay | None, bool]] = []
+    if with_moto:
+        setups.append(("moto, PostgreSQL on loopback", moto_endpoint, 0.0, None, True))
+    replay = None
+    if replay_setup:
+        replay = Replay(items_path, describe_path, args.latency_ms, warm, [1, args.segments])
+        name = f"replay server {args.latency_ms:g} ms/page, PostgreSQL {args.pg_delay_ms:g} ms away"
+        setups.append((name, replay.endpoint, args.pg_delay_ms, replay, full))
     try:
-        for name, endpoint, delay, rep in setups:
+        for name, endpoint, delay, rep, three_ways in setups:
             with LatencyProxy(host, delay_ms=delay) as proxy:
                 pdsn = proxy.dsn(dsn)
                 results: dict[str, Result] = {}
-                if full:
+                if three_ways:
                     log(f"{name}: naive over {args.naive_items:,} items")
                     results["naive"] = naive(endpoint, pdsn, config_path, table, args.naive_items, proxy)
                     if rep is not None:
                         results["naive"].ddb_requests = 0  # counted by the server below for the others
                     log(f"{name}: floor")
                     results["floor"] = floor(endpoint, pdsn, config_path, table, args.segments, proxy)
+                    log(f"{name}: floor in {processes} processes")
+                    results["floor-mp"] = floor_processes(
+                        endpoint, pdsn, config_path, table, args.segments, processes, proxy
+                    )
                 log(f"{name}: parity")
                 results["parity"] = parity_run(
                     endpoint, pdsn, table, args.segments, args.recheck_delay, proxy, tmp, rep
@@ -411,34 +572,73 @@ def run_size(
                 report = results["parity"].report or {}
                 got = {k: report.get(k) for k in data.expected}
                 log(f"{name}: parity found {got} (expected {data.expected}), compared {report.get('compared')}")
-                if got != data.expected:
+                if got != data.expected or report.get("compared") != data.items:
                     log("WARNING: parity's counts differ from the injected discrepancies")
-                memory[size] = results["parity"].peak_rss_mb or 0.0
-                if full:
-                    figures.append((name, results))
+                    results["parity"].exact = False
+                if rep is not None:
+                    memory[size] = results["parity"]
+                if three_ways:
+                    figures.append((name, size, results))
     finally:
-        replay.close()
+        if replay is not None:
+            replay.close()
 
 
 def print_figures(
-    args: argparse.Namespace, figures: list[tuple[str, dict[str, Result]]], memory: dict[int, float]
-) -> None:
-    print(f"parity reconcile benchmark: {args.items:,} items, {args.segments} segments, 2-core machine shared with"
-          f" other engineers (load average now {os.getloadavg()[0]:.2f})")  # fmt: skip
-    for name, results in figures:
-        print(f"\n== {name}")
-        print(f"{'':8} {'items':>8} {'seconds':>8} {'items/s':>9} {'PG RT/1k':>9} {'DDB req/1k':>10}")
+    args: argparse.Namespace, figures: list[tuple[str, int, dict[str, Result]]], memory: dict[int, Result],
+    load_before: tuple[float, float, float], moto_items: int | None,
+) -> None:  # fmt: skip
+    def verdict(ok: bool) -> str:
+        return "holds" if ok else "MISSES"
+
+    load = os.getloadavg()
+    cpus = len(os.sched_getaffinity(0))
+    print(
+        f"parity reconcile benchmark: {args.items:,} items, {args.segments} segments, re-check delay"
+        f" {args.recheck_delay:g} s, {cpus} CPUs shared with other engineers (load average before"
+        f" {load_before[0]:.2f}, now {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f})"
+    )
+    if moto_items is not None and moto_items != args.items:
+        print(f"NOTE: the moto setup uses a {moto_items:,}-item table (--moto-items), not {args.items:,}")
+    targets: list[str] = []
+    for name, size, results in figures:
+        print(f"\n== {name} ({size:,}-item table)")
+        print(f"{'':9} {'items':>8} {'seconds':>8} {'items/s':>9} {'PG RT/1k':>9} {'DDB req/1k':>10} {'CPU s':>6}")
         for label, r in results.items():
             ddb = f"{r.per_thousand(r.ddb_requests):10.1f}" if r.ddb_requests else f"{'-':>10}"
-            print(
-                f"{label:8} {r.items:8,} {r.seconds:8.2f} {r.rate:9,.0f} {r.per_thousand(r.pg_round_trips):9.1f} {ddb}"
-            )
-        a, b, c = results["naive"], results["floor"], results["parity"]
-        print(f"(c)/(b) time per item: {b.rate / c.rate:.2f}  (target <= 1.5)")
-        print(f"(a)/(c) time per item: {c.rate / a.rate:.1f}  (target >= 10 on the replay setup)")
-    print("\npeak RSS of the parity process:")
-    for size, mb in memory.items():
-        print(f"  {size:>9,} items: {mb:7.1f} MB")
+            cpu = f"{r.cpu_seconds:6.1f}" if r.cpu_seconds is not None else f"{'':>6}"
+            rt = r.per_thousand(r.pg_round_trips)
+            print(f"{label:9} {r.items:8,} {r.seconds:8.2f} {r.rate:9,.0f} {rt:9.1f} {ddb} {cpu}")
+        a, b, bp, c = results["naive"], results["floor"], results["floor-mp"], results["parity"]
+        replay = name.startswith("replay")
+        print(f"(c)/(b)  time per item, parity / floor (threads, boto3 parse):     {b.rate / c.rate:5.2f}"
+              f"  target <= 1.5: {verdict(b.rate / c.rate <= 1.5)}")  # fmt: skip
+        print(f"(c)/(b') time per item, parity / floor (processes, parity's parse): {bp.rate / c.rate:5.2f}"
+              f"  (same transport as parity; stricter)")  # fmt: skip
+        print(
+            f"(a)/(c)  time per item, naive / parity:                              {c.rate / a.rate:5.1f}"
+            + (f"  target >= 10: {verdict(c.rate / a.rate >= 10)}" if replay else "")
+        )
+        targets.append(f"{name}: (c)/(b) {b.rate / c.rate:.2f} <= 1.5 {verdict(b.rate / c.rate <= 1.5)}")
+        if replay:
+            rt = c.per_thousand(c.pg_round_trips)
+            targets.append(f"{name}: (a)/(c) {c.rate / a.rate:.1f} >= 10 {verdict(c.rate / a.rate >= 10)}")
+            targets.append(f"{name}: parity {c.rate:,.0f} items/s >= 10,000 {verdict(c.rate >= 10_000)}")
+            targets.append(f"{name}: {rt:.1f} PostgreSQL round trips per 1,000 items <= 5 {verdict(rt <= 5)}")
+        targets.append(f"{name}: counts exact {verdict(c.exact)}")
+    print("\npeak memory of parity reconcile (replay setup):")
+    for size, r in sorted(memory.items()):
+        print(f"  {size:>9,} items: {r.peak_rss_mb or 0:7.1f} MB PSS summed over its processes,"
+              f" largest single RSS {r.peak_single_rss_mb or 0:6.1f} MB; {r.rate:,.0f} items/s,"
+              f" {r.per_thousand(r.pg_round_trips):.1f} PG RT/1k, counts exact: {r.exact}")  # fmt: skip
+    if len(memory) > 1:
+        sizes = sorted(memory)
+        small, large = memory[sizes[0]], memory[sizes[-1]]
+        growth = (large.peak_rss_mb or 0) - (small.peak_rss_mb or 0)
+        print(f"  growth {sizes[0]:,} -> {sizes[-1]:,} items: {growth:+.1f} MB")
+    print("\ntargets:")
+    for line in targets:
+        print(f"  {line}")
 
 
 if __name__ == "__main__":
