@@ -28,6 +28,7 @@ from tests.reconciler.helpers import reconcile, seed, stable
         (["--segment", "4", "--total-segments", "4"], "--segment 4 is outside 0..3"),
         (["--fail-under", "101"], "--fail-under must be a percentage"),
         (["--max-rcu", "0"], "--max-rcu must be positive"),
+        (["--processes", "0"], "--processes must be at least 1, got 0"),
         (["--resume", "no-such-run"], "no reconcile run 'no-such-run'"),
     ],
 )

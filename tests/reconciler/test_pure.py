@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import pickle
 from typing import Any
 
 from parity.compare import Verdict
@@ -69,3 +70,25 @@ def test_fast_scan_parse_matches_botocore_for_binary() -> None:
     error: dict[str, Any] = {"status_code": 400, "body": b'{"__type": "x"}'}
     fast_scan._before_parse(response_dict=error, customized_response_dict={})
     assert error["body"] == b'{"__type": "x"}'
+
+
+def test_worker_errors_cross_the_process_boundary_as_parity_errors() -> None:
+    from parity.errors import PostgresUnavailable
+    from reconciler.processes import WorkerFailed, _portable, _rebuild
+
+    again = _rebuild(*pickle.loads(pickle.dumps(_portable(PostgresUnavailable("db gone", hint="retry later")))))
+    assert type(again) is PostgresUnavailable and again.message == "db gone" and again.hint == "retry later"
+    bug = _rebuild(*_portable(KeyError("x")))
+    assert isinstance(bug, WorkerFailed) and "KeyError" in bug.message
+
+
+def test_shared_rcu_budget_is_one_bucket_for_forked_workers() -> None:
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    budget = RcuBudget.shared(1000.0, context)
+    child = context.Process(target=budget.spend, args=(1500.0,))  # a worker overspends by ~500 units
+    child.start()
+    child.join()
+    assert child.exitcode == 0
+    assert budget.acquire() > 0.2  # the parent waits for the child's debt (~0.5 s at 1,000 RCU/s)
