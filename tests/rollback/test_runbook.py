@@ -37,8 +37,6 @@ from parity.pg import connect
 from tests.conftest import ExampleEnv
 from tests.rollback.runbook_workload import Workload, phase_a, phase_b
 
-pytestmark = pytest.mark.slow
-
 RUNBOOK = Path(__file__).resolve().parents[2] / "docs" / "rollback-procedure.md"
 
 # The test's only edits to the page's commands (besides RUN_ID): waits shortened.
@@ -329,6 +327,7 @@ def rollback_run(example_env: ExampleEnv, tmp_path: Path) -> Iterator[Run]:
     yield Run(env, workdir, workload, at_start=_rows(env.dsn))
 
 
+@pytest.mark.slow  # the static checks above are fast and always run
 def test_the_runbook_rolls_back_the_workload(rollback_run: Run) -> None:
     run = rollback_run
     steps = runbook_steps(RUNBOOK.read_text(encoding="utf-8"))
