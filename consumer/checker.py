@@ -41,7 +41,7 @@ from typing import Any
 from consumer import pending
 from consumer.jsonsafe import json_safe
 from consumer.judge import Dead, Located, Outcome, dynamodb_only, group, judge
-from consumer.rows import use_fast_json
+from consumer.rows import configure as configure_row_decoding
 from parity.compare import Comparison, Discrepancy
 from parity.config import EntityConfig, ParityConfig
 from parity.errors import PostgresError
@@ -165,7 +165,7 @@ class Checker:
             # autocommit: a batch is one explicit BEGIN ... COMMIT sent in pipeline mode (see
             # _batch_transaction); conn.transaction() blocks work as usual for everything else.
             conn = connect(self._dsn, autocommit=True, application_name=self._application_name)
-            use_fast_json(conn)
+            configure_row_decoding(conn)
             try:
                 if not self._migrated:
                     self.store.migrate(conn)

@@ -37,6 +37,7 @@ from parity.dynamo_json import DYNAMODB_CONTEXT, AttributeValue, decode_binary, 
 from parity.errors import DecodeError
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_DECIMAL_JSON = json.JSONDecoder(parse_float=Decimal, parse_int=Decimal)  # made once: json.loads builds one per call
 _UNITS_PER_SECOND = {"s": 1, "ms": 1000, "us": 1_000_000}
 
 
@@ -198,7 +199,7 @@ def _canon_dynamo(spec: ColumnSpec, tag: str, inner: Any, value: AttributeValue)
     if kind == "json":
         if tag == "S":  # JSON kept as a string attribute
             try:
-                return _json_canon(json.loads(str(inner), parse_float=Decimal, parse_int=Decimal))
+                return _json_canon(_DECIMAL_JSON.decode(str(inner)))
             except ValueError:
                 return WrongType("an S attribute that is not JSON where json is mapped")
         return _json_canon(attribute_to_json(value))
@@ -255,11 +256,11 @@ def _canon_postgres(spec: ColumnSpec, value: Any) -> Canon:
         return WrongType("not an array of text")
     if kind == "json":
         if isinstance(value, str):
-            value = json.loads(value, parse_float=Decimal, parse_int=Decimal)
+            value = _DECIMAL_JSON.decode(value)
         return _json_canon(value)
     if kind == "list":
         if isinstance(value, str):
-            value = json.loads(value, parse_float=Decimal, parse_int=Decimal)
+            value = _DECIMAL_JSON.decode(value)
         return _json_canon(value) if isinstance(value, list | tuple) else WrongType("not a list")
     raise AssertionError(f"unhandled column type {kind}")  # pragma: no cover
 

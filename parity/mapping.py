@@ -24,7 +24,10 @@ Row = Mapping[str, Any]
 def match_entity(entities: Sequence[EntityConfig], item: Item) -> EntityConfig | None:
     """The first entity whose ``match`` attributes all hold in ``item`` (as strings)."""
     for entity in entities:
-        if all(_string_value(item.get(attr)) == want for attr, want in entity.match.items()):
+        for attr, want in entity.match.items():
+            if _string_value(item.get(attr)) != want:
+                break
+        else:
             return entity
     return None
 
@@ -91,7 +94,11 @@ def key_id(entity: EntityConfig, key: Key) -> str:
 
 def json_key_id(key: Mapping[str, Any]) -> str:
     """The store's text id of a key object in the contract's JSON shape."""
-    return json.dumps(dict(key), sort_keys=True, separators=(",", ":"))
+    return _KEY_ENCODER.encode(dict(key))
+
+
+# json.dumps with options builds an encoder per call; the same options, made once
+_KEY_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 
 
 def key_to_postgres(entity: EntityConfig, key: Key) -> tuple[Any, ...]:
