@@ -141,8 +141,11 @@ def test_the_parser_check_catches_a_made_up_flag() -> None:
 
 
 def test_runnable_steps_are_marked_and_hold_only_parity_commands() -> None:
-    steps = runbook_steps(RUNBOOK.read_text(encoding="utf-8"))
+    page = RUNBOOK.read_text(encoding="utf-8")
+    steps = runbook_steps(page)
     names = [s.name for s in steps]
+    markers = [ln for ln in page.splitlines() if ln.startswith("<!-- runbook-step:")]
+    assert len(markers) == len(steps), "a marker not followed by a ```sh block"
     assert len(set(names)) == len(names), names
     assert set(names) == set(CHECKS), f"steps on the page {names} vs steps the test knows {sorted(CHECKS)}"
     for step in steps:
