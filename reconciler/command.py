@@ -113,6 +113,7 @@ def run(args: argparse.Namespace, *, stop_after_pages: int | None = None) -> int
                 raise
             finally:
                 display.stop()
+                reconciler.join_early()
             if stop.is_set():
                 runs_store.set_run_status(conn, store, run_id, "interrupted")
                 log.warning("reconcile interrupted", run_id=run_id, items=progress.items)

@@ -26,7 +26,7 @@ from parity.compare import Comparison, Discrepancy, Verdict, compare_canonical
 from parity.config import EntityConfig, ParityConfig
 from parity.dynamo import client, dynamodb_errors
 from parity.dynamo_json import Item
-from parity.errors import DecodeError
+from parity.errors import DecodeError, ParityError
 from parity.mapping import (
     canonical_item,
     canonical_row,
@@ -83,14 +83,22 @@ class Options:
 
 
 class Events:
-    """Where counts for the metrics go: OpenTelemetry counters in this process. Worker processes
-    replace it with one that sends the counts to the parent (see :mod:`reconciler.processes`)."""
+    """What workers report: counts for the metrics (OpenTelemetry counters in this process) and
+    segments whose scan ended. Worker processes replace it with one that sends them to the parent
+    (see :mod:`reconciler.processes`)."""
+
+    def __init__(self, on_scanned: Callable[[int], None] | None = None) -> None:
+        self.on_scanned = on_scanned
 
     def compared(self, n: int) -> None:
         _items_counter.add(n)
 
     def found(self, kind: str) -> None:
         _discrepancy_counter.add(1, {"kind": kind})
+
+    def scanned(self, segment: int) -> None:
+        if self.on_scanned is not None:
+            self.on_scanned(segment)
 
 
 class PageCounter:
@@ -151,7 +159,11 @@ class Reconciler:
         self.table = config.dynamodb.table
         self.budget = RcuBudget(options.max_rcu)
         self.pages = PageCounter()
-        self.events = Events()
+        self.events = Events(self._segment_scanned)
+        self._scanned: set[int] = set()
+        self._scanned_lock = threading.Lock()
+        self._early: threading.Thread | None = None
+        self._prepared: tuple[Tally, list[Discrepancy], dict[str, list[dict[str, Any]]]] | None = None
         self.inherited: Any = None  # a worker process keeps the parent's client here, unused
         self.errors: list[BaseException] = []
         with dynamodb_errors(f"describing table {self.table}", config.dynamodb):
@@ -221,6 +233,7 @@ class Reconciler:
                 conn.execute("SET synchronous_commit = off")
             state = next(s for s in runs_store.segments(conn, self.store, self.options.run_id) if s.segment == segment)
             if state.status == "done":
+                self.events.scanned(segment)
                 return
             tally = state.tally
             lek = state.last_evaluated_key
@@ -238,6 +251,8 @@ class Reconciler:
                 if self._count_page():
                     break
             if finished:
+                log.info("segment scanned", run_id=self.options.run_id, segment=segment, pending=len(pending))
+                self.events.scanned(segment)
                 while pending and not self.stop.is_set():
                     pending = self._recheck(conn, segment, pending, tally, lek, wait=True)
             if finished and not pending:
@@ -464,8 +479,68 @@ class Reconciler:
 
     # --- the final phase: rows without items ---------------------------------------------------
 
+    # --- the final phase, started early: the anti-join needs every key, not every re-check ------
+
+    def _segment_scanned(self, segment: int) -> None:
+        """A segment of this invocation scanned its last page (its re-checks may still wait).
+
+        Once all have, the anti-join starts in a thread of this process while the last re-checks
+        wait for their delay (up to ``--recheck-delay`` seconds that would otherwise be idle).
+        """
+        with self._scanned_lock:
+            self._scanned.add(segment)
+            if self._early is not None or not self._scanned.issuperset(self.options.segments):
+                return
+            self._early = threading.Thread(target=self._prepare_final, name="anti-join", daemon=True)
+            self._early.start()
+
+    def _prepare_final(self) -> None:
+        """The anti-join on its own connection, when the other invocations' segments are done too.
+
+        Its outcome is kept, not saved: :meth:`finish_if_complete` saves it under the run's lock
+        (or throws it away when another slice finished the run). A failure here only means the
+        anti-join runs there instead.
+        """
+        try:
+            conn = connect(self.dsn, application_name="parity-reconcile-anti-join")
+        except ParityError:
+            return
+        try:
+            mine = set(self.options.segments)
+            states = runs_store.segments(conn, self.store, self.options.run_id)
+            if any(s.status != "done" for s in states if s.segment not in mine and s.segment != FINAL_SEGMENT):
+                return
+            run = runs_store.run_info(conn, self.store, self.options.run_id)
+            if run is None or run["status"] == "finished":
+                return
+            self._prepared = self._anti_join(conn, run["started_at"])
+            conn.rollback()  # read only
+        except ParityError as exc:
+            log.warning("early anti-join failed; running it at the end", error=exc.message)
+        finally:
+            conn.close()
+
+    def _anti_join(
+        self, conn: Connection, run_started: datetime
+    ) -> tuple[Tally, list[Discrepancy], dict[str, list[dict[str, Any]]]]:
+        final = Tally()
+        found: list[Discrepancy] = []
+        cleared: dict[str, list[dict[str, Any]]] = {}
+        for entity in self.config.entity:
+            self._missing_in_dynamodb(conn, entity, run_started, final, found, cleared)
+        return final, found, cleared
+
+    def join_early(self) -> None:
+        """Wait for the early anti-join, if one started (before finishing, or when interrupted)."""
+        with self._scanned_lock:
+            early = self._early
+        if early is not None:
+            early.join()
+
     def finish_if_complete(self, conn: Connection) -> dict[str, Any] | None:
         """When every segment is done, run the anti-join once and finish the run; else None."""
+        self.join_early()
+        prepared, self._prepared = self._prepared, None
         run_id = self.options.run_id
         states = runs_store.segments(conn, self.store, run_id)
         if any(s.status != "done" for s in states if s.segment != FINAL_SEGMENT):
@@ -476,11 +551,7 @@ class Reconciler:
         if run["status"] == "finished":
             conn.commit()
             return dict(run["report"])
-        final = Tally()
-        found: list[Discrepancy] = []
-        cleared: dict[str, list[dict[str, Any]]] = {}
-        for entity in self.config.entity:
-            self._missing_in_dynamodb(conn, entity, run["started_at"], final, found, cleared)
+        final, found, cleared = prepared or self._anti_join(conn, run["started_at"])
         runs_store.save_decisions(
             conn,
             self.store,
@@ -494,6 +565,8 @@ class Reconciler:
             status="done",
             seen_at=_now(),
         )
+        for discrepancy in found:
+            self.events.found(str(discrepancy.kind))
         runs_store.lock_run(conn, self.store, run_id)
         report = self.report(conn, complete=True)
         runs_store.finish_run(conn, self.store, run_id, report, _now())
@@ -580,7 +653,6 @@ class Reconciler:
                 continue
             entity_tally.add_verdict(result.verdict, result.columns)
             found.append(Discrepancy(entity.name, key_json, result.verdict, result.columns))
-            self.events.found(str(result.verdict))
 
     # --- the report ----------------------------------------------------------------------------
 

@@ -9,7 +9,8 @@ boundaries is small and explicit:
   worker then finishes and commits its current page);
 - the ``--max-rcu`` token bucket and the finished-page counter, in shared memory;
 - a queue of messages to the parent: pages done (progress bar), keys compared and discrepancies
-  found (the parent adds them to the OpenTelemetry counters), and a worker's error.
+  found (the parent adds them to the OpenTelemetry counters), segments whose scan ended (the
+  parent starts the anti-join once all have), and a worker's error.
 
 Workers are forked (Linux), before the parent starts any thread of its own, so they start in
 milliseconds with the parent's imports and config. They leave with ``os._exit`` (multiprocessing's
@@ -51,6 +52,7 @@ def available() -> bool:
 
 class _QueueEvents(Events):
     def __init__(self, messages: Any) -> None:
+        super().__init__()
         self.messages = messages
 
     def compared(self, n: int) -> None:
@@ -58,6 +60,9 @@ class _QueueEvents(Events):
 
     def found(self, kind: str) -> None:
         self.messages.put(("found", kind))
+
+    def scanned(self, segment: int) -> None:
+        self.messages.put(("scanned", segment))
 
 
 class _QueueProgress(Progress):
@@ -143,6 +148,8 @@ def run(reconciler: Reconciler, workers: int, started: Callable[[], None] | None
             reconciler.events.compared(int(value))
         elif kind == "found":
             reconciler.events.found(str(value))
+        elif kind == "scanned":
+            reconciler.events.scanned(int(value))
         elif kind == "error":
             failures.append(_rebuild(*value))
         elif kind == "done":
