@@ -320,7 +320,7 @@ def _scan_share(endpoint: str, table: str, names: dict[str, str], segments: list
     from reconciler import fast_scan
 
     dynamodb = fast_scan.install(_client(endpoint, len(segments) + 2))
-    counts = [0, 0]
+    counts = {s: [0, 0] for s in segments}  # per thread: `+=` on shared counters loses updates
 
     def scan(segment: int) -> None:
         kwargs: dict[str, Any] = {
@@ -333,8 +333,8 @@ def _scan_share(endpoint: str, table: str, names: dict[str, str], segments: list
         }
         while True:
             page = dynamodb.scan(**kwargs)
-            counts[0] += len(page["Items"])
-            counts[1] += 1
+            counts[segment][0] += len(page["Items"])
+            counts[segment][1] += 1
             if "LastEvaluatedKey" not in page:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -344,7 +344,7 @@ def _scan_share(endpoint: str, table: str, names: dict[str, str], segments: list
         t.start()
     for t in threads:
         t.join()
-    out.put(tuple(counts))
+    out.put((sum(c[0] for c in counts.values()), sum(c[1] for c in counts.values())))
 
 
 def floor_processes(
@@ -462,7 +462,9 @@ def parity_run(
     seconds = items / report["items_per_second"] if report["items_per_second"] else wall
     result = Result(items, seconds, proxy.round_trips, ddb, memory.peak_pss_kb / 1024, report)
     result.cpu_seconds = usage.ru_utime + usage.ru_stime
-    result.peak_single_rss_mb = max(memory.peak_rss_kb, usage.ru_maxrss) / 1024
+    # not wait4's ru_maxrss: Linux carries the high-water mark across exec, so it reports this
+    # bench's own size (the forked child before exec), not parity's
+    result.peak_single_rss_mb = memory.peak_rss_kb / 1024
     log(f"parity wall time {wall:.1f} s (process start and imports included), report {seconds:.1f} s,"
         f" CPU {result.cpu_seconds:.1f} s (all its processes)")  # fmt: skip
     return result
