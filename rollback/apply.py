@@ -80,6 +80,26 @@ def apply_plan(
     _start_run(conn, store, run_id, options)
     infos = {name: describe(conn, entities[name]) for name in {s.entity for s in plan.changes}}
     conn.commit()
+    try:
+        _apply_batches(conn, store, plan, options, infos, result, progress, batch_size)
+    except BaseException as exc:
+        _fail_run(conn, store, run_id, exc)
+        raise
+    _verify(conn, store, config, plan, result)
+    _finish_run(conn, store, result)
+    return result
+
+
+def _apply_batches(
+    conn: Connection,
+    store: Store,
+    plan: Plan,
+    options: Options,
+    infos: dict[str, TableInfo],
+    result: Applied,
+    progress: Callable[[int, int], None] | None,
+    batch_size: int,
+) -> None:
     done = 0
     for name, info in sorted(infos.items()):
         steps = [s for s in plan.changes if s.entity == name]
@@ -91,9 +111,6 @@ def apply_plan(
             log.info("replay batch committed", entity=name, rows=len(batch), done=done, total=len(plan.changes))
             if progress is not None:
                 progress(done, len(plan.changes))
-    _verify(conn, store, config, plan, result)
-    _finish_run(conn, store, result)
-    return result
 
 
 def _apply_batch(
@@ -258,6 +275,19 @@ def _start_run(conn: Connection, store: Store, run_id: str, options: Options) ->
         recorded = options.__dict__ | {"entities": list(options.entities), "exclude": len(options.exclude)}
         conn.execute(query, (run_id, Jsonb(recorded)))
         conn.commit()
+
+
+def _fail_run(conn: Connection, store: Store, run_id: str, exc: BaseException) -> None:
+    """Mark the run failed (its committed batches stay, journalled); best effort, the error goes on."""
+    query = sql.SQL(
+        "UPDATE {} SET status = 'failed', finished_at = now(), summary = summary || %s WHERE run_id = %s"
+    ).format(store.table("replay_runs"))
+    try:
+        conn.rollback()
+        conn.execute(query, (Jsonb({"error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__}), run_id))
+        conn.commit()
+    except Exception:  # the connection may be what failed; the original error is what matters
+        log.warning("could not mark the replay run failed", run_id=run_id)
 
 
 def _finish_run(conn: Connection, store: Store, result: Applied) -> None:

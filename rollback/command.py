@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -101,13 +102,15 @@ def run(args: argparse.Namespace) -> int:
                 "restored": undone.restored,
                 "skipped_changed_since": undone.skipped_changed_since,
                 "already_undone": undone.already_undone,
+                "reopened": undone.reopened,
             }
             if args.json:
                 print_json(summary)
             else:
                 print(
                     f"undid replay run {undone.run_id}: {undone.restored} row(s) restored,"
-                    f" {undone.skipped_changed_since} left alone (changed since the replay)"
+                    f" {undone.skipped_changed_since} left alone (changed since the replay);"
+                    f" {undone.reopened} discrepanc{'y' if undone.reopened == 1 else 'ies'} it had resolved open again"
                 )
             return 0
         return _replay(args, config, conn, store)
@@ -188,6 +191,7 @@ def _summary(plan: Plan, applied: Applied | None, *, dry_run: bool, stream_recor
         "inserts": sum(1 for s in changes if s.action is Action.INSERT),
         "updates": sum(1 for s in changes if s.action is Action.UPDATE),
         "remaining": plan.remaining,
+        "excluded": plan.excluded,
         "skipped": {
             str(action).removeprefix("skip_"): plan.count(action)
             for action in Action
@@ -235,6 +239,8 @@ def _print_plan(plan: Plan, applied: Applied | None, summary: dict[str, Any], *,
             f"{len(plan.unstorable)} key(s) cannot be written (see 'error' above): --apply refuses until the"
             " mapping is fixed or they are left out with --exclude FILE"
         )
+    if plan.excluded:
+        print(f"{plan.excluded} key(s) left out by --exclude")
     if dry_run:
         print(f"replay plan (dry run): {head}{tail}")
         if plan.remaining:
@@ -276,7 +282,8 @@ def _list_runs(conn: Connection, store: Store, as_json: bool) -> int:
         print("no replay runs yet")
     else:
         for r in runs:
-            print(f"{r['run_id']}  {r['status']:<9} started {r['started_at'].isoformat()}  {r['summary']}")
+            done = ", ".join(f"{k.replace('_', ' ')} {_plain(v)}" for k, v in r["summary"].items())
+            print(f"{r['run_id']}  {r['status']:<9} started {r['started_at'].isoformat(timespec='seconds')}  {done}")
     return 0
 
 
@@ -305,3 +312,8 @@ def read_exclusions(path: str, config: ParityConfig) -> frozenset[tuple[str, str
             raise InputError(f"--exclude {path}: entry {number} names entity {entry['entity']!r}, not in the config")
         found.add((entity.name, json_key_id(key_to_json(entity, key_from_json(entity, entry["key"])))))
     return frozenset(found)
+
+
+def _plain(value: Any) -> Any:
+    """A journalled number as people write it (jsonb numbers come back as Decimal)."""
+    return int(value) if isinstance(value, Decimal) and value == value.to_integral_value() else value

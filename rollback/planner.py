@@ -21,6 +21,7 @@ from rollback.candidates import Candidate, gather, render_from
 from rollback.items import key_token, read_items, scan_for_keys
 from rollback.plan import Action, Decision, decide_delete, decide_upsert
 from rollback.values import item_to_row
+from rollback.writer import TableInfo, describe
 
 log = get_logger("rollback.planner")
 
@@ -64,6 +65,7 @@ class Plan:
     remaining: int  # changes left for a later run by --max-rows
     sources: dict[str, int]
     scanned_for_keys: int = 0
+    excluded: int = 0  # candidates left out by --exclude
 
     def count(self, action: Action) -> int:
         return sum(1 for s in self.steps if s.action is action)
@@ -83,11 +85,8 @@ def build_plan(
 ) -> Plan:
     """Decide every candidate of ``groups`` (source name -> candidates) against both stores."""
     entities = {e.name: e for e in config.entity if not options.entities or e.name in options.entities}
-    merged = {
-        slot: c
-        for slot, c in gather(groups.values()).items()
-        if c.entity in entities and (c.entity, json_key_id(c.key_json)) not in options.exclude
-    }
+    gathered = {slot: c for slot, c in gather(groups.values()).items() if c.entity in entities}
+    merged = {slot: c for slot, c in gathered.items() if (c.entity, json_key_id(c.key_json)) not in options.exclude}
     by_entity: dict[str, list[Candidate]] = {}
     for found in merged.values():
         by_entity.setdefault(found.entity, []).append(found)
@@ -97,6 +96,7 @@ def build_plan(
         for start in range(0, len(keys), _ROW_BATCH):
             for key, found_row in fetch_rows(conn, entities[name], keys[start : start + _ROW_BATCH]).items():
                 rows[(name, key)] = found_row
+    tables = {name: describe(conn, entities[name]) for name in by_entity}
     item_keys, scanned = _item_keys(dynamodb, config, entities, merged, rows, schema)
     items = read_items(dynamodb, config.dynamodb.table, item_keys.values())
     steps = []
@@ -114,10 +114,9 @@ def build_plan(
             ttl = None if found.removal is None else found.removal.ttl
             decision = decide_delete(dict(row) if row else None, include_deletes=options.include_deletes, ttl=ttl)
         if item is not None and decision.action in (Action.INSERT, Action.UPDATE):
-            try:
-                item_to_row(entity, item)
-            except InputError as exc:
-                decision = Decision(Action.UNSTORABLE, decision.columns, reason=exc.message)
+            problem = _unstorable(tables, entity, item, insert=decision.action is Action.INSERT)
+            if problem:
+                decision = Decision(Action.UNSTORABLE, decision.columns, reason=problem)
         steps.append(Step(found.entity, found.key, found.key_json, decision, found.sources, item))
     changes = [s for s in steps if s.action.writes]
     remaining = 0
@@ -126,7 +125,20 @@ def build_plan(
         changes = changes[: options.max_rows]
     counts = {name: len(found_list) for name, found_list in groups.items()}
     log.info("replay plan built", candidates=len(merged), changes=len(changes), remaining=remaining, **counts)
-    return Plan(steps, changes, remaining, counts, scanned)
+    return Plan(steps, changes, remaining, counts, scanned, excluded=len(gathered) - len(merged))
+
+
+def _unstorable(tables: dict[str, TableInfo], entity: EntityConfig, item: Item, *, insert: bool) -> str:
+    """Why the item cannot be written to its row ('' when it can): a value the column's type cannot
+    hold, or NULL where the table says NOT NULL."""
+    try:
+        values = item_to_row(entity, item)
+    except InputError as exc:
+        return exc.message
+    missing = tables[entity.name].missing_values(values, insert=insert)
+    if missing:
+        return f"{entity.table} column(s) {', '.join(missing)} are NOT NULL and the item gives no value"
+    return ""
 
 
 def _rendered(entities: dict[str, EntityConfig], found: Candidate, rows: dict[tuple[str, Key], Row]) -> Any:

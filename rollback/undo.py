@@ -33,6 +33,7 @@ class Undone:
     restored: int = 0
     skipped_changed_since: int = 0
     already_undone: int = 0
+    reopened: int = 0  # discrepancies the replay had resolved, open again
 
 
 def undo_run(conn: Connection, store: Store, config: ParityConfig, run_id: str, *, batch_size: int = 500) -> Undone:
@@ -48,7 +49,7 @@ def undo_run(conn: Connection, store: Store, config: ParityConfig, run_id: str, 
     with postgres_errors("reading the replay journal"):
         entries = conn.execute(
             sql.SQL(
-                "SELECT seq, entity, key, action, previous, applied, undone_at FROM {}"
+                "SELECT seq, entity, key_id, key, action, previous, applied, undone_at FROM {}"
                 " WHERE run_id = %s ORDER BY seq DESC"
             ).format(journal),
             (run_id,),
@@ -66,17 +67,20 @@ def undo_run(conn: Connection, store: Store, config: ParityConfig, run_id: str, 
         batch = todo[start : start + batch_size]
         with postgres_errors(f"undoing replay run {run_id}"), conn.transaction():
             done: list[int] = []
+            restored: dict[str, list[str]] = {}
             for entry in batch:
                 info = infos[entry["entity"]]
                 if _restore(conn, info, entities[entry["entity"]], entry):
                     result.restored += 1
                     done.append(entry["seq"])
+                    restored.setdefault(entry["entity"], []).append(entry["key_id"])
                 else:
                     result.skipped_changed_since += 1
             conn.execute(
                 sql.SQL("UPDATE {} SET undone_at = %s WHERE run_id = %s AND seq = ANY(%s)").format(journal),
                 (datetime.now(UTC), run_id, done),
             )
+            result.reopened += _reopen(conn, store, restored)
         log.info("undo batch committed", run_id=run_id, rows=len(batch))
     with postgres_errors("marking the replay run undone"):
         conn.execute(
@@ -119,6 +123,18 @@ def _restore(conn: Connection, info: TableInfo, entity: EntityConfig, entry: dic
         [Jsonb(entry["previous"], dumps=dumps_exact), *params],
     )
     return True
+
+
+def _reopen(conn: Connection, store: Store, restored: dict[str, list[str]]) -> int:
+    """The rows are as before the replay again: so are the discrepancies it resolved."""
+    query = sql.SQL(
+        "UPDATE {} SET status = 'open', resolved_at = NULL, resolved_by = NULL"
+        " WHERE entity = %s AND key_id = ANY(%s) AND status = 'resolved' AND resolved_by = 'replay'"
+    ).format(store.table("discrepancies"))
+    count = 0
+    for entity, key_ids in restored.items():
+        count += conn.execute(query, (entity, key_ids)).rowcount
+    return count
 
 
 def _same(conn: Connection, current: Any, applied: Any) -> bool:

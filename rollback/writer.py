@@ -26,6 +26,15 @@ class TableInfo:
     entity: EntityConfig
     types: dict[str, str]  # column -> SQL type (format_type), every column of the table
     writable: tuple[str, ...]  # columns an INSERT may set (no generated / identity-always columns)
+    not_null: frozenset[str] = frozenset()  # NOT NULL columns
+    required: frozenset[str] = frozenset()  # NOT NULL columns without a default: an INSERT must set them
+
+    def missing_values(self, values: dict[str, Any], *, insert: bool) -> list[str]:
+        """The columns a write of ``values`` (mapped column -> value) would leave NULL against a
+        NOT NULL constraint: mapped ones with no value, and on an insert unmapped ones without a default."""
+        empty = [c for c, v in values.items() if v is None and c in self.not_null]
+        unmapped = sorted(self.required - set(values)) if insert else []
+        return empty + unmapped
 
     @property
     def ident(self) -> sql.Composed:
@@ -36,7 +45,8 @@ def describe(conn: Connection, entity: EntityConfig) -> TableInfo:
     """Read the table's column types; InputError when the table or a mapped column is missing."""
     query = (
         "SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,"
-        " a.attgenerated <> '' OR a.attidentity = 'a' AS fixed"
+        " a.attgenerated <> '' OR a.attidentity = 'a' AS fixed, a.attnotnull AS not_null,"
+        " a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '' AS has_default"
         " FROM pg_attribute a WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped"
         " ORDER BY a.attnum"
     )
@@ -48,7 +58,13 @@ def describe(conn: Connection, entity: EntityConfig) -> TableInfo:
     missing = [c for c in entity.all_columns if c not in types]
     if missing:
         raise InputError(f"entity '{entity.name}': table {entity.table} has no column(s) {missing} (schema drift?)")
-    return TableInfo(entity, types, tuple(r["name"] for r in rows if not r["fixed"]))
+    return TableInfo(
+        entity,
+        types,
+        tuple(r["name"] for r in rows if not r["fixed"]),
+        frozenset(r["name"] for r in rows if r["not_null"]),
+        frozenset(r["name"] for r in rows if r["not_null"] and not r["has_default"]),
+    )
 
 
 def check_privileges(conn: Connection, entities: Sequence[EntityConfig], *, deletes: bool) -> None:

@@ -89,6 +89,10 @@ def test_a_failure_mid_apply_leaves_whole_batches_and_a_rerun_finishes(
     assert main(["replay", *cfg, "--from-stream", "--apply", "--batch-size", "2", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert (summary["planned"], summary["applied"]) == (4, 4)
+    assert main(["replay", *cfg, "--runs", "--json"]) == 0
+    runs = json.loads(capsys.readouterr().out)
+    assert [r["status"] for r in runs] == ["failed", "applied"]
+    assert "disk full (injected)" in runs[0]["summary"]["error"]
     assert set(_rows(example_env)) == {s.id for s in sessions}
 
 
@@ -181,7 +185,8 @@ def test_an_item_postgresql_cannot_hold_is_shown_by_the_dry_run_and_refused_unti
     exclude = tmp_path / "exclude.jsonl"
     exclude.write_text("\n".join(json.dumps(p) for p in plan if p["action"] == "unstorable") + "\n")
     assert main(["replay", *cfg, "--from-stream", "--apply", "--exclude", str(exclude), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["applied"] == 2
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["applied"], summary["excluded"]) == (2, 1)
     assert set(_rows(example_env)) == {s.id for s in sessions[1:]}
 
 
@@ -199,3 +204,26 @@ def test_a_bad_exclude_file_exits_2_naming_the_entry(
     exclude.write_text("{not json")
     assert main(["replay", *cfg, "--exclude", str(exclude)]) == 2
     assert "line 1: not JSON" in capsys.readouterr().err
+
+
+def test_a_null_for_a_not_null_column_is_unstorable(
+    example_env: ExampleEnv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    session = _dynamodb_only(example_env, 1)[0]
+    nameless = {k: v for k, v in session.item().items() if k != "name"}  # sessions.name is NOT NULL
+    example_env.dynamodb.put_item(TableName=example_env.table, Item=nameless)
+    cfg = ["--config", str(example_env.config_path)]
+    assert main(["replay", *cfg, "--from-stream", "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)["plan"]
+    assert plan == [
+        {
+            "entity": "session",
+            "key": {"id": session.id},
+            "action": "unstorable",
+            "columns": [],
+            "sources": ["stream"],
+            "reason": "public.sessions column(s) name are NOT NULL and the item gives no value",
+        }
+    ]
+    assert main(["replay", *cfg, "--from-stream", "--apply"]) == 2
+    assert _rows(example_env) == {}

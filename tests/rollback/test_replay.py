@@ -141,6 +141,11 @@ def test_undo_restores_previous_rows_unless_changed_since(
     assert code == 0
     undone = json.loads(out)
     assert (undone["restored"], undone["skipped_changed_since"]) == (3, 1)
+    # the discrepancies the replay resolved are open again, except the insert's (its row was left alone)
+    assert undone["reopened"] == 3
+    _code, out = _parity(capsys, "discrepancies", *cfg, "--json", "--status", "open")
+    reopened = {s.dynamodb_only_update.id, s.dynamodb_only_delete.id, s.conflict.id}
+    assert reopened <= {d["key"]["id"] for d in json.loads(out)}
     after = _rows(example_env)
     assert after[s.dynamodb_only_insert.id]["name"] == changed.name
     for key in (s.dynamodb_only_update.id, s.dynamodb_only_delete.id, s.conflict.id, s.postgres_newer.id):

@@ -5,7 +5,7 @@ CREATE TABLE replay_runs (
     run_id      text        PRIMARY KEY,
     started_at  timestamptz NOT NULL DEFAULT now(),
     finished_at timestamptz,
-    status      text        NOT NULL CHECK (status IN ('applying', 'applied', 'undone')),
+    status      text        NOT NULL CHECK (status IN ('applying', 'applied', 'failed', 'undone')),
     options     jsonb       NOT NULL DEFAULT '{}',
     summary     jsonb       NOT NULL DEFAULT '{}',
     undone_at   timestamptz
