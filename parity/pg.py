@@ -203,29 +203,44 @@ def select_rows_by_keys_sql(entity: EntityConfig) -> sql.Composed:
     For a 1,000-key batch PostgreSQL plans ``key = ANY(array)`` as a sequential scan with a hashed
     filter (2% of a 50,000-row table), so each batch costs a pass over the whole table and a full
     reconcile grows with the square of the table. ``unnest`` is estimated at a few rows, so the join
-    probes the primary key index once per key, whatever the table size.
+    probes the primary key index once per key, whatever the table size. Columns mapped as ``uuid``
+    come back as text (``str``): their canonical form is that text, lower-cased, and building
+    ``uuid.UUID`` objects only to print them again cost more than the rest of the row.
     """
     table = table_identifier(entity)
     casts = [sql.SQL(_ARRAY_CAST[spec.type]) for spec in entity.key.values()]
     placeholders = sql.SQL(", ").join(sql.SQL("%s::{}").format(cast) for cast in casts)
     names = sql.SQL(", ").join(sql.Identifier(c) for c in entity.key)
+    columns = [
+        sql.SQL("t.{0}::text AS {0}" if spec.type == "uuid" else "t.{0}").format(sql.Identifier(c))
+        for c, spec in entity.all_columns.items()
+    ]
     return sql.SQL("SELECT {cols} FROM unnest({ph}) AS k({names}) JOIN {table} AS t USING ({names})").format(
-        cols=sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in entity.all_columns),
+        cols=sql.SQL(", ").join(columns),
         table=table,
         ph=placeholders,
         names=names,
     )
 
 
-def fetch_rows_batches(conn: Connection, batches: Sequence[tuple[EntityConfig, Sequence[Key]]]) -> list[dict[Key, Row]]:
+def fetch_rows_batches(
+    conn: Connection,
+    batches: Sequence[tuple[EntityConfig, Sequence[Key]]],
+    *,
+    before: Sequence[tuple[sql.Composed, Mapping[str, Any]]] = (),
+) -> list[dict[Key, Row]]:
     """:func:`fetch_rows` for several entities in ONE round trip (a pipeline), in ``batches`` order.
 
     A Scan page holds items of several entities; reading their rows entity by entity would cost one
-    round trip each. Empty key lists give empty dicts without a query.
+    round trip each. Empty key lists give empty dicts without a query. ``before``: statements sent
+    first in the same pipeline (a reconcile worker's previous page commit); on an autocommit
+    connection the pipeline is one implicit transaction, so they commit with it or not at all.
     """
     cursors: list[psycopg.Cursor[dict[str, Any]] | None] = []
     with postgres_errors("reading rows"):
         with conn.pipeline():
+            for statement, params in before:
+                conn.execute(statement, params)
             for entity, keys in batches:
                 if not keys:
                     cursors.append(None)

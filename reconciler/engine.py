@@ -241,20 +241,24 @@ class Reconciler:
             started = state.tally.pages > 0
             runs_store.set_segment_status(conn, self.store, self.options.run_id, segment, "running")
             finished = started and lek is None
-            while not finished and not self.stop.is_set():
-                page = self._scan(segment, lek)
-                lek = page.get("LastEvaluatedKey")
-                new_pending = self._page(conn, segment, page, tally, lek)
-                pending.extend(new_pending)
-                finished = lek is None
-                pending = self._recheck(conn, segment, pending, tally, lek, wait=False)
-                if self._count_page():
-                    break
+            unsent: list[runs_store.Statement] = []  # the last page's commit, sent with the next page's reads
+            try:
+                while not finished and not self.stop.is_set():
+                    page = self._scan(segment, lek)
+                    lek = page.get("LastEvaluatedKey")
+                    new_pending = self._page(conn, segment, page, tally, lek, unsent)
+                    pending.extend(new_pending)
+                    finished = lek is None
+                    pending = self._recheck(conn, segment, pending, tally, lek, unsent, wait=False)
+                    if self._count_page():
+                        break
+            finally:
+                _send(conn, unsent)  # the last page (also on a stop, so that it is not scanned again)
             if finished:
                 log.info("segment scanned", run_id=self.options.run_id, segment=segment, pending=len(pending))
                 self.events.scanned(segment)
                 while pending and not self.stop.is_set():
-                    pending = self._recheck(conn, segment, pending, tally, lek, wait=True)
+                    pending = self._recheck(conn, segment, pending, tally, lek, unsent, wait=True)
             if finished and not pending:
                 runs_store.set_segment_status(conn, self.store, self.options.run_id, segment, "done")
                 log.info("segment finished", run_id=self.options.run_id, segment=segment, items=tally.items)
@@ -286,8 +290,17 @@ class Reconciler:
         return page
 
     def _page(
-        self, conn: Connection, segment: int, page: dict[str, Any], tally: Tally, lek: dict[str, Any] | None
+        self,
+        conn: Connection,
+        segment: int,
+        page: dict[str, Any],
+        tally: Tally,
+        lek: dict[str, Any] | None,
+        unsent: list[runs_store.Statement],
     ) -> list[Pending]:
+        """Compare one page. Its commit (keys, pending re-checks, checkpoint: one statement) is
+        left in ``unsent`` and goes out in front of the next page's row reads, in the same pipeline:
+        one round trip per page. Until then a crash loses the page whole, and a resume re-scans it."""
         items: list[Item] = page.get("Items", [])
         by_entity: dict[str, list[tuple[Any, Item]]] = {}
         for item in items:
@@ -308,7 +321,9 @@ class Reconciler:
         pending: list[Pending] = []
         due = seen_at + timedelta(seconds=self.options.recheck_delay)
         entities = [self._entity(name) for name in by_entity]
-        fetched = fetch_rows_batches(conn, [(e, [k for k, _ in by_entity[e.name]]) for e in entities])
+        before = list(unsent)
+        unsent.clear()
+        fetched = fetch_rows_batches(conn, [(e, [k for k, _ in by_entity[e.name]]) for e in entities], before=before)
         for entity, rows in zip(entities, fetched, strict=True):
             name = entity.name
             pairs = by_entity[name]
@@ -340,17 +355,18 @@ class Reconciler:
         tally.items += len(items)
         tally.pages += 1
         tally.consumed_rcu += float(page.get("_rcu", 0.0))
-        runs_store.save_page(
-            conn,
-            self.store,
-            self.options.run_id,
-            segment,
-            keys=keys,
-            matched=matched,
-            pending=pending,
-            last_evaluated_key=lek,
-            tally=tally,
-            seen_at=seen_at,
+        unsent.append(
+            runs_store.page_statement(
+                self.store,
+                self.options.run_id,
+                segment,
+                keys=keys,
+                matched=matched,
+                pending=pending,
+                last_evaluated_key=lek,
+                tally=tally,
+                seen_at=seen_at,
+            )
         )
         compared = sum(len(v) for v in matched.values())
         if compared:
@@ -372,6 +388,7 @@ class Reconciler:
         pending: list[Pending],
         tally: Tally,
         lek: dict[str, Any] | None,
+        unsent: list[runs_store.Statement],
         *,
         wait: bool,
     ) -> list[Pending]:
@@ -393,6 +410,7 @@ class Reconciler:
         due = [p for p in pending if p.due_at <= now]
         if not due or (len(due) < _RECHECK_BATCH and (not wait or len(due) < len(pending))):
             return pending  # not enough yet (while scanning), or the rest is due within a second
+        _send(conn, unsent)  # the pending rows must exist, and the counters must not go back in time
         rest = [p for p in pending if p.due_at > now]
         items = self._batch_get([p.table_key for p in due])
         found: list[Discrepancy] = []
@@ -680,6 +698,16 @@ class Reconciler:
             segments_done=done,
             total_segments=self.options.total_segments,
         )
+
+
+def _send(conn: Connection, unsent: list[runs_store.Statement]) -> None:
+    """Send page commits still waiting for the next page's reads (one pipeline, one round trip)."""
+    if not unsent:
+        return
+    with postgres_errors("saving a scanned page"), conn.pipeline():
+        for statement, params in unsent:
+            conn.execute(statement, params)
+    unsent.clear()
 
 
 def _canon_item(entity: EntityConfig, item: Item | None) -> dict[str, Canon] | None:

@@ -30,7 +30,7 @@ def _before_parse(response_dict: dict[str, Any], customized_response_dict: dict[
     if not body:
         return
     data: dict[str, Any] = json.loads(body)
-    if b'"B' in body:
+    if b'"B":' in body or b'"BS":' in body:  # a key "B"/"BS" (inside strings a quote is escaped)
         for item in data.get("Items", []):
             _decode_binary(item)
         if "LastEvaluatedKey" in data:

@@ -160,6 +160,9 @@ def set_segment_status(conn: Connection, store: Store, run_id: str, segment: int
         conn.commit()
 
 
+Statement = tuple[sql.Composed, dict[str, Any]]
+
+
 def save_page(
     conn: Connection,
     store: Store,
@@ -173,12 +176,34 @@ def save_page(
     tally: Tally,
     seen_at: datetime,
 ) -> None:
+    """Run :func:`page_statement` now and commit."""
+    statement, params = page_statement(
+        store, run_id, segment, keys=keys, matched=matched, pending=pending,
+        last_evaluated_key=last_evaluated_key, tally=tally, seen_at=seen_at,
+    )  # fmt: skip
+    with postgres_errors("saving a scanned page"):
+        conn.execute(statement, params)
+        conn.commit()
+
+
+def page_statement(
+    store: Store,
+    run_id: str,
+    segment: int,
+    *,
+    keys: dict[str, list[dict[str, Any]]],
+    matched: dict[str, list[dict[str, Any]]],
+    pending: Sequence[Pending],
+    last_evaluated_key: dict[str, Any] | None,
+    tally: Tally,
+    seen_at: datetime,
+) -> Statement:
     """One page as ONE statement (data-modifying CTEs, atomic by itself): scanned keys, resolved
     discrepancies, pending re-checks and the segment's checkpoint, durable together or not at all.
 
-    On an autocommit connection that is one round trip per page. Key lists and pending rows travel
-    as one JSON text parameter each (expanded on the server): dumping 1,000-element arrays element
-    by element cost more than the comparison.
+    The segment workers send it in the same pipeline as the next page's row reads (one round trip
+    per page). Key lists and pending rows travel as one JSON text parameter each (expanded on the
+    server): dumping 1,000-element arrays element by element cost more than the comparison.
     """
     pending_rows = [
         {
@@ -228,9 +253,7 @@ def save_page(
         "lek": Jsonb(encode_typed(last_evaluated_key)),
         "pages": tally.pages,
     }
-    with postgres_errors("saving a scanned page"):
-        conn.execute(statement, params)
-        conn.commit()
+    return statement, params
 
 
 def insert_keys(conn: Connection, store: Store, run_id: str, entity: str, keys: Sequence[dict[str, Any]]) -> None:
