@@ -32,7 +32,7 @@ from consumer.backoff import Stopped, retry
 from consumer.checker import BatchOutcome, Checker, Undecodable
 from parity.config import ParityConfig
 from parity.errors import DecodeError
-from parity.pg import Connection
+from parity.pg import Connection, postgres_errors
 from parity.store import Store
 from parity.stream.records import ChangeRecord, Source, parse_stream_record
 from parity.stream.shards import Gap, ShardBatch, StartAt, StreamReader
@@ -232,7 +232,8 @@ class Consumer:
     def _count_open(self) -> int:
         schema = '"' + self.store.schema.replace('"', '""') + '"'
         query = f"SELECT count(*) AS n FROM {schema}.discrepancies WHERE status = 'open'"
-        row = self.checker.connection().execute(query).fetchone()
+        with postgres_errors("counting open discrepancies"):
+            row = self.checker.connection().execute(query).fetchone()
         return int(row["n"]) if row else 0
 
     def _beat(self) -> None:
