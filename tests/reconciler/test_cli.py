@@ -90,3 +90,18 @@ def test_sigterm_interrupts_and_resume_completes(example_env: ExampleEnv, tmp_pa
     assert code == 0
     assert stable(resumed) == stable(whole)
     assert json.dumps(stable(resumed), sort_keys=True) == json.dumps(stable(whole), sort_keys=True)
+
+
+def test_a_worker_process_that_dies_fails_the_run_with_one_line(
+    example_env: ExampleEnv, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker killed outright (OOM killer, SIGKILL) sends nothing: the parent notices its exit."""
+    seed(example_env)
+    monkeypatch.setattr("reconciler.engine.Reconciler.run_threads", lambda self, segments: os._exit(3))
+    code = main(["reconcile", "--config", str(example_env.config_path), "--segments", "2", "--processes", "2"])
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("parity: error:")]
+    assert code == 2
+    assert len(errors) == 1 and "worker process ended without finishing (exit codes [3, 3])" in errors[0]
+    status = example_env.conn.execute("SELECT status FROM parity.reconcile_runs").fetchone()
+    example_env.conn.commit()
+    assert status == {"status": "failed"}
