@@ -1,44 +1,39 @@
-"""The reconcile run: parallel Scan workers, batched row reads, re-checks, the final anti-join.
+"""The reconcile run: parallel Scan segments, batched row reads, re-checks; the final phase is
+in :mod:`reconciler.final`, the worker processes in :mod:`reconciler.processes`.
 
-Each segment is a thread with its own PostgreSQL connection. Per Scan page it reads the rows of
-the page's keys in one query per entity (``parity.pg.fetch_rows``), compares in the pure core,
-and commits the page (keys, pending re-checks, LastEvaluatedKey, counters) in one transaction.
-First discrepancies wait ``recheck_delay`` seconds and are re-read (consistent BatchGetItem and a
-fresh row read) before they count; a key whose version moved meanwhile is counted as in flight.
-When every segment is done, rows whose keys were never scanned (an anti-join against the stored
-keys, streamed with a server-side cursor) are the ``missing_in_dynamodb`` candidates.
+Each segment is a thread (of this process or of a worker process) with its own PostgreSQL
+connection. Per Scan page it reads the rows of the page's keys, every entity in one pipeline
+(``parity.pg.fetch_rows_batches``), compares in the pure core, and builds the page's commit (keys,
+pending re-checks, LastEvaluatedKey, counters: one statement), which goes out in front of the next
+page's reads: one round trip per page. First discrepancies wait ``recheck_delay`` seconds and are
+re-read (consistent BatchGetItem and a fresh row read) before they count; a key whose version
+moved meanwhile is counted as in flight.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from psycopg import sql
-from psycopg.types.json import Jsonb
-
-from parity.canonical import Canon, canon_postgres
+from parity.canonical import Canon
 from parity.compare import Comparison, Discrepancy, Verdict, compare_canonical
 from parity.config import EntityConfig, ParityConfig
 from parity.dynamo import client, dynamodb_errors
 from parity.dynamo_json import Item
-from parity.errors import DecodeError, ParityError
+from parity.errors import DecodeError
 from parity.mapping import (
     canonical_item,
     canonical_row,
-    is_newer,
     item_key,
     json_key_id,
     key_from_json,
     key_to_json,
     match_entity,
     projected_attributes,
-    render_item_key,
-    row_key,
     version_value,
 )
 from parity.pg import (
@@ -47,14 +42,12 @@ from parity.pg import (
     fetch_rows,
     fetch_rows_batches,
     postgres_errors,
-    table_columns,
-    table_identifier,
 )
 from parity.store import Store
 from parity.telemetry import get_logger, meter
 from reconciler import fast_scan, runs_store
-from reconciler.anti_join import key_object_sql, unseen_rows_sql
 from reconciler.budget import RcuBudget
+from reconciler.final import FinalPhase, canon_item, plain_key
 from reconciler.runs_store import FINAL_SEGMENT, Pending
 from reconciler.tally import Tally
 
@@ -62,9 +55,7 @@ log = get_logger("reconcile")
 _meter = meter("reconcile")
 _items_counter = _meter.create_counter("parity.reconcile.items_compared", description="keys compared")
 _discrepancy_counter = _meter.create_counter("parity.reconcile.discrepancies", description="discrepancies by kind")
-_ANTI_JOIN_BATCH = 5000
 _RECHECK_BATCH = 1000  # re-check once this many first discrepancies are due (bounds memory too)
-_parity_gauge = _meter.create_gauge("parity.reconcile.parity_percent", description="parity % of the last run")
 
 
 @dataclass
@@ -159,11 +150,8 @@ class Reconciler:
         self.table = config.dynamodb.table
         self.budget = RcuBudget(options.max_rcu)
         self.pages = PageCounter()
-        self.events = Events(self._segment_scanned)
-        self._scanned: set[int] = set()
-        self._scanned_lock = threading.Lock()
-        self._early: threading.Thread | None = None
-        self._prepared: tuple[Tally, list[Discrepancy], dict[str, list[dict[str, Any]]]] | None = None
+        self.final = FinalPhase(self)
+        self.events = Events(self.final.segment_scanned)
         self.inherited: Any = None  # a worker process keeps the parent's client here, unused
         self.errors: list[BaseException] = []
         with dynamodb_errors(f"describing table {self.table}", config.dynamodb):
@@ -331,10 +319,10 @@ class Reconciler:
             for key, item in pairs:
                 key_json = key_to_json(entity, key)
                 keys.setdefault(name, []).append(key_json)
-                canon_item = canonical_item(entity, item)
+                item_canon = canonical_item(entity, item)
                 row = rows.get(key)
                 canon_row = None if row is None else canonical_row(entity, row)
-                result = compare_canonical(entity, canon_item, canon_row)
+                result = compare_canonical(entity, item_canon, canon_row)
                 if result.is_match:
                     entity_tally.add_verdict(Verdict.MATCH)
                     matched.setdefault(name, []).append(key_json)
@@ -347,7 +335,7 @@ class Reconciler:
                         str(result.verdict),
                         result.columns,
                         {a: item[a] for a in self.key_attributes if a in item},
-                        _text(version_value(entity, canon_item)),
+                        _text(version_value(entity, item_canon)),
                         None if canon_row is None else _text(version_value(entity, canon_row)),
                         due,
                     )
@@ -412,7 +400,7 @@ class Reconciler:
             return pending  # not enough yet (while scanning), or the rest is due within a second
         _send(conn, unsent)  # the pending rows must exist, and the counters must not go back in time
         rest = [p for p in pending if p.due_at > now]
-        items = self._batch_get([p.table_key for p in due])
+        items = self.batch_get([p.table_key for p in due])
         found: list[Discrepancy] = []
         cleared: dict[str, list[dict[str, Any]]] = {}
         by_entity: dict[str, list[Pending]] = {}
@@ -425,13 +413,13 @@ class Reconciler:
             rows = fetch_rows(conn, entity, keys)
             entity_tally = tally.entity(name)
             for p, key in zip(group, keys, strict=True):
-                item = items.get(json_key_id(_plain_key(p.table_key)))
-                canon_item = _canon_item(entity, item)
+                item = items.get(json_key_id(plain_key(p.table_key)))
+                item_canon = canon_item(entity, item)
                 row = rows.get(key)
                 canon_row = None if row is None else canonical_row(entity, row)
                 entity_tally.rechecked += 1
-                result = compare_canonical(entity, canon_item, canon_row)
-                moved = _moved(entity, p, canon_item, canon_row)
+                result = compare_canonical(entity, item_canon, canon_row)
+                moved = _moved(entity, p, item_canon, canon_row)
                 found_kind = self._settle(entity_tally, result, moved, p, found, cleared)
                 if found_kind is not None:
                     self.events.found(found_kind)
@@ -471,10 +459,10 @@ class Reconciler:
         found.append(Discrepancy(p.entity, p.key, result.verdict, result.columns))
         return str(result.verdict)
 
-    def _batch_get(self, table_keys: list[dict[str, Any]]) -> dict[str, Item]:
+    def batch_get(self, table_keys: list[dict[str, Any]]) -> dict[str, Item]:
         """Consistent BatchGetItem of table keys (100 at a time) -> items by their plain key id."""
         out: dict[str, Item] = {}
-        unique = {json_key_id(_plain_key(k)): k for k in table_keys if k}
+        unique = {json_key_id(plain_key(k)): k for k in table_keys if k}
         keys = list(unique.values())
         for start in range(0, len(keys), 100):
             request: dict[str, Any] = {
@@ -489,188 +477,21 @@ class Reconciler:
                 with dynamodb_errors(f"re-reading items of {self.table}", self.config.dynamodb):
                     answer = self.dynamodb.batch_get_item(RequestItems=request)
                 for item in answer.get("Responses", {}).get(self.table, []):
-                    out[json_key_id(_plain_key({a: item[a] for a in self.key_attributes}))] = item
+                    out[json_key_id(plain_key({a: item[a] for a in self.key_attributes}))] = item
                 request = answer.get("UnprocessedKeys") or {}
                 if request:
                     time.sleep(0.05)
         return out
 
-    # --- the final phase: rows without items ---------------------------------------------------
-
-    # --- the final phase, started early: the anti-join needs every key, not every re-check ------
-
-    def _segment_scanned(self, segment: int) -> None:
-        """A segment of this invocation scanned its last page (its re-checks may still wait).
-
-        Once all have, the anti-join starts in a thread of this process while the last re-checks
-        wait for their delay (up to ``--recheck-delay`` seconds that would otherwise be idle).
-        """
-        with self._scanned_lock:
-            self._scanned.add(segment)
-            if self._early is not None or not self._scanned.issuperset(self.options.segments):
-                return
-            self._early = threading.Thread(target=self._prepare_final, name="anti-join", daemon=True)
-            self._early.start()
-
-    def _prepare_final(self) -> None:
-        """The anti-join on its own connection, when the other invocations' segments are done too.
-
-        Its outcome is kept, not saved: :meth:`finish_if_complete` saves it under the run's lock
-        (or throws it away when another slice finished the run). A failure here only means the
-        anti-join runs there instead.
-        """
-        try:
-            conn = connect(self.dsn, application_name="parity-reconcile-anti-join")
-        except ParityError:
-            return
-        try:
-            mine = set(self.options.segments)
-            states = runs_store.segments(conn, self.store, self.options.run_id)
-            if any(s.status != "done" for s in states if s.segment not in mine and s.segment != FINAL_SEGMENT):
-                return
-            run = runs_store.run_info(conn, self.store, self.options.run_id)
-            if run is None or run["status"] == "finished":
-                return
-            self._prepared = self._anti_join(conn, run["started_at"])
-            conn.rollback()  # read only
-        except ParityError as exc:
-            log.warning("early anti-join failed; running it at the end", error=exc.message)
-        finally:
-            conn.close()
-
-    def _anti_join(
-        self, conn: Connection, run_started: datetime
-    ) -> tuple[Tally, list[Discrepancy], dict[str, list[dict[str, Any]]]]:
-        final = Tally()
-        found: list[Discrepancy] = []
-        cleared: dict[str, list[dict[str, Any]]] = {}
-        for entity in self.config.entity:
-            self._missing_in_dynamodb(conn, entity, run_started, final, found, cleared)
-        return final, found, cleared
+    # --- the final phase (reconciler/final.py) --------------------------------------------------
 
     def join_early(self) -> None:
         """Wait for the early anti-join, if one started (before finishing, or when interrupted)."""
-        with self._scanned_lock:
-            early = self._early
-        if early is not None:
-            early.join()
+        self.final.join()
 
     def finish_if_complete(self, conn: Connection) -> dict[str, Any] | None:
         """When every segment is done, run the anti-join once and finish the run; else None."""
-        self.join_early()
-        prepared, self._prepared = self._prepared, None
-        run_id = self.options.run_id
-        states = runs_store.segments(conn, self.store, run_id)
-        if any(s.status != "done" for s in states if s.segment != FINAL_SEGMENT):
-            return None
-        run = runs_store.lock_run(conn, self.store, run_id)
-        if run is None:
-            return None
-        if run["status"] == "finished":
-            conn.commit()
-            return dict(run["report"])
-        final, found, cleared = prepared or self._anti_join(conn, run["started_at"])
-        runs_store.save_decisions(
-            conn,
-            self.store,
-            run_id,
-            FINAL_SEGMENT,
-            decided=[],
-            found=found,
-            cleared=cleared,
-            tally=final,
-            last_evaluated_key=None,
-            status="done",
-            seen_at=_now(),
-        )
-        for discrepancy in found:
-            self.events.found(str(discrepancy.kind))
-        runs_store.lock_run(conn, self.store, run_id)
-        report = self.report(conn, complete=True)
-        runs_store.finish_run(conn, self.store, run_id, report, _now())
-        conn.commit()
-        _parity_gauge.set(report["parity_percent"])
-        return report
-
-    def _missing_in_dynamodb(
-        self,
-        conn: Connection,
-        entity: EntityConfig,
-        run_started: datetime,
-        tally: Tally,
-        found: list[Discrepancy],
-        cleared: dict[str, list[dict[str, Any]]],
-    ) -> None:
-        """Rows whose key no segment scanned: re-read their items (item_key templates), then decide.
-
-        The table's keys are streamed with a server-side cursor in batches; each batch's key objects
-        (built by the same :func:`key_to_json` as the scanned keys, so every key type compares
-        exactly) are anti-joined against the run's stored keys in one query. Memory stays at one batch.
-        """
-        key_columns = sql.SQL(", ").join(sql.Identifier(c) for c in entity.key)
-        query = sql.SQL("SELECT {} FROM {}").format(key_columns, table_identifier(entity))
-        unseen = sql.SQL(
-            "SELECT k.key FROM unnest(%s::jsonb[]) AS k(key) WHERE NOT EXISTS"
-            " (SELECT 1 FROM {} AS s WHERE s.run_id = %s AND s.entity = %s AND s.key = k.key)"
-        ).format(self.store.table("reconcile_keys"))
-        entity_tally = tally.entity(entity.name)
-        version_spec = entity.all_columns.get(entity.version) if entity.version else None
-        started = None if version_spec is None else canon_postgres(version_spec, run_started)
-        key_object = key_object_sql(entity, table_columns(conn, entity.schema_name, entity.table_name) or {})
-        if key_object is not None:
-            with postgres_errors(f"anti-join of {entity.table}"):
-                # plan the cursor for all its rows (a hash anti-join), not for a fast first row
-                conn.execute("SET LOCAL cursor_tuple_fraction = 1.0")
-            with postgres_errors(f"anti-join of {entity.table}"), conn.cursor(name=f"unseen_{entity.name}") as cur:
-                cur.itersize = _ANTI_JOIN_BATCH
-                cur.execute(unseen_rows_sql(entity, self.store, key_object), (self.options.run_id, entity.name))
-                while rows := cur.fetchmany(_ANTI_JOIN_BATCH):
-                    self._decide_missing(entity, rows, started, entity_tally, found, cleared)
-            return
-        with postgres_errors(f"anti-join of {entity.table}"), conn.cursor(name=f"keys_{entity.name}") as cur:
-            cur.itersize = _ANTI_JOIN_BATCH
-            cur.execute(query)
-            while True:
-                rows = cur.fetchmany(_ANTI_JOIN_BATCH)
-                if not rows:
-                    break
-                keys = [Jsonb(key_to_json(entity, row_key(entity, row))) for row in rows]
-                missing = [r["key"] for r in conn.execute(unseen, (keys, self.options.run_id, entity.name))]
-                if missing:
-                    missing_keys = [key_from_json(entity, k) for k in missing]
-                    fresh = fetch_rows(conn, entity, missing_keys)
-                    present = [fresh[k] for k in missing_keys if k in fresh]
-                    self._decide_missing(entity, present, started, entity_tally, found, cleared)
-
-    def _decide_missing(
-        self,
-        entity: EntityConfig,
-        rows: Sequence[Mapping[str, Any]],
-        run_started: Canon,
-        entity_tally: Any,
-        found: list[Discrepancy],
-        cleared: dict[str, list[dict[str, Any]]],
-    ) -> None:
-        canon_rows = [canonical_row(entity, row) for row in rows]
-        table_keys = [render_item_key(entity, c) for c in canon_rows]
-        items = self._batch_get([k for k in table_keys if k]) if any(table_keys) else {}
-        for row, canon_row, table_key in zip(rows, canon_rows, table_keys, strict=True):
-            key_json = key_to_json(entity, row_key(entity, row))
-            version = version_value(entity, canon_row)
-            item = None if table_key is None else items.get(json_key_id(_plain_key(table_key)))
-            canon_item = _canon_item(entity, item)
-            entity_tally.rechecked += 1
-            result = compare_canonical(entity, canon_item, canon_row)
-            if result.is_match:
-                entity_tally.cleared += 1
-                entity_tally.add_verdict(Verdict.MATCH)
-                cleared.setdefault(entity.name, []).append(key_json)
-                continue
-            if version is not None and run_started is not None and not is_newer(run_started, version):
-                entity_tally.in_flight += 1  # written after the run started: the scan could not see it
-                continue
-            entity_tally.add_verdict(result.verdict, result.columns)
-            found.append(Discrepancy(entity.name, key_json, result.verdict, result.columns))
+        return self.final.finish_if_complete(conn)
 
     # --- the report ----------------------------------------------------------------------------
 
@@ -710,23 +531,13 @@ def _send(conn: Connection, unsent: list[runs_store.Statement]) -> None:
     unsent.clear()
 
 
-def _canon_item(entity: EntityConfig, item: Item | None) -> dict[str, Canon] | None:
-    if item is None or match_entity([entity], item) is None:
-        return None
-    return canonical_item(entity, item)
-
-
-def _plain_key(typed: dict[str, Any]) -> dict[str, Any]:
-    return {name: next(iter(value.values())) if isinstance(value, dict) else value for name, value in typed.items()}
-
-
 def _moved(
-    entity: EntityConfig, p: Pending, canon_item: dict[str, Canon] | None, canon_row: dict[str, Canon] | None
+    entity: EntityConfig, p: Pending, item_canon: dict[str, Canon] | None, canon_row: dict[str, Canon] | None
 ) -> bool:
     """True when the item's or the row's version changed since the first read."""
     if entity.version is None:
         return False
-    item_version = None if canon_item is None else _text(version_value(entity, canon_item))
+    item_version = None if item_canon is None else _text(version_value(entity, item_canon))
     row_version = None if canon_row is None else _text(version_value(entity, canon_row))
     return item_version != p.item_version or row_version != p.row_version
 
