@@ -13,6 +13,7 @@ restarts the shard from its last checkpoint); 2 for a bad config.
 from __future__ import annotations
 
 import argparse
+import gc
 import io
 import os
 import sys
@@ -76,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
         return CheckerHandler(checker, consumer_id=f"kcl:{shard_id}", health_file=config.consumer.health_file)
 
     processor = ParityRecordProcessor(handler, policy=policy)
+    gc.collect()
+    gc.freeze()  # start-up objects live as long as the process: keep full collections off them
     try:
         kcl.KCLProcess(processor, input_file=sys.stdin, output_file=protocol, error_file=sys.stderr).run()
     finally:
