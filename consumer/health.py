@@ -5,6 +5,8 @@ when the consumer is stuck, including while PostgreSQL is down). Otherwise it re
 heartbeat row that *this worker* wrote for the config's table (``consumer_heartbeats``; the worker
 identity of :func:`consumer.heartbeat.worker_identity`, or ``--worker``): other tasks' fresh rows
 never make a wedged task look healthy. ``--any-worker`` checks that anyone is consuming the table.
+``--worker`` and ``--any-worker`` always read the store, even with a health file configured: they
+are for checking from outside the consumer's task, where its file does not exist.
 Healthy when the last heartbeat is younger than ``[consumer].health_max_age_seconds`` (or
 ``--max-age``). Exit 1 when stale or absent, 2 when the check itself cannot run (bad config,
 PostgreSQL unreachable).
@@ -34,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     path = config.consumer.health_file
     age: float | None
     worker = None if args.any_worker else (args.worker or heartbeat.worker_identity())
-    if path:
+    if path and not (args.any_worker or args.worker):
         age = heartbeat.file_age_seconds(path, now)
         source = f"health file {path}"
     else:

@@ -82,6 +82,9 @@ def test_health_from_a_file(example_env: ExampleEnv, tmp_path: Path, capsys: pyt
     os.utime(beat, (old, old))
     assert main(["health", "--config", str(config)]) == 1
     assert "unhealthy: last heartbeat 1" in capsys.readouterr().out
+    # from outside the task (no file there), --any-worker reads the store: nobody beat yet
+    assert main(["health", "--config", str(config), "--any-worker"]) == 1
+    assert "no heartbeat yet in store schema" in capsys.readouterr().out
 
 
 def test_health_from_the_store(
