@@ -3,8 +3,10 @@
 moto's Scan serves only about 2,000 items/s on the benchmark machine, which would hide the
 reconciler's own cost. This server answers ``DescribeTable``, ``Scan`` (``Segment``/``TotalSegments``,
 ``Limit``, 1 MB pages, ``ExclusiveStartKey``, top-level ``ProjectionExpression`` with
-``ExpressionAttributeNames``) and ``BatchGetItem``/``GetItem`` from items recorded off a moto table,
-after a per-request latency like AWS's (``--latency-ms``, default 15). Responses are the DynamoDB
+``ExpressionAttributeNames``) and ``BatchGetItem``/``GetItem`` from a file of typed-JSON items
+(bench/reconcile.py writes the generated items it also loads into moto and PostgreSQL; any
+recording of a real table works too), after a per-request latency like AWS's (``--latency-ms``,
+default 15). Responses are the DynamoDB
 JSON protocol, so the real boto3 parses them. Items are pre-serialised per projection, so serving a
 page costs the server little and the client's cost is what gets measured.
 
@@ -176,7 +178,7 @@ def make_server(table: ReplayTable, latency_ms: float, port: int = 0) -> Threadi
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("items", help="recorded items, one typed-JSON item per line")
+    parser.add_argument("items", help="the table's items, one typed-JSON item per line")
     parser.add_argument("describe", help="the table's DescribeTable 'Table' object (JSON)")
     parser.add_argument("--latency-ms", type=float, default=15.0, help="latency per request (default 15)")
     parser.add_argument("--port", type=int, default=0)
