@@ -55,6 +55,7 @@ log = get_logger("reconcile")
 _meter = meter("reconcile")
 _items_counter = _meter.create_counter("parity.reconcile.items_compared", description="keys compared")
 _discrepancy_counter = _meter.create_counter("parity.reconcile.discrepancies", description="discrepancies by kind")
+_parity_gauge = _meter.create_gauge("parity.reconcile.parity_percent", description="parity % of the last run")
 _RECHECK_BATCH = 1000  # re-check once this many first discrepancies are due (bounds memory too)
 
 
@@ -90,6 +91,9 @@ class Events:
     def scanned(self, segment: int) -> None:
         if self.on_scanned is not None:
             self.on_scanned(segment)
+
+    def finished(self, parity_percent: float) -> None:
+        _parity_gauge.set(parity_percent)
 
 
 class PageCounter:

@@ -37,7 +37,7 @@ from parity.mapping import (
     version_value,
 )
 from parity.pg import Connection, connect, fetch_rows, postgres_errors, table_columns, table_identifier
-from parity.telemetry import get_logger, meter
+from parity.telemetry import get_logger
 from reconciler import runs_store
 from reconciler.anti_join import key_object_sql, unseen_rows_sql
 from reconciler.runs_store import FINAL_SEGMENT
@@ -48,9 +48,6 @@ if TYPE_CHECKING:
 
 log = get_logger("reconcile")
 _ANTI_JOIN_BATCH = 5000
-_parity_gauge = meter("reconcile").create_gauge(
-    "parity.reconcile.parity_percent", description="parity % of the last run"
-)
 
 Outcome = tuple[Tally, list[Discrepancy], dict[str, list[dict[str, Any]]]]
 
@@ -155,7 +152,7 @@ class FinalPhase:
         report = rec.report(conn, complete=True)
         runs_store.finish_run(conn, rec.store, run_id, report, _now())
         conn.commit()
-        _parity_gauge.set(report["parity_percent"])
+        rec.events.finished(report["parity_percent"])
         return report
 
     def _anti_join(self, conn: Connection, run_started: datetime) -> Outcome:

@@ -88,7 +88,7 @@ def _rebuild(name: str, message: str, hint: str | None, trace: str) -> BaseExcep
     return WorkerFailed(f"a reconcile worker failed: {name}: {message}", hint=trace.strip().splitlines()[-1] or None)
 
 
-def _child(reconciler: Reconciler, segments: Sequence[int], shared: dict[str, Any]) -> None:
+def _child(reconciler: Reconciler, index: int, segments: Sequence[int], shared: dict[str, Any]) -> None:
     """A worker process: swap in the shared pieces and a fresh DynamoDB client, run the segments."""
     stop = shared["stop"]
     messages = shared["messages"]
@@ -109,9 +109,9 @@ def _child(reconciler: Reconciler, segments: Sequence[int], shared: dict[str, An
         reconciler.run_threads(segments)
     except BaseException as exc:  # reported to the parent, which raises it
         stop.set()
-        messages.put(("error", _portable(exc)))
+        messages.put(("error", (index, _portable(exc))))
     else:
-        messages.put(("done", None))
+        messages.put(("done", index))
 
 
 def run(reconciler: Reconciler, workers: int, started: Callable[[], None] | None = None) -> None:
@@ -129,7 +129,7 @@ def run(reconciler: Reconciler, workers: int, started: Callable[[], None] | None
     mine = list(reconciler.options.segments)
     groups = [mine[i::workers] for i in range(workers)]
     procs = [
-        context.Process(target=_child, args=(reconciler, group, shared), name=f"reconcile-worker-{i}", daemon=True)
+        context.Process(target=_child, args=(reconciler, i, group, shared), name=f"reconcile-worker-{i}", daemon=True)
         for i, group in enumerate(groups)
     ]
     for proc in procs:
@@ -137,10 +137,9 @@ def run(reconciler: Reconciler, workers: int, started: Callable[[], None] | None
     if started is not None:
         started()
     failures: list[BaseException] = []
-    done = 0
+    ended: set[int] = set()  # workers whose last message ("done" or "error") arrived
 
     def handle(message: tuple[str, Any]) -> None:
-        nonlocal done
         kind, value = message
         if kind == "page":
             reconciler.progress.add(int(value))
@@ -151,33 +150,45 @@ def run(reconciler: Reconciler, workers: int, started: Callable[[], None] | None
         elif kind == "scanned":
             reconciler.events.scanned(int(value))
         elif kind == "error":
-            failures.append(_rebuild(*value))
+            index, error = value
+            ended.add(int(index))
+            failures.append(_rebuild(*error))
         elif kind == "done":
-            done += 1
+            ended.add(int(value))
 
     # each worker's last message is "done" or "error": once all arrived, the queue is drained
-    while done + len(failures) < len(procs) and any(p.is_alive() for p in procs):
+    while len(ended) < len(procs) and any(p.is_alive() for p in procs):
         if reconciler.stop.is_set():
             stop.set()
         with contextlib.suppress(queue.Empty):
             handle(messages.get(timeout=0.2))
+        if any(p.exitcode is not None and i not in ended for i, p in enumerate(procs)):
+            _drain(messages, handle)  # an exited worker's last message is in the pipe by now
+            if any(p.exitcode is not None and i not in ended for i, p in enumerate(procs)):
+                stop.set()  # it died without a word (killed): stop the others after their page
         if stop.is_set():
             reconciler.stop.set()
     for proc in procs:
         proc.join()
-    while done + len(failures) < len(procs):  # a worker that died: take what it sent before
-        try:
-            handle(messages.get(timeout=0.05))
-        except queue.Empty:
-            break
+    if len(ended) < len(procs):
+        _drain(messages, handle)  # what a worker that died sent before
     if stop.is_set():
         reconciler.stop.set()
     if failures:
         raise failures[0]
-    if done < len(procs):
+    if len(ended) < len(procs):
         codes = [p.exitcode for p in procs]
         reconciler.stop.set()
         raise WorkerFailed(f"a reconcile worker process ended without finishing (exit codes {codes})")
+
+
+def _drain(messages: Any, handle: Callable[[tuple[str, Any]], None]) -> None:
+    """Handle every message already sent (exited workers flushed theirs before exiting)."""
+    while True:
+        try:
+            handle(messages.get(timeout=0.05))
+        except queue.Empty:
+            return
 
 
 __all__ = ["WorkerFailed", "available", "run"]

@@ -344,14 +344,13 @@ def save_decisions(
     are wrapped in BEGIN/COMMIT, on a connection already in a transaction (the final phase, which
     holds the run's lock) they join it and are committed at the end.
     """
+    args = (conn, store, run_id, segment, decided, found, cleared, keys, tally, last_evaluated_key, status, seen_at)
     with postgres_errors("saving re-check outcomes"), conn.pipeline():
         if conn.autocommit:
             with conn.transaction():
-                _decisions(conn, store, run_id, segment, decided, found, cleared, keys, tally, last_evaluated_key,
-                           status, seen_at)  # fmt: skip
+                _decisions(*args)
         else:
-            _decisions(conn, store, run_id, segment, decided, found, cleared, keys, tally, last_evaluated_key,
-                       status, seen_at)  # fmt: skip
+            _decisions(*args)
             conn.commit()
 
 
