@@ -127,7 +127,7 @@ def _read_word(query: str, i: int) -> tuple[str | None, int]:
     return query[i:j], j
 
 
-def _polish(query: str) -> list[Node | str]:
+def _polish(query: str, skip_operators_after_operand: bool) -> list[Node | str]:
     """makepol over gettoken_query_websearch: the query in reverse polish notation."""
     out: list[Node | str] = []
     stack: list[str] = []
@@ -190,9 +190,11 @@ def _polish(query: str) -> list[Node | str]:
                 i += 2
                 operator("|")
                 waiting_operand = True
+            elif c in _OPERATOR_CHARS and skip_operators_after_operand:
+                i += 1  # "ignore other operators in this state too": an "or" after them stays an operator
             elif _wspace(c):
                 i += 1
-            else:  # PostgreSQL 15/16: any other character, an operator one too, means an implicit AND
+            else:  # any other character (before the 2024-08 fix, an operator one too) is an implicit AND
                 operator("&")
                 waiting_operand = True
     clean("|")
@@ -248,13 +250,34 @@ def _clean(node: Node) -> tuple[Node | None, int, int]:
     return Op(node.op, left, right), 0, 0
 
 
-def websearch_to_tsquery(query: str) -> Node | None:
-    """The query tree PostgreSQL builds; None when nothing but stop words (or nothing) remains."""
-    tree = _tree(_polish(query))
+def websearch_to_tsquery(query: str, *, before_or_fix: bool = False) -> Node | None:
+    """The query tree PostgreSQL builds; None when nothing but stop words (or nothing) remains.
+
+    This is the behaviour of current releases (see :func:`server_has_or_fix`). ``before_or_fix``
+    reproduces the minors released before 2024-08-08 (e.g. 16.0-16.3, 15.0-15.7), where an operator
+    character right after a word (``"x) or y"``, ``"x | or y"``) was an implicit AND, so the ``or``
+    that followed became a (stop) word instead of OR; only the oracle tests of old servers use it.
+    """
+    tree = _tree(_polish(query, skip_operators_after_operand=not before_or_fix))
     if tree is None:
         return None
     cleaned, _, _ = _clean(tree)
     return cleaned
+
+
+# First minor of each branch with "Fix parsing of ignored operators in websearch_to_tsquery()" (Tom
+# Lane; release notes of 15.8, commit df95c1ec0 on REL_15_STABLE), all released on 2024-08-08. 17.0
+# and later have it from the start; 11 and older never got it.
+_OR_FIX_MINOR = {12: 20, 13: 16, 14: 13, 15: 8, 16: 4}
+
+
+def server_has_or_fix(server_version_num: int) -> bool:
+    """Whether a server (``SHOW server_version_num``, e.g. 150020) parses websearch queries as this port does
+    by default; False means it needs ``websearch_to_tsquery(..., before_or_fix=True)``."""
+    major, minor = divmod(server_version_num, 10000)
+    if major >= 17:
+        return True
+    return minor >= _OR_FIX_MINOR.get(major, 10**6)
 
 
 def format_tsquery(node: Node | None) -> str:

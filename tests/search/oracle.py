@@ -10,7 +10,7 @@ import psycopg
 
 from search.lexize import format_tsvector, to_tsvector
 from search.rank import f4, ts_rank
-from search.tsquery import format_tsquery, matches, websearch_to_tsquery
+from search.tsquery import Node, format_tsquery, matches, server_has_or_fix, websearch_to_tsquery
 
 _WORDS = [
     "the",
@@ -198,6 +198,12 @@ def generate_query(rng: random.Random, text: str) -> str:
     return " ".join(terms)
 
 
+def parse_like(conn: psycopg.Connection[tuple[object, ...]], query: str) -> Node | None:
+    """The port's websearch_to_tsquery as this server's release parses it: servers released before the
+    2024-08-08 fix (16.0-16.3, 15.0-15.7, ...) treat an operator character before "or" as an AND."""
+    return websearch_to_tsquery(query, before_or_fix=not server_has_or_fix(conn.info.server_version))
+
+
 @dataclass(frozen=True)
 class Disagreement:
     text: str
@@ -220,10 +226,10 @@ def check_pairs(dsn: str, pairs: Sequence[tuple[str, str]]) -> list[Disagreement
             " FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS u(t, q, n) ORDER BY n",
             (texts, queries),
         ).fetchall()
+        trees = [parse_like(conn, q) for q in queries]
     out: list[Disagreement] = []
-    for (text, query), (pg_vector, pg_query, pg_match, pg_rank) in zip(pairs, rows, strict=True):
+    for (text, query), tree, (pg_vector, pg_query, pg_match, pg_rank) in zip(pairs, trees, rows, strict=True):
         vector = to_tsvector(text)
-        tree = websearch_to_tsquery(query)
         checks = (
             ("tsvector", pg_vector, format_tsvector(vector)),
             ("tsquery", pg_query, format_tsquery(tree)),
@@ -251,10 +257,10 @@ def check_rank_order(
             ") s GROUP BY qn ORDER BY qn",
             (list(queries), list(documents)),
         ).fetchall()
+        trees = [parse_like(conn, q) for q in queries]
     vectors = [to_tsvector(d) for d in documents]
     out = []
-    for (_qn, pg_order), query in zip(rows, queries, strict=True):
-        tree = websearch_to_tsquery(query)
+    for (_qn, pg_order), query, tree in zip(rows, queries, trees, strict=True):
         scored = [(-ts_rank(v, tree), i + 1) for i, v in enumerate(vectors) if matches(v, tree)]
         mine = [i for _, i in sorted(scored)]
         expected = [int(i) for i in (pg_order or [])]
@@ -286,13 +292,13 @@ def check_documents(
             " FROM d, unnest(%s::text[]) WITH ORDINALITY AS q(t, n) ORDER BY d.n, q.n",
             (names, summaries, metas, list(queries)),
         ).fetchall()
+        trees = [parse_like(conn, q) for q in queries]
     vectors = []
     for name, summary, meta in rows:
         vector = concat(to_tsvector(name or ""), to_tsvector(summary or ""))
         if meta is not None:
             vector = concat(vector, json_to_tsvector(json.loads(meta)))
         vectors.append(vector)
-    trees = [websearch_to_tsquery(q) for q in queries]
     bad = []
     for dn, qn, pg_vector, pg_match, pg_rank in result:
         vector = vectors[dn - 1]
@@ -319,3 +325,20 @@ def fuzz_string(rng: random.Random, longest: int, char_share: float) -> str:
         rng.choice(_FUZZ_CHARS) if rng.random() < char_share else rng.choice(_FUZZ_PIECES)
         for _ in range(rng.randint(1, longest))
     )
+
+
+# Queries whose parse the 2024-08-08 fix ("Fix parsing of ignored operators in websearch_to_tsquery()")
+# changed, with PostgreSQL 15.20's answer (fixed) and 16.2's (before the fix), both read from real servers.
+OR_FIX_CASES = [
+    ("10.0.0.1) or 42", "'10.0.0.1' | '42'", "'10.0.0.1' & '42'"),
+    ("&AMP; & or Ärger or can't", "'amp' | 'ärger'", "'amp' & 'ärger'"),
+    ("cat |or dog", "'cat' | 'dog'", "'cat' & 'dog'"),
+    ("cat | or dog", "'cat' | 'dog'", "'cat' & 'dog'"),
+    ("relational! or data", "'relat' | 'data'", "'relat' & 'data'"),
+    ("brown; (or/Ärger", "'brown' | 'ärger'", "'brown' & 'ärger'"),
+    ('"2.5e-3 |" ( or ran', "'2.5e-3' | 'ran'", "'2.5e-3' & 'ran'"),
+    ("-1 -B-52! or WAS_studies", "!'1' & !( 'b' <-> '-52' ) | 'studi'", "!'1' & !( 'b' <-> '-52' ) & 'studi'"),
+    ("or +7) or lying -a_b@x.org was.", "'+7' | 'lie' & !'a_b@x.org'", "'+7' & 'lie' & !'a_b@x.org'"),
+    ("campaigns 'Ångström! or '_private?", "'campaign' & 'ångström' | 'privat'", "'campaign' & 'ångström' & 'privat'"),
+    ("é-->@C291.2İ&or<!--東ü-", "'é' <-> 'c291.2' | !!'東ü'", "'é' <-> 'c291.2' & !!'東ü'"),
+]  # fmt: skip

@@ -25,7 +25,7 @@ def config(tmp_path: Any) -> ParityConfig:
 
 def test_query_request_binds_every_value_and_name(config: ParityConfig) -> None:
     search, entity = search_config(config)
-    hostile = "x) OR begins_with(#pk, :pk"
+    hostile = "x) AND begins_with(#pk, :pk"  # not "OR": after ")" that is websearch's OR (PostgreSQL >= 16.4)
     query = websearch_to_tsquery('"quick brown" fox -lazy ' + hostile)
     request = query_request(search, entity, "app", "c-1", query)
     assert request["KeyConditionExpression"] == "#pk = :pk AND begins_with(#sk, :skp)"

@@ -9,9 +9,18 @@ from __future__ import annotations
 
 import random
 
+import psycopg
 import pytest
 
-from tests.search.oracle import check_pairs, check_rank_order, fuzz_string, generate_query, generate_text
+from search.tsquery import format_tsquery, server_has_or_fix, websearch_to_tsquery
+from tests.search.oracle import (
+    OR_FIX_CASES,
+    check_pairs,
+    check_rank_order,
+    fuzz_string,
+    generate_query,
+    generate_text,
+)
 
 
 def _report(bad: list) -> str:  # type: ignore[type-arg]
@@ -27,6 +36,26 @@ def test_generated_pairs_agree_with_postgres(pg_admin_dsn: str, seed: int) -> No
         pairs.append((text, generate_query(rng, text)))
     bad = check_pairs(pg_admin_dsn, pairs)
     assert not bad, f"{len(bad)} of {len(pairs)} disagree:\n{_report(bad)}"
+
+
+def test_or_after_operator_characters_matches_the_servers_release(pg_admin_dsn: str) -> None:
+    """The one websearch difference between releases, asserted both ways: a server with the 2024-08-08 fix
+    (15.8+, 16.4+, 17+) gives the port's default parse, an older one (e.g. 16.2) the ``before_or_fix`` parse,
+    and every case differs between the two. The other oracle tests compare against the matching parse."""
+    queries = [q for q, _, _ in OR_FIX_CASES]
+    with psycopg.connect(pg_admin_dsn, autocommit=True) as conn:
+        version = conn.info.server_version
+        rows = conn.execute(
+            "SELECT websearch_to_tsquery('english', q)::text"
+            " FROM unnest(%s::text[]) WITH ORDINALITY AS u(q, n) ORDER BY n",
+            (queries,),
+        ).fetchall()
+    fixed = server_has_or_fix(version)
+    for query, (postgres,) in zip(queries, rows, strict=True):
+        current = format_tsquery(websearch_to_tsquery(query))
+        before = format_tsquery(websearch_to_tsquery(query, before_or_fix=True))
+        assert current != before, query
+        assert postgres == (current if fixed else before), (version, query, postgres, current, before)
 
 
 def _prose() -> list[str]:
