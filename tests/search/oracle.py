@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -198,10 +199,33 @@ def generate_query(rng: random.Random, text: str) -> str:
     return " ".join(terms)
 
 
-def parse_like(conn: psycopg.Connection[tuple[object, ...]], query: str) -> Node | None:
-    """The port's websearch_to_tsquery as this server's release parses it: servers released before the
-    2024-08-08 fix (16.0-16.3, 15.0-15.7, ...) treat an operator character before "or" as an AND."""
-    return websearch_to_tsquery(query, before_or_fix=not server_has_or_fix(conn.info.server_version))
+#: PostgreSQL 16 counts Unicode format characters (category Cf: U+200B, U+200D, U+FEFF, ...) as zero width,
+#: so its parser keeps them inside words, as the port does; 15 and older treat them like U+00A0, a separator.
+FORMAT_CHARS_IN_WORDS_SINCE = 160000
+
+
+@dataclass(frozen=True)
+class Release:
+    """How the port is run to be compared with one server's release (``server_version_num``).
+
+    Servers before 16 split words at format characters: the port reads those as U+00A0, which both
+    treat as a separator. Servers before the 2024-08-08 minors read ``x) or y`` as AND: the port parses
+    with ``before_or_fix``. Anything else is compared as is.
+    """
+
+    server_version: int
+
+    @classmethod
+    def of(cls, conn: psycopg.Connection[tuple[object, ...]]) -> Release:
+        return cls(conn.info.server_version)
+
+    def text(self, value: str) -> str:
+        if self.server_version >= FORMAT_CHARS_IN_WORDS_SINCE or value.isascii():
+            return value
+        return "".join("\u00a0" if unicodedata.category(c) == "Cf" else c for c in value)
+
+    def query(self, value: str) -> Node | None:
+        return websearch_to_tsquery(self.text(value), before_or_fix=not server_has_or_fix(self.server_version))
 
 
 @dataclass(frozen=True)
@@ -226,10 +250,11 @@ def check_pairs(dsn: str, pairs: Sequence[tuple[str, str]]) -> list[Disagreement
             " FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS u(t, q, n) ORDER BY n",
             (texts, queries),
         ).fetchall()
-        trees = [parse_like(conn, q) for q in queries]
+        release = Release.of(conn)
     out: list[Disagreement] = []
-    for (text, query), tree, (pg_vector, pg_query, pg_match, pg_rank) in zip(pairs, trees, rows, strict=True):
-        vector = to_tsvector(text)
+    for (text, query), (pg_vector, pg_query, pg_match, pg_rank) in zip(pairs, rows, strict=True):
+        vector = to_tsvector(release.text(text))
+        tree = release.query(query)
         checks = (
             ("tsvector", pg_vector, format_tsvector(vector)),
             ("tsquery", pg_query, format_tsquery(tree)),
@@ -257,8 +282,9 @@ def check_rank_order(
             ") s GROUP BY qn ORDER BY qn",
             (list(queries), list(documents)),
         ).fetchall()
-        trees = [parse_like(conn, q) for q in queries]
-    vectors = [to_tsvector(d) for d in documents]
+        release = Release.of(conn)
+    trees = [release.query(q) for q in queries]
+    vectors = [to_tsvector(release.text(d)) for d in documents]
     out = []
     for (_qn, pg_order), query, tree in zip(rows, queries, trees, strict=True):
         scored = [(-ts_rank(v, tree), i + 1) for i, v in enumerate(vectors) if matches(v, tree)]
@@ -292,12 +318,13 @@ def check_documents(
             " FROM d, unnest(%s::text[]) WITH ORDINALITY AS q(t, n) ORDER BY d.n, q.n",
             (names, summaries, metas, list(queries)),
         ).fetchall()
-        trees = [parse_like(conn, q) for q in queries]
+        release = Release.of(conn)
+    trees = [release.query(q) for q in queries]
     vectors = []
     for name, summary, meta in rows:
-        vector = concat(to_tsvector(name or ""), to_tsvector(summary or ""))
+        vector = concat(to_tsvector(release.text(name or "")), to_tsvector(release.text(summary or "")))
         if meta is not None:
-            vector = concat(vector, json_to_tsvector(json.loads(meta)))
+            vector = concat(vector, json_to_tsvector(json.loads(release.text(meta))))
         vectors.append(vector)
     bad = []
     for dn, qn, pg_vector, pg_match, pg_rank in result:

@@ -11,7 +11,14 @@ import psycopg
 
 from search.lexize import format_tsvector, to_tsvector
 from search.stopwords import ENGLISH_STOP_WORDS
-from tests.search.oracle import check_documents, check_pairs, generate_query, generate_text
+from tests.search.oracle import (
+    FORMAT_CHARS_IN_WORDS_SINCE,
+    Release,
+    check_documents,
+    check_pairs,
+    generate_query,
+    generate_text,
+)
 
 
 def _json_value(rng: random.Random, depth: int = 0) -> object:
@@ -71,5 +78,21 @@ def test_every_unicode_letter_class_we_meet_tokenises_like_postgresql(pg_admin_d
     ]
     with psycopg.connect(pg_admin_dsn) as conn:
         rows = conn.execute("SELECT to_tsvector('english', t)::text FROM unnest(%s::text[]) t", (samples,)).fetchall()
+        release = Release.of(conn)
     for text, (expected,) in zip(samples, rows, strict=True):
-        assert format_tsvector(to_tsvector(text)) == expected, text
+        assert format_tsvector(to_tsvector(release.text(text))) == expected, text
+
+
+def test_format_characters_inside_words_follow_the_servers_major(pg_admin_dsn: str) -> None:
+    """PostgreSQL 16+ keeps Unicode format characters (Cf) inside a word, as the port does; 15 splits there.
+    Asserted both ways, so the oracle's U+00A0 stand-in on old servers is checked, not assumed."""
+    samples = ["zero\u200bwidth", "xy\u200dzw", "xy\u2060zw", "bom\ufeffmark", "rtl\u200emark", "ara\u061cbic"]
+    with psycopg.connect(pg_admin_dsn) as conn:
+        rows = conn.execute("SELECT to_tsvector('english', t)::text FROM unnest(%s::text[]) t", (samples,)).fetchall()
+        release = Release.of(conn)
+    for text, (expected,) in zip(samples, rows, strict=True):
+        port = format_tsvector(to_tsvector(text))
+        split = format_tsvector(to_tsvector(text.translate({ord(c): "\u00a0" for c in text if not c.isascii()})))
+        assert port != split and port.count(":") == 1 and split.count(":") == 2, text
+        in_words = release.server_version >= FORMAT_CHARS_IN_WORDS_SINCE
+        assert expected == (port if in_words else split), (release.server_version, text, expected)
