@@ -12,6 +12,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from psycopg import sql
@@ -298,6 +299,15 @@ def _save_segment(
     )
 
 
+def stored_key(key: dict[str, Any]) -> dict[str, Any]:
+    """A key object read back from jsonb as :func:`parity.mapping.key_to_json` made it.
+
+    The store's connections decode JSON numbers as Decimal; a key's numbers are integers (larger
+    ones and decimals are strings), and its id and JSON must come out as they went in.
+    """
+    return {name: int(v) if isinstance(v, Decimal) and v == v.to_integral_value() else v for name, v in key.items()}
+
+
 def load_pending(conn: Connection, store: Store, run_id: str, segment: int) -> list[Pending]:
     with postgres_errors("reading pending re-checks"):
         rows = conn.execute(
@@ -310,7 +320,7 @@ def load_pending(conn: Connection, store: Store, run_id: str, segment: int) -> l
     return [
         Pending(
             r["entity"],
-            r["key"],
+            stored_key(r["key"]),
             r["key_id"],
             r["kind"],
             tuple(r["columns"]),

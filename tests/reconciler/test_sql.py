@@ -111,3 +111,31 @@ def test_server_side_key_objects_equal_the_scanned_ones(pg_dsn: str) -> None:
     ).fetchone()
     assert matching == {"n": 2}  # jsonb equality, as the anti-join compares
     conn.close()
+
+
+def test_pending_recheck_with_an_integer_key_reads_back_with_the_same_id(pg_dsn: str) -> None:
+    """jsonb numbers come back as Decimal on parity's connections; a resumed run's re-check must
+    still compute the key's id and JSON (json_key_id refuses Decimals)."""
+    from datetime import UTC, datetime
+
+    from parity.mapping import json_key_id
+    from parity.store import Store
+    from reconciler import runs_store
+    from reconciler.runs_store import Pending
+    from reconciler.tally import Tally
+
+    store = Store("parity")
+    conn = connect(pg_dsn, autocommit=True)
+    store.migrate(conn)
+    runs_store.create_run(conn, store, "r", 1, {})
+    key = {"order": 2**40, "sku": "a"}
+    pending = Pending("line", key, json_key_id(key), "mismatched", ("n",), {"pk": {"N": "7"}}, None, None,
+                      datetime.now(UTC))  # fmt: skip
+    runs_store.save_page(
+        conn, store, "r", 0, keys={"line": [key]}, matched={}, pending=[pending], last_evaluated_key=None,
+        tally=Tally(), seen_at=datetime.now(UTC),
+    )  # fmt: skip
+    (back,) = runs_store.load_pending(conn, store, "r", 0)
+    assert back.key == key and type(back.key["order"]) is int
+    assert json_key_id(back.key) == pending.key_id and back.table_key == {"pk": {"N": "7"}}
+    conn.close()
