@@ -76,13 +76,31 @@ def configure_metrics(service_name: str = "parity") -> None:
         return
     from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
     from opentelemetry.sdk.metrics import MeterProvider
-    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
     from opentelemetry.sdk.resources import Resource
 
-    reader = PeriodicExportingMetricReader(OTLPMetricExporter(), export_interval_millis=15_000)
+    reader = own_process_reader(OTLPMetricExporter(), export_interval_millis=15_000)
     resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", service_name)})
     _meter_provider = MeterProvider(metric_readers=[reader], resource=resource)
     metrics.set_meter_provider(_meter_provider)
+
+
+def own_process_reader(exporter: Any, *, export_interval_millis: float) -> Any:
+    """A periodic metric reader that exports only from the process that created it.
+
+    The SDK restarts its export thread in forked children (the reconciler's segment workers), which
+    would re-send the parent's counters as they were at the fork under the same resource; the
+    workers report their counts to the parent, which records them once.
+    """
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+
+    owner = os.getpid()
+
+    class _OwnProcessReader(PeriodicExportingMetricReader):
+        def _receive_metrics(self, metrics_data: Any, timeout_millis: float = 10_000, **kwargs: Any) -> None:
+            if os.getpid() == owner:
+                super()._receive_metrics(metrics_data, timeout_millis=timeout_millis, **kwargs)
+
+    return _OwnProcessReader(exporter, export_interval_millis=export_interval_millis)
 
 
 def shutdown_metrics() -> None:
