@@ -227,3 +227,19 @@ def test_a_null_for_a_not_null_column_is_unstorable(
     ]
     assert main(["replay", *cfg, "--from-stream", "--apply"]) == 2
     assert _rows(example_env) == {}
+
+
+def test_max_rows_caps_one_run_and_the_next_run_continues(
+    example_env: ExampleEnv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sessions = _dynamodb_only(example_env, 5)
+    cfg = ["--config", str(example_env.config_path), "--from-stream", "--json"]
+    assert main(["replay", *cfg, "--apply", "--max-rows", "2"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert (first["planned"], first["applied"], first["remaining"]) == (2, 2, 3)
+    assert len(_rows(example_env)) == 2
+    assert main(["replay", *cfg, "--apply", "--max-rows", "2"]) == 0
+    assert json.loads(capsys.readouterr().out)["remaining"] == 1
+    assert main(["replay", *cfg, "--apply"]) == 0
+    assert json.loads(capsys.readouterr().out)["applied"] == 1
+    assert set(_rows(example_env)) == {s.id for s in sessions}
