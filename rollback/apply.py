@@ -22,7 +22,6 @@ from psycopg.types.json import Jsonb
 
 from parity.compare import compare
 from parity.config import ParityConfig
-from parity.jsontext import dumps_exact
 from parity.mapping import key_id
 from parity.pg import Connection, fetch_rows, postgres_errors
 from parity.store import Store
@@ -30,7 +29,7 @@ from parity.telemetry import get_logger, meter
 from rollback.plan import Action, Decision, decide_delete, decide_upsert
 from rollback.planner import Options, Plan, Step
 from rollback.values import item_to_row
-from rollback.writer import ROW, TableInfo, bind, describe, key_condition, key_values, lock_rows
+from rollback.writer import ROW, TableInfo, bind, exact_jsonb, key_condition, key_values, lock_rows
 
 log = get_logger("rollback.apply")
 _rows_counter = meter("replay").create_counter(
@@ -74,12 +73,10 @@ def apply_plan(
     progress: Callable[[int, int], None] | None = None,
 ) -> Applied:
     """Write the plan's changes in batches (see the module docstring)."""
-    entities = {e.name: e for e in config.entity}
     result = Applied(run_id)
     conn.commit()  # end the planning reads' transaction: each batch below is its own
     _start_run(conn, store, run_id, options)
-    infos = {name: describe(conn, entities[name]) for name in {s.entity for s in plan.changes}}
-    conn.commit()
+    infos = {name: plan.tables[name] for name in {s.entity for s in plan.changes}}
     try:
         _apply_batches(conn, store, plan, options, infos, result, progress, batch_size)
     except BaseException as exc:
@@ -158,8 +155,8 @@ def _apply_batch(
                 key_id(entity, step.key),
                 Jsonb(step.key_json),
                 str(decision.action),
-                _jsonb(previous),
-                _jsonb(applied),
+                exact_jsonb(previous),
+                exact_jsonb(applied),
                 list(decision.columns),
             )
         )
@@ -241,10 +238,6 @@ class _Statements:
         return out
 
 
-def _jsonb(value: Any) -> Jsonb | None:
-    return None if value is None else Jsonb(value, dumps=dumps_exact)
-
-
 def _verify(conn: Connection, store: Store, config: ParityConfig, plan: Plan, result: Applied) -> None:
     """Read every planned key back; resolve the discrepancies of those that now match their item."""
     entities = {e.name: e for e in config.entity}
@@ -261,7 +254,7 @@ def _verify(conn: Connection, store: Store, config: ParityConfig, plan: Plan, re
             row = rows.get(step.key)
             if compare(entity, step.item, row).is_match:
                 matched.append(step.key_json)
-            elif step in plan.changes:
+            elif plan.is_change(step):
                 result.unverified.append({"entity": name, "key": step.key_json})
         result.resolved += store.resolve(conn, name, matched, "replay", now)
         conn.commit()

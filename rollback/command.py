@@ -135,7 +135,7 @@ def _replay(args: argparse.Namespace, config: ParityConfig, conn: Connection, st
     }
     stream_records = 0
     if options.from_stream:
-        groups[SourceName.STREAM], stream_records = _stream_candidates(config, schema)
+        groups[SourceName.STREAM], stream_records = _stream_candidates(config, dynamodb, schema)
     plan = build_plan(conn, dynamodb, config, groups, schema, options)
     if args.apply and plan.unstorable:
         first = plan.unstorable[0]
@@ -162,8 +162,8 @@ def _replay(args: argparse.Namespace, config: ParityConfig, conn: Connection, st
     return 0
 
 
-def _stream_candidates(config: ParityConfig, schema: list[str]) -> tuple[list[Candidate], int]:
-    arn = stream_arn_of(client(config.dynamodb), config.dynamodb.table)
+def _stream_candidates(config: ParityConfig, dynamodb: Any, schema: list[str]) -> tuple[list[Candidate], int]:
+    arn = stream_arn_of(dynamodb, config.dynamodb.table)
     if arn is None:
         raise InputError(f"--from-stream: table {config.dynamodb.table!r} has no stream enabled")
     reader = StreamReader(client(config.dynamodb, "dynamodbstreams"), arn, refresh_seconds=3600)
@@ -221,7 +221,7 @@ def _print_plan(plan: Plan, applied: Applied | None, summary: dict[str, Any], *,
         key = ",".join(f"{k}={v}" for k, v in step.key_json.items())
         if step.action.writes:
             columns = f"  [{', '.join(step.decision.columns)}]" if step.decision.columns else ""
-            marker = "" if step in plan.changes else "  (over --max-rows: next run)"
+            marker = "" if plan.is_change(step) else "  (over --max-rows: next run)"
             print(f"  {step.action:<7} {step.entity:<12} {key}{columns}{marker}")
         else:
             columns = f" [{', '.join(step.decision.columns)}]" if step.decision.columns else ""

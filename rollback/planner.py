@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from parity.config import EntityConfig, ParityConfig
@@ -66,9 +67,18 @@ class Plan:
     sources: dict[str, int]
     scanned_for_keys: int = 0
     excluded: int = 0  # candidates left out by --exclude
+    tables: dict[str, TableInfo] = field(default_factory=dict)  # described while planning, reused to write
 
     def count(self, action: Action) -> int:
         return sum(1 for s in self.steps if s.action is action)
+
+    @cached_property
+    def _change_slots(self) -> frozenset[tuple[str, Key]]:
+        return frozenset((s.entity, s.key) for s in self.changes)
+
+    def is_change(self, step: Step) -> bool:
+        """Is this step one this run writes (not left for a later run by --max-rows)?"""
+        return (step.entity, step.key) in self._change_slots
 
     @property
     def unstorable(self) -> list[Step]:
@@ -107,12 +117,10 @@ def build_plan(
         if item is not None and match_entity([entity], item) is None:
             item = None  # the key now holds another entity's item: this entity's item is gone
         if item is not None:
-            decision = decide_upsert(
-                entity, item, dict(row) if row else None, include_conflicts=options.include_conflicts
-            )
+            decision = decide_upsert(entity, item, row, include_conflicts=options.include_conflicts)
         else:
             ttl = None if found.removal is None else found.removal.ttl
-            decision = decide_delete(dict(row) if row else None, include_deletes=options.include_deletes, ttl=ttl)
+            decision = decide_delete(row, include_deletes=options.include_deletes, ttl=ttl)
         if item is not None and decision.action in (Action.INSERT, Action.UPDATE):
             problem = _unstorable(tables, entity, item, insert=decision.action is Action.INSERT)
             if problem:
@@ -125,7 +133,7 @@ def build_plan(
         changes = changes[: options.max_rows]
     counts = {name: len(found_list) for name, found_list in groups.items()}
     log.info("replay plan built", candidates=len(merged), changes=len(changes), remaining=remaining, **counts)
-    return Plan(steps, changes, remaining, counts, scanned, excluded=len(gathered) - len(merged))
+    return Plan(steps, changes, remaining, counts, scanned, excluded=len(gathered) - len(merged), tables=tables)
 
 
 def _unstorable(tables: dict[str, TableInfo], entity: EntityConfig, item: Item, *, insert: bool) -> str:

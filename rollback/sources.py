@@ -12,7 +12,7 @@ from psycopg import sql
 from consumer.judge import Located, group
 from parity.config import EntityConfig
 from parity.errors import DecodeError, InputError
-from parity.mapping import key_from_json
+from parity.mapping import Key, key_from_json
 from parity.pg import Connection, postgres_errors
 from parity.store import Store
 from parity.stream.records import TTL_PRINCIPAL, EventName, parse_stream_record
@@ -23,10 +23,6 @@ from rollback.candidates import Candidate, Removal, SourceName, candidate, table
 log = get_logger("rollback.sources")
 
 
-def _entities(entities: Sequence[EntityConfig]) -> dict[str, EntityConfig]:
-    return {e.name: e for e in entities}
-
-
 def from_discrepancies(conn: Connection, store: Store, entities: Sequence[EntityConfig]) -> list[Candidate]:
     """Open ``missing_in_postgres`` and ``mismatched`` discrepancies of configured entities."""
     query = sql.SQL(
@@ -35,7 +31,9 @@ def from_discrepancies(conn: Connection, store: Store, entities: Sequence[Entity
     ).format(store.table("discrepancies"))
     with postgres_errors("reading open discrepancies"):
         rows = conn.execute(query).fetchall()
-    return _keyed(rows, entities, SourceName.DISCREPANCY, "discrepancy")
+    by_name = {e.name: e for e in entities}
+    located = (_entity_key(by_name, row, "discrepancy") for row in rows)
+    return [candidate(entity, key, SourceName.DISCREPANCY) for entity, key in filter(None, located)]
 
 
 def from_archive(
@@ -48,16 +46,13 @@ def from_archive(
     ).format(store.table("dynamodb_only_archive"))
     with postgres_errors("reading the archive of DynamoDB-only writes"):
         rows = conn.execute(query).fetchall()
-    by_name = _entities(entities)
+    by_name = {e.name: e for e in entities}
     found: list[Candidate] = []
     for row in rows:
-        entity = by_name.get(row["entity"])
-        if entity is None:
-            log.warning("archived write of an entity not in the config is ignored", entity=row["entity"])
+        located = _entity_key(by_name, row, "archived write")
+        if located is None:
             continue
-        key = _key(entity, row["key"], "archive")
-        if key is None:
-            continue
+        entity, key = located
         removal = None
         if row["event_name"] == EventName.REMOVE and row["approximate_created_at"] is not None:
             removal = Removal(row["approximate_created_at"], row["user_identity"] == TTL_PRINCIPAL)
@@ -68,25 +63,17 @@ def from_archive(
     return found
 
 
-def _keyed(
-    rows: Sequence[Mapping[str, Any]], entities: Sequence[EntityConfig], source: str, what: str
-) -> list[Candidate]:
-    by_name = _entities(entities)
-    found: list[Candidate] = []
-    for row in rows:
-        entity = by_name.get(row["entity"])
-        if entity is None:
-            log.warning(f"{what} of an entity not in the config is ignored", entity=row["entity"])
-            continue
-        key = _key(entity, row["key"], what)
-        if key is not None:
-            found.append(candidate(entity, key, source))
-    return found
-
-
-def _key(entity: EntityConfig, key_json: Any, what: str) -> Any:
+def _entity_key(
+    by_name: Mapping[str, EntityConfig], row: Mapping[str, Any], what: str
+) -> tuple[EntityConfig, Key] | None:
+    """The configured entity and canonical key of a store row; None (with a warning) when the entity
+    is no longer in the config or the key cannot be read."""
+    entity = by_name.get(row["entity"])
+    if entity is None:
+        log.warning(f"{what} of an entity not in the config is ignored", entity=row["entity"])
+        return None
     try:
-        return key_from_json(entity, key_json)
+        return entity, key_from_json(entity, row["key"])
     except (InputError, DecodeError, ValueError, TypeError) as exc:
         log.warning(f"{what} with an unreadable key is ignored", entity=entity.name, error=str(exc))
         return None

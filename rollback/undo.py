@@ -13,16 +13,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from psycopg import sql
-from psycopg.types.json import Jsonb
 
 from parity.config import EntityConfig, ParityConfig
 from parity.errors import InputError
-from parity.jsontext import dumps_exact
 from parity.mapping import key_from_json
 from parity.pg import Connection, postgres_errors
 from parity.store import Store
 from parity.telemetry import get_logger
-from rollback.writer import TableInfo, describe, key_condition, key_values
+from rollback.writer import TableInfo, describe, exact_jsonb, key_condition, key_values
 
 log = get_logger("rollback.undo")
 
@@ -94,9 +92,13 @@ def _restore(conn: Connection, info: TableInfo, entity: EntityConfig, entry: dic
     key = key_from_json(entity, entry["key"])
     where = key_condition(info)
     params = key_values(info, key)
+    # lock the row and compare it with what the replay wrote in one statement (jsonb equality:
+    # numbers by value, key order ignored); ``applied`` is NULL for a replayed delete
     current = conn.execute(
-        sql.SQL("SELECT to_jsonb(t.*) AS current_row FROM {} AS t WHERE {} FOR UPDATE").format(info.ident, where),
-        params,
+        sql.SQL("SELECT to_jsonb(t.*) = %s::jsonb AS same FROM {} AS t WHERE {} FOR UPDATE").format(
+            info.ident, where
+        ),
+        [exact_jsonb(entry["applied"]), *params],
     ).fetchone()
     if entry["action"] == "delete":
         if current is not None:
@@ -106,10 +108,10 @@ def _restore(conn: Connection, info: TableInfo, entity: EntityConfig, entry: dic
             sql.SQL("INSERT INTO {} ({}) SELECT {} FROM jsonb_populate_record(NULL::{}, %s)").format(
                 info.ident, columns, columns, info.ident
             ),
-            (Jsonb(entry["previous"], dumps=dumps_exact),),
+            (exact_jsonb(entry["previous"]),),
         )
         return True
-    if current is None or not _same(conn, current["current_row"], entry["applied"]):
+    if current is None or not current["same"]:
         return False
     if entry["action"] == "insert":
         conn.execute(sql.SQL("DELETE FROM {} AS t WHERE {}").format(info.ident, where), params)
@@ -120,7 +122,7 @@ def _restore(conn: Connection, info: TableInfo, entity: EntityConfig, entry: dic
         sql.SQL("UPDATE {} AS t SET ({}) = (SELECT {} FROM jsonb_populate_record(NULL::{}, %s)) WHERE {}").format(
             info.ident, names, names, info.ident, where
         ),
-        [Jsonb(entry["previous"], dumps=dumps_exact), *params],
+        [exact_jsonb(entry["previous"]), *params],
     )
     return True
 
@@ -135,15 +137,6 @@ def _reopen(conn: Connection, store: Store, restored: dict[str, list[str]]) -> i
     for entity, key_ids in restored.items():
         count += conn.execute(query, (entity, key_ids)).rowcount
     return count
-
-
-def _same(conn: Connection, current: Any, applied: Any) -> bool:
-    """jsonb equality in PostgreSQL (numbers by value, key order ignored)."""
-    found = conn.execute(
-        "SELECT %s::jsonb = %s::jsonb AS same",
-        (Jsonb(current, dumps=dumps_exact), Jsonb(applied, dumps=dumps_exact)),
-    ).fetchone()
-    return bool(found and found["same"])
 
 
 def _recent_runs(conn: Connection, store: Store) -> list[str]:

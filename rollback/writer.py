@@ -105,6 +105,11 @@ def bind(info: TableInfo, column: str, value: Any) -> Any:
     return dumps_exact(value)
 
 
+def exact_jsonb(value: Any) -> Jsonb | None:
+    """A jsonb parameter with numbers written digit for digit (journalled rows hold Decimals)."""
+    return None if value is None else Jsonb(value, dumps=dumps_exact)
+
+
 def key_condition(info: TableInfo, alias: str = "t") -> sql.Composed:
     """``t.k1 = %s::type AND ...`` for one key."""
     return sql.SQL(" AND ").join(
