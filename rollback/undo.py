@@ -95,9 +95,7 @@ def _restore(conn: Connection, info: TableInfo, entity: EntityConfig, entry: dic
     # lock the row and compare it with what the replay wrote in one statement (jsonb equality:
     # numbers by value, key order ignored); ``applied`` is NULL for a replayed delete
     current = conn.execute(
-        sql.SQL("SELECT to_jsonb(t.*) = %s::jsonb AS same FROM {} AS t WHERE {} FOR UPDATE").format(
-            info.ident, where
-        ),
+        sql.SQL("SELECT to_jsonb(t.*) = %s::jsonb AS same FROM {} AS t WHERE {} FOR UPDATE").format(info.ident, where),
         [exact_jsonb(entry["applied"]), *params],
     ).fetchone()
     if entry["action"] == "delete":
