@@ -49,11 +49,11 @@ import boto3  # noqa: E402
 import psycopg  # noqa: E402
 
 from bench.latency_proxy import LatencyProxy  # noqa: E402
-from consumer.checker import Checker  # noqa: E402
 from parity.compare import compare  # noqa: E402
 from parity.config import ParityConfig, load_config  # noqa: E402
-from parity.embedded import LOCAL_AWS_ENV, start_moto, start_postgres  # noqa: E402
-from parity.example import (  # noqa: E402
+from parity.consumer.checker import Checker  # noqa: E402
+from parity.local.embedded import LOCAL_AWS_ENV, start_moto, start_postgres  # noqa: E402
+from parity.local.example import (  # noqa: E402
     Session,
     config_toml,
     create_dynamodb_table,

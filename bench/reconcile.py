@@ -51,8 +51,8 @@ import psycopg  # noqa: E402
 from bench.latency_proxy import LatencyProxy  # noqa: E402
 from parity.compare import compare  # noqa: E402
 from parity.config import load_config  # noqa: E402
-from parity.embedded import LOCAL_AWS_ENV, start_moto, start_postgres  # noqa: E402
-from parity.example import (  # noqa: E402
+from parity.local.embedded import LOCAL_AWS_ENV, start_moto, start_postgres  # noqa: E402
+from parity.local.example import (  # noqa: E402
     CAMPAIGN_COLUMNS,
     SESSION_COLUMNS,
     Campaign,
@@ -319,7 +319,7 @@ def floor(endpoint: str, dsn: str, config_path: Path, table: str, segments: int,
 
 def _scan_share(endpoint: str, table: str, names: dict[str, str], segments: list[int], total: int, out: Any) -> None:
     """One worker process of the process floor: its segments in threads, parsed like parity does."""
-    from reconciler import fast_scan
+    from parity.reconciler import fast_scan
 
     dynamodb = fast_scan.install(_client(endpoint, len(segments) + 2))
     counts = {s: [0, 0] for s in segments}  # per thread: `+=` on shared counters loses updates

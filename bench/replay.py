@@ -43,8 +43,9 @@ from psycopg.types.json import Jsonb  # noqa: E402
 from bench.latency_proxy import LatencyProxy  # noqa: E402
 from parity.cli import main as parity_main  # noqa: E402
 from parity.config import load_config  # noqa: E402
-from parity.embedded import LOCAL_AWS_ENV, start_moto, start_postgres  # noqa: E402
-from parity.example import (  # noqa: E402
+from parity.jsontext import dumps_exact  # noqa: E402
+from parity.local.embedded import LOCAL_AWS_ENV, start_moto, start_postgres  # noqa: E402
+from parity.local.example import (  # noqa: E402
     Session,
     config_toml,
     create_dynamodb_table,
@@ -53,12 +54,11 @@ from parity.example import (  # noqa: E402
     write_dynamodb,
     write_postgres,
 )
-from parity.jsontext import dumps_exact  # noqa: E402
 from parity.pg import connect  # noqa: E402
+from parity.rollback.plan import Action, decide_upsert  # noqa: E402
+from parity.rollback.values import item_to_row  # noqa: E402
 from parity.store import Store  # noqa: E402
 from parity.telemetry import configure_logging  # noqa: E402
-from rollback.plan import Action, decide_upsert  # noqa: E402
-from rollback.values import item_to_row  # noqa: E402
 
 TABLE = "bench-replay"
 

@@ -38,8 +38,8 @@ sys.path.insert(0, str(ROOT))
 import boto3  # noqa: E402
 
 from parity.config import load_config  # noqa: E402
-from parity.embedded import LOCAL_AWS_ENV, EmbeddedStack  # noqa: E402
-from parity.example import (  # noqa: E402
+from parity.local.embedded import LOCAL_AWS_ENV, EmbeddedStack  # noqa: E402
+from parity.local.example import (  # noqa: E402
     config_toml,
     create_dynamodb_table,
     create_postgres_tables,
@@ -48,7 +48,7 @@ from parity.example import (  # noqa: E402
     write_postgres,
 )
 from parity.pg import connect  # noqa: E402
-from search.engine import (  # noqa: E402
+from parity.search.engine import (  # noqa: E402
     DOCUMENTS,
     parse_query,
     query_items,

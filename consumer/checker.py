@@ -38,16 +38,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from consumer import pending
-from consumer.jsonsafe import json_safe
-from consumer.judge import Dead, Located, Outcome, dynamodb_only, group, judge
-from consumer.rows import configure as configure_row_decoding
 from parity.compare import Comparison, Discrepancy
 from parity.config import EntityConfig, ParityConfig
+from parity.consumer import pending
+from parity.consumer.jsonsafe import json_safe
+from parity.consumer.judge import Outcome, dynamodb_only, judge
+from parity.consumer.rows import configure as configure_row_decoding
 from parity.errors import PostgresError
 from parity.mapping import Key, Row, key_from_json, key_id, key_to_json
 from parity.pg import Connection, connect, fetch_rows, postgres_errors
 from parity.store import Store
+from parity.stream.grouping import Dead, Located, group
 from parity.stream.records import ChangeRecord, Source
 from parity.telemetry import get_logger, meter
 

@@ -14,9 +14,9 @@ import signal
 import threading
 from types import FrameType
 
-from consumer.checker import Checker
-from consumer.runner import Consumer, RunOptions
 from parity.commands.common import config_from
+from parity.consumer.checker import Checker
+from parity.consumer.runner import Consumer, RunOptions
 from parity.dynamo import client
 from parity.errors import ConfigError, InputError
 from parity.pg import resolve_dsn

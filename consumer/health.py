@@ -17,8 +17,8 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 
-from consumer import heartbeat
 from parity.commands.common import config_from, print_json, store_connection
+from parity.consumer import heartbeat
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

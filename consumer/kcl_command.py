@@ -19,10 +19,10 @@ import os
 import sys
 from typing import IO
 
-from consumer.backoff import Backoff
-from consumer.checker import Checker
-from consumer.kcl_processor import CheckerHandler, ParityRecordProcessor, RetryPolicy
 from parity.commands.common import config_from
+from parity.consumer.backoff import Backoff
+from parity.consumer.checker import Checker
+from parity.consumer.kcl_processor import CheckerHandler, ParityRecordProcessor, RetryPolicy
 from parity.errors import ConfigError
 from parity.pg import resolve_dsn
 from parity.stream.records import Source

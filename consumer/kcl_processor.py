@@ -31,9 +31,9 @@ from typing import Any, Protocol
 from amazon_kclpy.checkpoint_error import CheckpointError
 from amazon_kclpy.v3.processor import RecordProcessorBase
 
-from consumer import heartbeat, high_water
-from consumer.backoff import Backoff
-from consumer.checker import BatchOutcome, Checker, Undecodable
+from parity.consumer import heartbeat, high_water
+from parity.consumer.backoff import Backoff
+from parity.consumer.checker import BatchOutcome, Checker, Undecodable
 from parity.errors import DecodeError, ParityError
 from parity.pg import Connection
 from parity.store import Store

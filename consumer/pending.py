@@ -16,8 +16,8 @@ from typing import Any
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from consumer.jsonsafe import json_safe
-from consumer.upsert import upsert_sql
+from parity.consumer.jsonsafe import json_safe
+from parity.consumer.upsert import upsert_sql
 from parity.pg import Connection, postgres_errors
 from parity.store import Store
 from parity.stream.records import ChangeRecord, EventName, Source

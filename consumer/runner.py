@@ -27,10 +27,10 @@ from typing import Any
 
 from opentelemetry.metrics import CallbackOptions, Observation
 
-from consumer import heartbeat
-from consumer.backoff import Stopped, retry
-from consumer.checker import BatchOutcome, Checker, Undecodable
 from parity.config import ParityConfig
+from parity.consumer import heartbeat
+from parity.consumer.backoff import Stopped, retry
+from parity.consumer.checker import BatchOutcome, Checker, Undecodable
 from parity.errors import DecodeError
 from parity.pg import Connection, postgres_errors
 from parity.store import Store

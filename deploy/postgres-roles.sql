@@ -12,7 +12,7 @@
 --
 -- Edit the two settings below: the store schema ([postgres].store_schema, default parity) and the
 -- mapped tables (every [[entity]].table of your parity config, schema-qualified, comma-separated).
--- The defaults are the example app's (parity/example.toml).
+-- The defaults are the example app's (parity/local/example.toml).
 SET parity.store_schema = 'parity';
 SET parity.mapped_tables = 'public.sessions,public.campaigns';
 

@@ -20,16 +20,16 @@ from parity.errors import ParityError, exit_code_for
 #: command -> (module, one-line help). Order is the order of ``parity --help``.
 COMMANDS: dict[str, tuple[str, str]] = {
     "check-config": ("parity.commands.check_config", "validate the config against both live databases"),
-    "reconcile": ("reconciler.command", "full compare of both stores; prints parity %% and discrepancies"),
-    "consume": ("consumer.command", "check every write on the DynamoDB stream against PostgreSQL"),
-    "kcl-processor": ("consumer.kcl_command", "record processor run by the KCL MultiLangDaemon (Kinesis mode)"),
-    "kcl-properties": ("consumer.kcl_properties", "render the KCL MultiLangDaemon properties file"),
-    "health": ("consumer.health", "exit 0 when the consumer made progress recently (ECS health check)"),
+    "reconcile": ("parity.reconciler.command", "full compare of both stores; prints parity %% and discrepancies"),
+    "consume": ("parity.consumer.command", "check every write on the DynamoDB stream against PostgreSQL"),
+    "kcl-processor": ("parity.consumer.kcl_command", "record processor run by the KCL MultiLangDaemon (Kinesis mode)"),
+    "kcl-properties": ("parity.consumer.kcl_properties", "render the KCL MultiLangDaemon properties file"),
+    "health": ("parity.consumer.health", "exit 0 when the consumer made progress recently (ECS health check)"),
     "discrepancies": ("parity.commands.discrepancies", "list what the checkers found"),
-    "search": ("search.command", "keyword search over a campaign's sessions, served by DynamoDB"),
-    "replay": ("rollback.command", "copy DynamoDB-only writes to PostgreSQL (dry run without --apply)"),
+    "search": ("parity.search.command", "keyword search over a campaign's sessions, served by DynamoDB"),
+    "replay": ("parity.rollback.command", "copy DynamoDB-only writes to PostgreSQL (dry run without --apply)"),
     "report": ("parity.report.command", "write the HTML parity report from the store"),
-    "demo": ("parity.demo.command", "run everything on an embedded local stack, no setup"),
+    "demo": ("parity.local.demo.command", "run everything on an embedded local stack, no setup"),
 }
 
 

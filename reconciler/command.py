@@ -20,10 +20,10 @@ from typing import Any
 from parity.commands.common import config_from, print_json, store_connection
 from parity.errors import InputError, ParityError
 from parity.pg import resolve_dsn
+from parity.reconciler import runs_store
+from parity.reconciler.engine import Options, Progress, Reconciler
+from parity.reconciler.summary import ProgressDisplay, summary_text
 from parity.telemetry import get_logger
-from reconciler import runs_store
-from reconciler.engine import Options, Progress, Reconciler
-from reconciler.summary import ProgressDisplay, summary_text
 
 log = get_logger("reconcile")
 

@@ -43,13 +43,13 @@ from parity.pg import (
     fetch_rows_batches,
     postgres_errors,
 )
+from parity.reconciler import fast_scan, runs_store
+from parity.reconciler.budget import RcuBudget
+from parity.reconciler.final import FinalPhase, canon_item, plain_key
+from parity.reconciler.runs_store import FINAL_SEGMENT, Pending
+from parity.reconciler.tally import Tally
 from parity.store import Store
 from parity.telemetry import get_logger, meter
-from reconciler import fast_scan, runs_store
-from reconciler.budget import RcuBudget
-from reconciler.final import FinalPhase, canon_item, plain_key
-from reconciler.runs_store import FINAL_SEGMENT, Pending
-from reconciler.tally import Tally
 
 log = get_logger("reconcile")
 _meter = meter("reconcile")
@@ -175,7 +175,7 @@ class Reconciler:
         ``started`` is called once the workers run (after forking: the progress display's thread
         must not exist when the workers are forked).
         """
-        from reconciler import processes
+        from parity.reconciler import processes
 
         workers = min(self.options.processes, len(self.options.segments))
         if workers > 1 and processes.available():
@@ -500,7 +500,7 @@ class Reconciler:
     # --- the report ----------------------------------------------------------------------------
 
     def report(self, conn: Connection, *, complete: bool) -> dict[str, Any]:
-        from reconciler.tally import build_report, merged
+        from parity.reconciler.tally import build_report, merged
 
         run_id = self.options.run_id
         states = runs_store.segments(conn, self.store, run_id)

@@ -37,14 +37,14 @@ from parity.mapping import (
     version_value,
 )
 from parity.pg import Connection, connect, fetch_rows, postgres_errors, table_columns, table_identifier
+from parity.reconciler import runs_store
+from parity.reconciler.anti_join import key_object_sql, unseen_rows_sql
+from parity.reconciler.runs_store import FINAL_SEGMENT
+from parity.reconciler.tally import Tally
 from parity.telemetry import get_logger
-from reconciler import runs_store
-from reconciler.anti_join import key_object_sql, unseen_rows_sql
-from reconciler.runs_store import FINAL_SEGMENT
-from reconciler.tally import Tally
 
 if TYPE_CHECKING:
-    from reconciler.engine import Reconciler
+    from parity.reconciler.engine import Reconciler
 
 log = get_logger("reconcile")
 _ANTI_JOIN_BATCH = 5000

@@ -33,12 +33,12 @@ from typing import TYPE_CHECKING, Any
 from parity import errors
 from parity.dynamo import client
 from parity.errors import ParityError
-from reconciler import fast_scan
-from reconciler.budget import RcuBudget
-from reconciler.engine import Events, PageCounter, Progress
+from parity.reconciler import fast_scan
+from parity.reconciler.budget import RcuBudget
+from parity.reconciler.engine import Events, PageCounter, Progress
 
 if TYPE_CHECKING:
-    from reconciler.engine import Reconciler
+    from parity.reconciler.engine import Reconciler
 
 
 class WorkerFailed(ParityError):

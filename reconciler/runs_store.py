@@ -23,8 +23,8 @@ from parity.errors import InputError
 from parity.jsontext import dumps_exact
 from parity.mapping import json_key_id
 from parity.pg import Connection, postgres_errors
+from parity.reconciler.tally import Tally
 from parity.store import Store
-from reconciler.tally import Tally
 
 FINAL_SEGMENT = -1  # the segment row that holds the anti-join phase's counters
 

@@ -10,8 +10,8 @@ import threading
 import time
 from typing import Any
 
+from parity.reconciler.tally import KINDS
 from parity.telemetry import get_logger
-from reconciler.tally import KINDS
 
 log = get_logger("reconcile")
 

@@ -24,12 +24,12 @@ from parity.compare import compare
 from parity.config import ParityConfig
 from parity.mapping import key_id
 from parity.pg import Connection, fetch_rows, postgres_errors
+from parity.rollback.plan import Action, Decision, decide_delete, decide_upsert
+from parity.rollback.planner import Options, Plan, Step
+from parity.rollback.values import item_to_row
+from parity.rollback.writer import ROW, TableInfo, bind, exact_jsonb, key_condition, key_values, lock_rows
 from parity.store import Store
 from parity.telemetry import get_logger, meter
-from rollback.plan import Action, Decision, decide_delete, decide_upsert
-from rollback.planner import Options, Plan, Step
-from rollback.values import item_to_row
-from rollback.writer import ROW, TableInfo, bind, exact_jsonb, key_condition, key_values, lock_rows
 
 log = get_logger("rollback.apply")
 _rows_counter = meter("replay").create_counter(

@@ -23,16 +23,16 @@ from parity.dynamo import client
 from parity.errors import InputError
 from parity.mapping import json_key_id, key_from_json, key_to_json
 from parity.pg import Connection, connect, postgres_errors, resolve_dsn
+from parity.rollback.apply import Applied, apply_plan, new_run_id
+from parity.rollback.candidates import Candidate, SourceName
+from parity.rollback.items import key_schema
+from parity.rollback.plan import Action
+from parity.rollback.planner import Options, Plan, build_plan
+from parity.rollback.sources import from_archive, from_discrepancies, from_stream
+from parity.rollback.undo import undo_run
+from parity.rollback.writer import check_privileges
 from parity.store import Store
 from parity.stream.shards import StreamReader, stream_arn_of
-from rollback.apply import Applied, apply_plan, new_run_id
-from rollback.candidates import Candidate, SourceName
-from rollback.items import key_schema
-from rollback.plan import Action
-from rollback.planner import Options, Plan, build_plan
-from rollback.sources import from_archive, from_discrepancies, from_stream
-from rollback.undo import undo_run
-from rollback.writer import check_privileges
 
 _SKIP_WORDS = {
     Action.SKIP_NEWER_IN_POSTGRES: "newer in PostgreSQL, left alone",

@@ -17,12 +17,12 @@ from parity.dynamo_json import Item
 from parity.errors import InputError
 from parity.mapping import Key, Row, canonical_row, json_key_id, match_entity
 from parity.pg import Connection, fetch_rows
+from parity.rollback.candidates import Candidate, gather, render_from
+from parity.rollback.items import key_token, read_items, scan_for_keys
+from parity.rollback.plan import Action, Decision, decide_delete, decide_upsert
+from parity.rollback.values import item_to_row
+from parity.rollback.writer import TableInfo, describe
 from parity.telemetry import get_logger
-from rollback.candidates import Candidate, gather, render_from
-from rollback.items import key_token, read_items, scan_for_keys
-from rollback.plan import Action, Decision, decide_delete, decide_upsert
-from rollback.values import item_to_row
-from rollback.writer import TableInfo, describe
 
 log = get_logger("rollback.planner")
 

@@ -9,16 +9,16 @@ from typing import Any
 
 from psycopg import sql
 
-from consumer.judge import Located, group
 from parity.config import EntityConfig
 from parity.errors import DecodeError, InputError
 from parity.mapping import Key, key_from_json
 from parity.pg import Connection, postgres_errors
+from parity.rollback.candidates import Candidate, Removal, SourceName, candidate, table_key_of
 from parity.store import Store
+from parity.stream.grouping import Located, group
 from parity.stream.records import TTL_PRINCIPAL, EventName, parse_stream_record
 from parity.stream.shards import StreamReader
 from parity.telemetry import get_logger
-from rollback.candidates import Candidate, Removal, SourceName, candidate, table_key_of
 
 log = get_logger("rollback.sources")
 

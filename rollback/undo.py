@@ -18,9 +18,9 @@ from parity.config import EntityConfig, ParityConfig
 from parity.errors import InputError
 from parity.mapping import key_from_json
 from parity.pg import Connection, postgres_errors
+from parity.rollback.writer import TableInfo, describe, exact_jsonb, key_condition, key_values
 from parity.store import Store
 from parity.telemetry import get_logger
-from rollback.writer import TableInfo, describe, exact_jsonb, key_condition, key_values
 
 log = get_logger("rollback.undo")
 

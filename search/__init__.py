@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from search.engine import item_lexemes, search_dynamodb, search_postgres, session_lexemes
-from search.lexize import json_to_tsvector, to_tsvector
-from search.rank import ts_rank
-from search.tsquery import matches, websearch_to_tsquery
+from parity.search.engine import item_lexemes, search_dynamodb, search_postgres, session_lexemes
+from parity.search.lexize import json_to_tsvector, to_tsvector
+from parity.search.rank import ts_rank
+from parity.search.tsquery import matches, websearch_to_tsquery
 
 __all__ = [
     "item_lexemes",

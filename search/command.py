@@ -12,7 +12,7 @@ from parity.dynamo import client as dynamo_client
 from parity.dynamo import dynamodb_errors
 from parity.errors import InputError
 from parity.pg import connect, postgres_errors, resolve_dsn
-from search.engine import Hit, rank_text, search_dynamodb, search_postgres
+from parity.search.engine import Hit, rank_text, search_dynamodb, search_postgres
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -21,9 +21,9 @@ from parity.config import EntityConfig, ParityConfig, SearchConfig
 from parity.dynamo_json import Item, deserialize
 from parity.errors import ConfigError, InputError
 from parity.mapping import item_key, key_to_json, match_entity
-from search.lexize import TsVector, concat, json_to_tsvector, to_tsvector
-from search.rank import f4, ts_rank
-from search.tsquery import Node, matches, positive_terms, websearch_to_tsquery
+from parity.search.lexize import TsVector, concat, json_to_tsvector, to_tsvector
+from parity.search.rank import f4, ts_rank
+from parity.search.tsquery import Node, matches, positive_terms, websearch_to_tsquery
 
 
 @dataclass(frozen=True)

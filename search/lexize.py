@@ -13,9 +13,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
-from search._snowball2 import EnglishStemmer  # Snowball 2.2, as PostgreSQL 15/16 ship
-from search.parser import tokenize
-from search.stopwords import ENGLISH_STOP_WORDS
+from parity.search._snowball2 import EnglishStemmer  # Snowball 2.2, as PostgreSQL 15/16 ship
+from parity.search.parser import tokenize
+from parity.search.stopwords import ENGLISH_STOP_WORDS
 
 STEM_TYPES = frozenset({"asciiword", "word", "asciihword", "hword", "hword_asciipart", "hword_part"})
 SIMPLE_TYPES = frozenset(

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Final
 
-from search.wparser_tables import ACTION_TABLES, STATE_NAMES_TEXT, STRANGE_LETTERS_HEX
+from parity.search.wparser_tables import ACTION_TABLES, STATE_NAMES_TEXT, STRANGE_LETTERS_HEX
 
 # token types (ids as in wparser_def.c)
 ASCIIWORD, WORD_T, NUMWORD, EMAIL, URL_T, HOST, SCIENTIFIC, VERSIONNUMBER = 1, 2, 3, 4, 5, 6, 7, 8

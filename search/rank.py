@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 import struct
 
-from search.lexize import MAXENTRYPOS, TsVector
-from search.tsquery import Node, Op, operands
+from parity.search.lexize import MAXENTRYPOS, TsVector
+from parity.search.tsquery import Node, Op, operands
 
 _PACK = struct.Struct("f")
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from search.lexize import TsVector, parse_words
-from search.parser import WIDE_SPACE
+from parity.search.lexize import TsVector, parse_words
+from parity.search.parser import WIDE_SPACE
 
 
 @dataclass(frozen=True)

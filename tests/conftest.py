@@ -21,8 +21,8 @@ import psycopg
 import pytest
 
 from parity.config import ParityConfig, load_config
-from parity.embedded import LOCAL_AWS_ENV, EmbeddedPostgres, MotoServer, start_moto, start_postgres
-from parity.example import config_toml, create_dynamodb_table, create_postgres_tables
+from parity.local.embedded import LOCAL_AWS_ENV, EmbeddedPostgres, MotoServer, start_moto, start_postgres
+from parity.local.example import config_toml, create_dynamodb_table, create_postgres_tables
 from parity.pg import Connection, connect
 
 for _name, _value in LOCAL_AWS_ENV.items():

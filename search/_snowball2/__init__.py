@@ -7,6 +7,6 @@ became ``add`` instead of ``ad``), and the installed ``snowballstemmer`` may be 
 silently hand over to PyStemmer. Vendoring the exact generated code pins the algorithm.
 """
 
-from search._snowball2.english_stemmer import EnglishStemmer
+from parity.search._snowball2.english_stemmer import EnglishStemmer
 
 __all__ = ["EnglishStemmer"]

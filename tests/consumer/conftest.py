@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from parity.config import ParityConfig, load_config
-from parity.example import config_toml
+from parity.local.example import config_toml
 
 
 @pytest.fixture

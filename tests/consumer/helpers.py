@@ -6,7 +6,7 @@ import itertools
 from datetime import UTC, datetime
 from typing import Any
 
-from parity.example import Campaign, Session
+from parity.local.example import Campaign, Session
 from parity.stream.records import ChangeRecord, EventName, Source, parse_stream_record
 
 _seq = itertools.count(100_000_000_000_000_000_000)

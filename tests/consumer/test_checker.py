@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from consumer.checker import Checker, Undecodable
 from parity.config import ParityConfig, load_config
+from parity.consumer.checker import Checker, Undecodable
 from parity.errors import PostgresError, PostgresUnavailable
-from parity.example import config_toml, create_postgres_tables, generate, write_postgres
+from parity.local.example import config_toml, create_postgres_tables, generate, write_postgres
 from parity.pg import Connection, connect
 from parity.store import Store
 from parity.stream.records import Source

@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from parity.embedded import LOCAL_AWS_ENV, start_postgres
-from parity.example import config_toml, create_postgres_tables
+from parity.local.embedded import LOCAL_AWS_ENV, start_postgres
+from parity.local.example import config_toml, create_postgres_tables
 from parity.pg import connect
 from tests.conftest import ExampleEnv
 from tests.consumer.workload import Workload, build, finish_late

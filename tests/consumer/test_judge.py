@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from consumer.judge import Dead, Outcome, group, is_newer_record, judge
 from parity.config import ParityConfig
-from parity.example import generate
+from parity.consumer.judge import Outcome, judge
+from parity.local.example import generate
+from parity.stream.grouping import Dead, group, is_newer_record
 from parity.stream.records import parse_stream_record
 from tests.consumer.helpers import stream_record
 

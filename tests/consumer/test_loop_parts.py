@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from consumer.backoff import Backoff, Stopped, retry
-from consumer.runner import decode
 from parity.cli import main
+from parity.consumer.backoff import Backoff, Stopped, retry
+from parity.consumer.runner import decode
 from parity.errors import PostgresError, PostgresUnavailable
 from tests.conftest import ExampleEnv
 
@@ -90,7 +90,7 @@ def test_health_from_a_file(example_env: ExampleEnv, tmp_path: Path, capsys: pyt
 def test_health_from_the_store(
     example_env: ExampleEnv, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from consumer.heartbeat import beat
+    from parity.consumer.heartbeat import beat
     from parity.store import Store
 
     monkeypatch.setenv("PARITY_WORKER_ID", "task-a")
@@ -111,7 +111,7 @@ def test_health_checks_this_workers_own_heartbeat(
     example_env: ExampleEnv, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Several KCL tasks share one store: a healthy task must not make a wedged one look healthy."""
-    from consumer.heartbeat import beat
+    from parity.consumer.heartbeat import beat
     from parity.store import Store
 
     config = str(example_env.config_path)
@@ -136,7 +136,7 @@ def test_health_checks_this_workers_own_heartbeat(
 
 
 def test_worker_identity_prefers_explicit_then_ecs_then_host() -> None:
-    from consumer.heartbeat import worker_identity
+    from parity.consumer.heartbeat import worker_identity
 
     ecs = {"ECS_CONTAINER_METADATA_URI_V4": "http://169.254.170.2/v4/8f03e412-1234567890/"}
     assert worker_identity({"PARITY_WORKER_ID": "w-1", **ecs}, hostname="h") == "w-1"
@@ -148,7 +148,7 @@ def test_worker_identity_prefers_explicit_then_ecs_then_host() -> None:
 def test_consume_refuses_a_table_without_a_stream(
     example_env: ExampleEnv, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from parity.example import config_toml, create_dynamodb_table
+    from parity.local.example import config_toml, create_dynamodb_table
 
     create_dynamodb_table(example_env.dynamodb, "nostream", stream=False)
     path = tmp_path / "nostream.toml"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-from consumer.rows import configure, decimal_json
+from parity.consumer.rows import configure, decimal_json
 from parity.pg import connect
 
 

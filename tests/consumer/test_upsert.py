@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from psycopg import sql
 
-from consumer.upsert import upsert_sql
+from parity.consumer.upsert import upsert_sql
 from parity.pg import connect
 
 

@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from parity.example import Session, generate, write_dynamodb, write_postgres
+from parity.local.example import Session, generate, write_dynamodb, write_postgres
 from parity.pg import connect
 
 

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from parity import example
+from parity.local import example
 
 ENTRYPOINT = Path(__file__).resolve().parents[2] / "deploy" / "entrypoint.sh"
 

@@ -17,8 +17,8 @@ import psycopg
 import pytest
 from psycopg import errors
 
-from parity import example
 from parity.compare import Discrepancy
+from parity.local import example
 from parity.pg import connect
 from parity.store import Store
 

@@ -13,7 +13,7 @@ import pytest
 from parity.config import load_config, parse_config
 from parity.errors import ConfigError
 
-EXAMPLE: dict[str, Any] = tomllib.loads(resources.files("parity").joinpath("example.toml").read_text())
+EXAMPLE: dict[str, Any] = tomllib.loads(resources.files("parity.local").joinpath("example.toml").read_text())
 
 
 def rejected(mutate: Any) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from parity.compare import Verdict, compare
-from parity.example import Campaign, Session, generate, write_postgres
+from parity.local.example import Campaign, Session, generate, write_postgres
 from parity.mapping import item_key, match_entity
 from parity.pg import fetch_rows
 from tests.conftest import ExampleEnv

@@ -10,8 +10,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from parity.example import Campaign, Session, generate, write_dynamodb, write_postgres
-from reconciler import command
+from parity.local.example import Campaign, Session, generate, write_dynamodb, write_postgres
+from parity.reconciler import command
 from tests.conftest import ExampleEnv
 
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from parity.example import generate, write_dynamodb, write_postgres
+from parity.local.example import generate, write_dynamodb, write_postgres
 from parity.pg import connect
 from tests.conftest import ExampleEnv
 from tests.reconciler.helpers import parse
@@ -30,7 +30,7 @@ def _pending(dsn: str) -> int:
 
 
 def test_transient_mismatch_clears_and_moved_version_is_in_flight(example_env: ExampleEnv, tmp_path: Path) -> None:
-    from reconciler import command
+    from parity.reconciler import command
 
     data = generate(1, 6, seed=5)
     sessions = data[0].sessions

@@ -8,11 +8,11 @@ import pickle
 from typing import Any
 
 from parity.compare import Verdict
-from reconciler import fast_scan
-from reconciler.budget import RcuBudget
-from reconciler.runs_store import decode_typed, encode_typed
-from reconciler.summary import summary_text
-from reconciler.tally import Tally, build_report, parity_percent
+from parity.reconciler import fast_scan
+from parity.reconciler.budget import RcuBudget
+from parity.reconciler.runs_store import decode_typed, encode_typed
+from parity.reconciler.summary import summary_text
+from parity.reconciler.tally import Tally, build_report, parity_percent
 
 
 def test_parity_percent_of_nothing_is_100() -> None:
@@ -74,7 +74,7 @@ def test_fast_scan_parse_matches_botocore_for_binary() -> None:
 
 def test_worker_errors_cross_the_process_boundary_as_parity_errors() -> None:
     from parity.errors import PostgresUnavailable
-    from reconciler.processes import WorkerFailed, _portable, _rebuild
+    from parity.reconciler.processes import WorkerFailed, _portable, _rebuild
 
     again = _rebuild(*pickle.loads(pickle.dumps(_portable(PostgresUnavailable("db gone", hint="retry later")))))
     assert type(again) is PostgresUnavailable and again.message == "db gone" and again.hint == "retry later"

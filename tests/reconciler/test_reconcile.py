@@ -132,7 +132,7 @@ def test_threads_processes_and_both_anti_joins_give_the_same_report(
     seed(example_env)
     _, processes = reconcile(example_env, tmp_path, "--segments", "4", "--processes", "2")
     _, threads = reconcile(example_env, tmp_path, "--segments", "4", "--processes", "1")
-    monkeypatch.setattr("reconciler.final.key_object_sql", lambda entity, types: None)
+    monkeypatch.setattr("parity.reconciler.final.key_object_sql", lambda entity, types: None)
     _, python_anti_join = reconcile(example_env, tmp_path, "--segments", "2")
     assert processes["missing_in_dynamodb"] == 1
     assert stable(processes) == stable(threads) == stable(python_anti_join)

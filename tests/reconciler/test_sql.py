@@ -12,7 +12,7 @@ from psycopg.types.json import Jsonb
 from parity.config import parse_config
 from parity.mapping import canonical_row, key_to_json, row_key
 from parity.pg import connect, fetch_rows, fetch_rows_batches, table_columns
-from reconciler.anti_join import key_object_sql
+from parity.reconciler.anti_join import key_object_sql
 
 
 def _config(entities: list[dict[str, Any]]) -> Any:
@@ -119,10 +119,10 @@ def test_pending_recheck_with_an_integer_key_reads_back_with_the_same_id(pg_dsn:
     from datetime import UTC, datetime
 
     from parity.mapping import json_key_id
+    from parity.reconciler import runs_store
+    from parity.reconciler.runs_store import Pending
+    from parity.reconciler.tally import Tally
     from parity.store import Store
-    from reconciler import runs_store
-    from reconciler.runs_store import Pending
-    from reconciler.tally import Tally
 
     store = Store("parity")
     conn = connect(pg_dsn, autocommit=True)

@@ -19,7 +19,7 @@ from psycopg.types.json import Jsonb
 
 from parity.cli import main
 from parity.compare import Discrepancy
-from parity.example import config_toml
+from parity.local.example import config_toml
 from parity.pg import connect
 from parity.store import Store
 from tests.report.png import distinct_colours

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
-from parity.example import Campaign, Session, generate, write_dynamodb, write_postgres
+from parity.local.example import Campaign, Session, generate, write_dynamodb, write_postgres
 
 
 @dataclass

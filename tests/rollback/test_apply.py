@@ -13,14 +13,14 @@ import pytest
 from psycopg.conninfo import make_conninfo
 
 from parity.cli import main
-from parity.example import Session, config_toml, generate, write_dynamodb, write_postgres
+from parity.local.example import Session, config_toml, generate, write_dynamodb, write_postgres
 from parity.pg import connect
+from parity.rollback.apply import apply_plan, new_run_id
+from parity.rollback.candidates import SourceName
+from parity.rollback.items import key_schema
+from parity.rollback.planner import Options, build_plan
 from parity.store import Store
 from parity.stream.records import TTL_PRINCIPAL
-from rollback.apply import apply_plan, new_run_id
-from rollback.candidates import SourceName
-from rollback.items import key_schema
-from rollback.planner import Options, build_plan
 from tests.conftest import ExampleEnv
 
 
@@ -42,8 +42,8 @@ def _dynamodb_only(env: ExampleEnv, count: int, seed: int = 3) -> list[Session]:
 
 def _plan_from_stream(env: ExampleEnv, options: Options) -> Any:
     from parity.dynamo import client
+    from parity.rollback.sources import from_stream
     from parity.stream.shards import StreamReader, stream_arn_of
-    from rollback.sources import from_stream
 
     schema = key_schema(env.dynamodb, env.table)
     arn = stream_arn_of(env.dynamodb, env.table)

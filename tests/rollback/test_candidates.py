@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from parity.config import load_config
+from parity.rollback.candidates import Removal, SourceName, candidate, gather, merge, render_from, table_key_of
+from parity.rollback.sources import from_stream
 from parity.stream.shards import ShardBatch
-from rollback.candidates import Removal, SourceName, candidate, gather, merge, render_from, table_key_of
-from rollback.sources import from_stream
 
-CONFIG = load_config(Path(__file__).parents[2] / "parity" / "example.toml")
+CONFIG = load_config(Path(__file__).parents[2] / "parity" / "local" / "example.toml")
 SESSION = next(e for e in CONFIG.entity if e.name == "session")
 CAMPAIGN = next(e for e in CONFIG.entity if e.name == "campaign")
 RECORDS = Path(__file__).parents[1] / "data" / "stream_records"

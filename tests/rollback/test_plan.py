@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from parity.config import load_config
-from parity.example import generate
-from rollback.plan import Action, Decision, decide_delete, decide_upsert
-from rollback.values import item_to_row
+from parity.local.example import generate
+from parity.rollback.plan import Action, Decision, decide_delete, decide_upsert
+from parity.rollback.values import item_to_row
 
-CONFIG = load_config(Path(__file__).parents[2] / "parity" / "example.toml")
+CONFIG = load_config(Path(__file__).parents[2] / "parity" / "local" / "example.toml")
 SESSION = next(e for e in CONFIG.entity if e.name == "session")
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from parity.cli import main
-from parity.example import Session, generate, write_dynamodb, write_postgres
+from parity.local.example import Session, generate, write_dynamodb, write_postgres
 from parity.pg import connect
 from tests.conftest import ExampleEnv
 

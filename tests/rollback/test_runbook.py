@@ -31,8 +31,8 @@ from typing import Any
 import pytest
 
 from parity.cli import build_parser
-from parity.embedded import LOCAL_AWS_ENV
-from parity.example import config_toml
+from parity.local.embedded import LOCAL_AWS_ENV
+from parity.local.example import config_toml
 from parity.pg import connect
 from tests.conftest import ExampleEnv
 from tests.rollback.runbook_workload import Workload, phase_a, phase_b

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from parity.cli import main
-from parity.example import create_dynamodb_table
+from parity.local.example import create_dynamodb_table
 from parity.pg import connect
 
 DDL = """

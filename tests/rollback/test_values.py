@@ -10,7 +10,7 @@ import pytest
 from parity.canonical import canon_dynamo, canon_postgres
 from parity.config import ColumnSpec
 from parity.errors import InputError
-from rollback.values import item_to_row, to_postgres
+from parity.rollback.values import item_to_row, to_postgres
 
 CASES = [
     (ColumnSpec(attribute="a"), {"S": "hi "}),
@@ -49,9 +49,9 @@ def test_item_to_row_matches_compare() -> None:
 
     from parity.compare import compare
     from parity.config import load_config
-    from parity.example import generate
+    from parity.local.example import generate
 
-    config = load_config(Path(__file__).parents[2] / "parity" / "example.toml")
+    config = load_config(Path(__file__).parents[2] / "parity" / "local" / "example.toml")
     checked = 0
     for campaign in generate(2, 3):
         for session in campaign.sessions:

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import psycopg
 
-from search.lexize import format_tsvector, to_tsvector
-from search.rank import f4, ts_rank
-from search.tsquery import Node, format_tsquery, matches, server_has_or_fix, websearch_to_tsquery
+from parity.search.lexize import format_tsvector, to_tsvector
+from parity.search.rank import f4, ts_rank
+from parity.search.tsquery import Node, format_tsquery, matches, server_has_or_fix, websearch_to_tsquery
 
 _WORDS = [
     "the",
@@ -302,7 +302,7 @@ def check_documents(
     tsvector, match and rank for each (row, query) vs the port's, in one round trip."""
     import json
 
-    from search.lexize import concat, json_to_tsvector
+    from parity.search.lexize import concat, json_to_tsvector
 
     names = [r[0] for r in rows]
     summaries = [r[1] for r in rows]

@@ -12,8 +12,8 @@ import pytest
 
 from parity.cli import main
 from parity.config import load_config
-from parity.example import Session, generate, write_dynamodb, write_postgres
-from search.engine import session_lexemes
+from parity.local.example import Session, generate, write_dynamodb, write_postgres
+from parity.search.engine import session_lexemes
 from tests.conftest import ExampleEnv
 
 QUERIES = [

@@ -10,10 +10,10 @@ import pytest
 
 from parity.config import ParityConfig, load_config
 from parity.errors import InputError
-from parity.example import config_toml
-from search.engine import parse_query, query_items, query_request, rank_items, rank_text, search_config
-from search.rank import f4
-from search.tsquery import positive_terms, websearch_to_tsquery
+from parity.local.example import config_toml
+from parity.search.engine import parse_query, query_items, query_request, rank_items, rank_text, search_config
+from parity.search.rank import f4
+from parity.search.tsquery import positive_terms, websearch_to_tsquery
 
 
 @pytest.fixture
@@ -131,7 +131,7 @@ def test_plain_prose_shortcut_equals_the_state_machine() -> None:
     import random
     from pydoc_data.topics import topics
 
-    from search.parser import _plain_runs, tokenize
+    from parity.search.parser import _plain_runs, tokenize
     from tests.search.oracle import fuzz_string, generate_text
 
     rng = random.Random(2)
@@ -145,8 +145,8 @@ def test_plain_prose_shortcut_equals_the_state_machine() -> None:
 
 
 def test_lexemes_of_a_session_and_of_its_item_agree(config: ParityConfig) -> None:
-    from parity.example import generate
-    from search import item_lexemes, session_lexemes
+    from parity.local.example import generate
+    from parity.search import item_lexemes, session_lexemes
 
     for session in generate(1, 5, seed=4)[0].sessions:
         values = {"name": session.name, "summary": session.summary, "metadata": session.metadata}

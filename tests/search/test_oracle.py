@@ -12,7 +12,7 @@ import random
 import psycopg
 import pytest
 
-from search.tsquery import format_tsquery, server_has_or_fix, websearch_to_tsquery
+from parity.search.tsquery import format_tsquery, server_has_or_fix, websearch_to_tsquery
 from tests.search.oracle import (
     OR_FIX_CASES,
     check_pairs,

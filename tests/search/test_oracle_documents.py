@@ -9,8 +9,8 @@ import random
 
 import psycopg
 
-from search.lexize import format_tsvector, to_tsvector
-from search.stopwords import ENGLISH_STOP_WORDS
+from parity.search.lexize import format_tsvector, to_tsvector
+from parity.search.stopwords import ENGLISH_STOP_WORDS
 from tests.search.oracle import (
     FORMAT_CHARS_IN_WORDS_SINCE,
     Release,

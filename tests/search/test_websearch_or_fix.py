@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from search.lexize import to_tsvector
-from search.tsquery import format_tsquery, matches, server_has_or_fix, websearch_to_tsquery
+from parity.search.lexize import to_tsvector
+from parity.search.tsquery import format_tsquery, matches, server_has_or_fix, websearch_to_tsquery
 from tests.search.oracle import OR_FIX_CASES
 
 

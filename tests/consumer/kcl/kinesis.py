@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from parity.example import Campaign, Session
+from parity.local.example import Campaign, Session
 
 _sequence = itertools.count(49_600_000_000_000_000_000_000_000_000_000_000_000_000_000_000)
 

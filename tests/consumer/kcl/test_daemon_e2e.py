@@ -27,8 +27,8 @@ import amazon_kclpy
 import boto3
 import pytest
 
-from parity.embedded import MotoServer, start_moto
-from parity.example import config_toml, create_postgres_tables, generate, write_postgres
+from parity.local.embedded import MotoServer, start_moto
+from parity.local.example import config_toml, create_postgres_tables, generate, write_postgres
 from parity.pg import connect
 from parity.store import Store
 from tests.consumer.kcl.conftest import PARITY, kinesis_config

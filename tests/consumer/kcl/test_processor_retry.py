@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 from amazon_kclpy import kcl
 
-from consumer.backoff import Backoff
-from consumer.checker import Undecodable
-from consumer.kcl_processor import HandledBatch, ParityRecordProcessor, RetryPolicy
+from parity.consumer.backoff import Backoff
+from parity.consumer.checker import Undecodable
+from parity.consumer.kcl_processor import HandledBatch, ParityRecordProcessor, RetryPolicy
 from parity.errors import PostgresUnavailable
-from parity.example import generate
+from parity.local.example import generate
 from parity.stream.records import ChangeRecord
 from tests.consumer.kcl.kinesis import initialize, kcl_record, kds_payload, now, process_records
 

@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from parity.example import Session, generate, write_postgres
+from parity.local.example import Session, generate, write_postgres
 from parity.store import Store
 from tests.consumer.kcl.conftest import PARITY, KclEnv, kinesis_config
 from tests.consumer.kcl.kinesis import (

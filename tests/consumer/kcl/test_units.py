@@ -9,10 +9,10 @@ import sys
 from datetime import timedelta
 from types import SimpleNamespace
 
-from consumer.checker import Undecodable
-from consumer.high_water import mark_key, newest, partition
-from consumer.kcl_processor import decode
-from parity.example import generate
+from parity.consumer.checker import Undecodable
+from parity.consumer.high_water import mark_key, newest, partition
+from parity.consumer.kcl_processor import decode
+from parity.local.example import generate
 from parity.stream.records import ChangeRecord, parse_kinesis_data
 from tests.consumer.kcl.kinesis import kds_payload, now
 

@@ -23,10 +23,10 @@ from types import FrameType
 from typing import Any
 
 from parity.config import load_config
-from parity.demo.watch import Watcher
 from parity.dynamo import client
-from parity.embedded import EmbeddedStack
-from parity.example import (
+from parity.local.demo.watch import Watcher
+from parity.local.embedded import EmbeddedStack, require_local_stack
+from parity.local.example import (
     Campaign,
     Session,
     config_toml,
@@ -188,6 +188,7 @@ def _wait_for_stop() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    require_local_stack("parity demo")
     started = time.monotonic()
     workdir = Path(args.workdir or Path.cwd() / ".parity-demo").resolve()
     workdir.mkdir(parents=True, exist_ok=True)

@@ -37,6 +37,22 @@ LOCAL_AWS_ENV = {
 _MOTO_ASGI = "moto.moto_server.werkzeug_app:DomainDispatcherApplication"
 
 
+#: What ``pip install 'parity[local]'`` brings: the import names the embedded stack needs.
+LOCAL_PACKAGES = ("moto", "pgserver")
+
+
+def require_local_stack(what: str = "the embedded local stack") -> None:
+    """Refuse in one line, naming the install command, when the ``local`` extra is not installed."""
+    import importlib.util
+
+    missing = [name for name in LOCAL_PACKAGES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise DependencyError(
+            f"{what} needs the 'local' extra, which is not installed (missing: {', '.join(missing)})",
+            hint="pip install 'parity[local]'",
+        )
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that was free a moment ago."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -126,8 +142,10 @@ def start_postgres(data_dir: Path | None = None) -> EmbeddedPostgres:
     warnings.filterwarnings("ignore", module="platformdirs")
     try:
         import pgserver
-    except ImportError as exc:  # pragma: no cover - a dependency of the package
-        raise DependencyError("the embedded PostgreSQL needs the 'pgserver' package") from exc
+    except ImportError as exc:
+        raise DependencyError(
+            "the embedded PostgreSQL needs the 'local' extra", hint="pip install 'parity[local]'"
+        ) from exc
     base = data_dir or Path(tempfile.mkdtemp(prefix="parity-pg-"))
     pgdata = base / "pgdata"
     try:
@@ -148,6 +166,7 @@ class EmbeddedStack:
     keep_files: bool = False
 
     def start(self) -> EmbeddedStack:
+        require_local_stack()
         self.postgres = start_postgres(self.root)
         self.moto = start_moto(http2=self.http2, log_dir=self.root)
         return self

@@ -320,7 +320,7 @@ def config_toml(
     """The example config with the given table, DSN and endpoint filled in."""
     from importlib import resources
 
-    text = resources.files("parity").joinpath("example.toml").read_text(encoding="utf-8")
+    text = resources.files("parity.local").joinpath("example.toml").read_text(encoding="utf-8")
     lines = [f'table = "{table}"' if line.startswith('table = "app"') else line for line in text.splitlines()]
     text = "\n".join(lines) + "\n"
     text = text.replace('table = "public.', f'table = "{app_schema}.')
