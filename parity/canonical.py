@@ -24,6 +24,7 @@ Pure functions, no I/O.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Mapping
@@ -35,6 +36,7 @@ from typing import Any
 from parity.config import ColumnSpec
 from parity.dynamo_json import DYNAMODB_CONTEXT, AttributeValue, decode_binary, decode_number, deserialize, type_of
 from parity.errors import DecodeError
+from parity.jsontext import dumps_exact
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DECIMAL_JSON = json.JSONDecoder(parse_float=Decimal, parse_int=Decimal)  # made once: json.loads builds one per call
@@ -284,6 +286,18 @@ def to_json_value(spec: ColumnSpec, canon: Canon) -> Any:
     if isinstance(canon, tuple):
         return _untag(canon)
     return canon
+
+
+def display_value(spec: ColumnSpec, canon: Canon) -> Any:
+    """A canonical value as users see it (discrepancies, plans, reports, logs): JSON, or a hash when redacted.
+
+    A column with ``redact = true`` shows ``"redacted:<first 12 hex of sha256 of the canonical JSON>"``,
+    so two equal values show the same marker and the value itself appears nowhere; NULL stays null.
+    """
+    shown = to_json_value(spec, canon)
+    if not spec.redact or shown is None:
+        return shown
+    return "redacted:" + hashlib.sha256(dumps_exact(shown).encode("utf-8")).hexdigest()[:12]
 
 
 def _untag(tagged: tuple[Any, ...]) -> Any:

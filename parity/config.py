@@ -37,6 +37,9 @@ class ColumnSpec(_Model):
     type: ColumnType = "string"
     unit: TimeUnit = "s"
     precision: TimePrecision = "ms"
+    # Sensitive values (emails, names): stored and shown only as a short hash of the canonical value,
+    # so equality stays visible and the value never leaves the stores.
+    redact: bool = False
 
     @model_validator(mode="after")
     def _timestamp_only_options(self) -> ColumnSpec:

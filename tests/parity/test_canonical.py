@@ -184,3 +184,17 @@ class TestScalars:
     @pytest.mark.parametrize("bad", [{"X": "1"}, {"S": "a", "N": "1"}, "plain"])
     def test_malformed_attribute_value(self, bad: object) -> None:
         assert isinstance(canon_dynamo(STR, bad), WrongType)  # type: ignore[arg-type]
+
+
+def test_display_value_redacts_to_a_stable_hash_and_keeps_null() -> None:
+    from parity.canonical import display_value
+
+    secret = ColumnSpec(attribute="email", redact=True)
+    plain = ColumnSpec(attribute="email")
+    shown = display_value(secret, "ada@example.com")
+    assert shown.startswith("redacted:") and len(shown) == len("redacted:") + 12
+    assert "ada" not in shown
+    assert shown == display_value(secret, "ada@example.com")
+    assert shown != display_value(secret, "bob@example.com")
+    assert display_value(secret, None) is None
+    assert display_value(plain, "ada@example.com") == "ada@example.com"
