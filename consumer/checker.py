@@ -38,14 +38,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from parity.compare import Comparison, Discrepancy
+from parity.compare import Comparison, Discrepancy, discrepancy_values
 from parity.config import EntityConfig, ParityConfig
 from parity.consumer import pending
 from parity.consumer.jsonsafe import json_safe
 from parity.consumer.judge import Outcome, dynamodb_only, judge
 from parity.consumer.rows import configure as configure_row_decoding
 from parity.errors import PostgresError
-from parity.mapping import Key, Row, key_from_json, key_id, key_to_json
+from parity.mapping import Key, Row, canonical_item, canonical_row, key_from_json, key_id, key_to_json
 from parity.pg import Connection, connect, fetch_rows, postgres_errors
 from parity.store import Store
 from parity.stream.grouping import Dead, Located, group
@@ -321,7 +321,14 @@ class Checker:
     ) -> None:
         work.counts[str(comparison.verdict)] += 1
         work.created.append(record.approximate_created)
-        work.discrepancies.append(Discrepancy(entity.name, key_json, comparison.verdict, comparison.columns))
+        image = record.image
+        values = discrepancy_values(
+            entity,
+            comparison,
+            None if image is None else canonical_item(entity, image),
+            None if row is None else canonical_row(entity, row),
+        )
+        work.discrepancies.append(Discrepancy(entity.name, key_json, comparison.verdict, comparison.columns, values))
         if not dynamodb_only(entity, record, row):
             return
         work.archive.append(

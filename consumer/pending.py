@@ -166,7 +166,7 @@ def resolve_ids(conn: Connection, store: Store, entity: str, key_ids: Sequence[s
         return 0
     query = sql.SQL(
         "UPDATE {} SET status = 'resolved', resolved_at = %s, resolved_by = 'stream',"
-        " last_seen = GREATEST(last_seen, %s) WHERE entity = %s AND key_id = ANY(%b::text[]) AND status = 'open'"
+        " last_seen = GREATEST(last_seen, %s) WHERE entity = %s AND key_id = ANY(%b::text[]) AND status <> 'resolved'"
     ).format(store.table("discrepancies"))
     with postgres_errors("resolving discrepancies"), conn.cursor() as cur:
         cur.execute(query, (now, now, entity, list(key_ids)))  # %b: binary, no escaping of the JSON ids

@@ -21,7 +21,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from parity.canonical import Canon, timestamp_units
+from parity.canonical import Canon, display_value, timestamp_units
 from parity.config import ColumnSpec, EntityConfig
 from parity.dynamo_json import Item
 from parity.mapping import Row, canonical_item, canonical_row
@@ -90,15 +90,49 @@ def compare(entity: EntityConfig, item: Item | None, row: Row | None) -> Compari
 
 @dataclass(frozen=True)
 class Discrepancy:
-    """One key that does not match, as listed in reports and kept in the store."""
+    """One key that does not match, as listed in reports and kept in the store.
+
+    ``values`` is what each store held when the check saw it (:func:`discrepancy_values`), or None
+    when the checker had no values to give (the store then keeps the ones it has).
+    """
 
     entity: str
     key: dict[str, Any]
     kind: Verdict
     columns: tuple[str, ...] = ()
+    values: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"entity": self.entity, "key": self.key, "kind": str(self.kind), "columns": list(self.columns)}
+
+
+def discrepancy_values(
+    entity: EntityConfig,
+    result: Comparison,
+    item: Mapping[str, Canon] | None,
+    row: Mapping[str, Canon] | None,
+) -> dict[str, Any]:
+    """What each store holds, in the contract's shape (§6), redacted where the column says so.
+
+    ``mismatched``: ``{column: {"dynamodb": V, "postgres": V}}`` for each differing column;
+    ``missing_in_postgres``: ``{"dynamodb": {column: V, ...}}`` (every mapped column of the item);
+    ``missing_in_dynamodb``: ``{"postgres": {column: V, ...}}``. V comes from
+    :func:`~parity.canonical.display_value`, so a redacted value never leaves this function.
+    """
+    specs = entity.all_columns
+    if result.verdict is Verdict.MISMATCHED and item is not None and row is not None:
+        return {
+            column: {
+                "dynamodb": display_value(specs[column], item.get(column)),
+                "postgres": display_value(specs[column], row.get(column)),
+            }
+            for column in result.columns
+        }
+    if result.verdict is Verdict.MISSING_IN_POSTGRES and item is not None:
+        return {"dynamodb": {column: display_value(spec, item.get(column)) for column, spec in specs.items()}}
+    if result.verdict is Verdict.MISSING_IN_DYNAMODB and row is not None:
+        return {"postgres": {column: display_value(spec, row.get(column)) for column, spec in specs.items()}}
+    return {}
 
 
 # --- the sure-equal shortcut -------------------------------------------------------------------

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from parity.canonical import Canon
-from parity.compare import Comparison, Discrepancy, Verdict, compare_canonical
+from parity.compare import Comparison, Discrepancy, Verdict, compare_canonical, discrepancy_values
 from parity.config import EntityConfig, ParityConfig
 from parity.dynamo import client, dynamodb_errors
 from parity.dynamo_json import Item
@@ -424,7 +424,8 @@ class Reconciler:
                 entity_tally.rechecked += 1
                 result = compare_canonical(entity, item_canon, canon_row)
                 moved = _moved(entity, p, item_canon, canon_row)
-                found_kind = self._settle(entity_tally, result, moved, p, found, cleared)
+                values = discrepancy_values(entity, result, item_canon, canon_row)
+                found_kind = self._settle(entity_tally, result, moved, p, found, cleared, values)
                 if found_kind is not None:
                     self.events.found(found_kind)
         runs_store.save_decisions(
@@ -450,6 +451,7 @@ class Reconciler:
         p: Pending,
         found: list[Discrepancy],
         cleared: dict[str, list[dict[str, Any]]],
+        values: dict[str, Any] | None = None,
     ) -> str | None:
         if result.is_match:
             entity_tally.cleared += 1
@@ -460,7 +462,7 @@ class Reconciler:
             entity_tally.in_flight += 1
             return None
         entity_tally.add_verdict(result.verdict, result.columns)
-        found.append(Discrepancy(p.entity, p.key, result.verdict, result.columns))
+        found.append(Discrepancy(p.entity, p.key, result.verdict, result.columns, values))
         return str(result.verdict)
 
     def batch_get(self, table_keys: list[dict[str, Any]]) -> dict[str, Item]:

@@ -20,7 +20,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from parity.canonical import Canon, canon_postgres
-from parity.compare import Discrepancy, Verdict, compare_canonical
+from parity.compare import Discrepancy, Verdict, compare_canonical, discrepancy_values
 from parity.config import EntityConfig
 from parity.dynamo_json import Item
 from parity.errors import ParityError
@@ -241,4 +241,5 @@ class FinalPhase:
                 entity_tally.in_flight += 1  # written after the run started: the scan could not see it
                 continue
             entity_tally.add_verdict(result.verdict, result.columns)
-            found.append(Discrepancy(entity.name, key_json, result.verdict, result.columns))
+            values = discrepancy_values(entity, result, item_canon, canon_row)
+            found.append(Discrepancy(entity.name, key_json, result.verdict, result.columns, values))

@@ -228,7 +228,7 @@ def page_statement(
         "  resolved_by = 'reconcile', last_seen = GREATEST(d.last_seen, %(seen_at)s)"
         "  FROM (SELECT e.entity, jsonb_array_elements_text(e.list) AS key_id"
         "   FROM jsonb_each(%(matched)s::jsonb) AS e(entity, list)) AS m"
-        "  WHERE d.entity = m.entity AND d.key_id = m.key_id AND d.status = 'open'),"
+        "  WHERE d.entity = m.entity AND d.key_id = m.key_id AND d.status <> 'resolved'),"
         " pending AS (INSERT INTO {pending} (run_id, segment, entity, key_id, key, kind, columns, table_key,"
         "  item_version, row_version, due_at)"
         "  SELECT %(run_id)s, %(segment)s, p.entity, p.key_id, p.key, p.kind, p.columns, p.table_key,"
@@ -275,7 +275,7 @@ def resolve(conn: Connection, store: Store, entity: str, keys: Sequence[dict[str
         sql.SQL(
             "UPDATE {} SET status = 'resolved', resolved_at = %s, resolved_by = 'reconcile',"
             " last_seen = GREATEST(last_seen, %s)"
-            " WHERE entity = %s AND status = 'open' AND key_id IN (SELECT jsonb_array_elements_text(%s::jsonb))"
+            " WHERE entity = %s AND status <> 'resolved' AND key_id IN (SELECT jsonb_array_elements_text(%s::jsonb))"
         ).format(store.table("discrepancies")),
         (seen_at, seen_at, entity, json.dumps([json_key_id(k) for k in keys])),
     )

@@ -7,20 +7,22 @@ a replayed record or a rerun never doubles a row.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from parity.compare import Discrepancy
+from parity.jsontext import dumps_exact
 from parity.mapping import json_key_id
 from parity.pg import Connection, postgres_errors
 from parity.store.migrate import migrate
 
-__all__ = ["Store", "migrate"]
+__all__ = ["Store", "discrepancy_json", "migrate", "stored_json"]
 
 
 @dataclass(frozen=True)
@@ -40,21 +42,39 @@ class Store:
     def record_discrepancies(
         self, conn: Connection, found: Iterable[Discrepancy], detected_by: str, seen_at: datetime
     ) -> int:
-        """Upsert open discrepancies (one row per entity and key); returns how many were written."""
+        """Upsert discrepancies (one row per entity and key); returns how many were written.
+
+        The values each store held are refreshed from this check (kept when it brought none). An
+        accepted discrepancy stays accepted while its kind and values are those that were accepted;
+        when they change, the checker that saw it reopens it.
+        """
         rows = [
-            (d.entity, json_key_id(d.key), Jsonb(d.key), str(d.kind), list(d.columns), detected_by, seen_at, seen_at)
+            (
+                d.entity,
+                json_key_id(d.key),
+                Jsonb(d.key),
+                str(d.kind),
+                list(d.columns),
+                detected_by,
+                seen_at,
+                seen_at,
+                None if d.values is None else Jsonb(d.values, dumps=dumps_exact),
+            )
             for d in found
         ]
         if not rows:
             return 0
         query = sql.SQL(
-            "INSERT INTO {} AS d (entity, key_id, key, kind, columns, detected_by, first_seen, last_seen, status)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'open')"
+            "INSERT INTO {} AS d (entity, key_id, key, kind, columns, detected_by, first_seen, last_seen, observed,"
+            " status) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 'open')"
             " ON CONFLICT (entity, key_id) DO UPDATE SET"
             "  kind = EXCLUDED.kind, columns = EXCLUDED.columns, detected_by = EXCLUDED.detected_by,"
             "  last_seen = GREATEST(d.last_seen, EXCLUDED.last_seen),"
             "  first_seen = CASE WHEN d.status = 'resolved' THEN EXCLUDED.first_seen ELSE d.first_seen END,"
-            "  status = 'open', resolved_at = NULL, resolved_by = NULL"
+            "  observed = COALESCE(EXCLUDED.observed, d.observed),"
+            "  status = CASE WHEN d.status = 'accepted' AND d.kind = EXCLUDED.kind"
+            "   AND (EXCLUDED.observed IS NULL OR EXCLUDED.observed = d.observed) THEN 'accepted' ELSE 'open' END,"
+            "  resolved_at = NULL, resolved_by = NULL"
         ).format(self.table("discrepancies"))
         with postgres_errors("recording discrepancies"), conn.cursor() as cur:
             cur.executemany(query, rows)
@@ -63,39 +83,46 @@ class Store:
     def resolve(
         self, conn: Connection, entity: str, keys: Sequence[dict[str, Any]], resolved_by: str, seen_at: datetime
     ) -> int:
-        """Mark open discrepancies of these keys resolved (a later check matched)."""
+        """Mark open (or accepted) discrepancies of these keys resolved (a later check matched)."""
         if not keys:
             return 0
         query = sql.SQL(
             "UPDATE {} SET status = 'resolved', resolved_at = %s, resolved_by = %s, last_seen = GREATEST(last_seen, %s)"
-            " WHERE entity = %s AND key_id = ANY(%s) AND status = 'open'"
+            " WHERE entity = %s AND key_id = ANY(%s) AND status <> 'resolved'"
         ).format(self.table("discrepancies"))
         with postgres_errors("resolving discrepancies"), conn.cursor() as cur:
             cur.execute(query, (seen_at, resolved_by, seen_at, entity, [json_key_id(k) for k in keys]))
             return cur.rowcount
 
-    def list_discrepancies(self, conn: Connection, status: str = "open") -> list[dict[str, Any]]:
-        """Discrepancies in the contract's JSON shape, oldest first."""
-        where = sql.SQL("") if status == "all" else sql.SQL(" WHERE status = %(status)s")
+    def list_discrepancies(
+        self,
+        conn: Connection,
+        status: str = "open",
+        *,
+        entity: str | None = None,
+        kind: str | None = None,
+        key: dict[str, Any] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Discrepancies in the contract's JSON shape (§5, §6), oldest first, filtered as asked."""
+        conditions: list[sql.Composable] = []
+        params: dict[str, Any] = {"status": status, "entity": entity, "kind": kind}
+        if status != "all":
+            conditions.append(sql.SQL("status = %(status)s"))
+        if entity is not None:
+            conditions.append(sql.SQL("entity = %(entity)s"))
+        if kind is not None:
+            conditions.append(sql.SQL("kind = %(kind)s"))
+        if key is not None:
+            conditions.append(sql.SQL("key_id = %(key_id)s"))
+            params["key_id"] = json_key_id(key)
+        where = sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("")
         query = sql.SQL(
-            "SELECT entity, key, kind, columns, detected_by, first_seen, last_seen, status FROM {}{}"
-            " ORDER BY first_seen, entity, key_id"
+            "SELECT entity, key, kind, columns, detected_by, first_seen, last_seen, status, observed, note,"
+            " accepted_at, accepted_by, resolved_at FROM {}{} ORDER BY first_seen, entity, key_id"
         ).format(self.table("discrepancies"), where)
         with postgres_errors("listing discrepancies"):
-            rows = conn.execute(query, {"status": status}).fetchall()
-        return [
-            {
-                "entity": r["entity"],
-                "key": r["key"],
-                "kind": r["kind"],
-                "columns": list(r["columns"]),
-                "detected_by": r["detected_by"],
-                "first_seen": r["first_seen"].isoformat(),
-                "last_seen": r["last_seen"].isoformat(),
-                "status": r["status"],
-            }
-            for r in rows
-        ]
+            rows = conn.execute(query, params).fetchall()
+        return [discrepancy_json(r) for r in rows]
 
     # --- stream checkpoints and gaps -------------------------------------------------------------
 
@@ -189,6 +216,37 @@ class Store:
         ).format(self.table("dead_letters"))
         with postgres_errors("writing a dead letter"):
             conn.execute(query, (source, record_id, reason, Jsonb(raw)))
+
+
+def discrepancy_json(r: Mapping[str, Any]) -> dict[str, Any]:
+    """One store row of ``discrepancies`` in the contract's JSON shape (§5 and §6's additions)."""
+    return {
+        "entity": r["entity"],
+        "key": stored_json(r["key"]),
+        "kind": r["kind"],
+        "columns": list(r["columns"]),
+        "detected_by": r["detected_by"],
+        "first_seen": r["first_seen"].isoformat(),
+        "last_seen": r["last_seen"].isoformat(),
+        "status": r["status"],
+        "values": stored_json(r["observed"]) if r["observed"] is not None else {},
+        "note": r["note"],
+        "accepted_by": r["accepted_by"],
+        "accepted_at": None if r["accepted_at"] is None else r["accepted_at"].isoformat(),
+        "resolved_at": None if r["resolved_at"] is None else r["resolved_at"].isoformat(),
+    }
+
+
+def stored_json(value: Any) -> Any:
+    """JSON read back from jsonb as it was written: the store's connections decode numbers as
+    Decimal, and integral ones go back to int (keys and values must print as they went in)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else value
+    if isinstance(value, dict):
+        return {k: stored_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [stored_json(v) for v in value]
+    return value
 
 
 def _jsonb(value: Any) -> Jsonb | None:
