@@ -56,10 +56,17 @@ def _column(value: object) -> object:
     return {"attribute": value} if isinstance(value, str) else value
 
 
+#: The AWS services parity calls, as ``[dynamodb].endpoint_urls`` keys (boto3's service names).
+AwsService = Literal["dynamodb", "dynamodbstreams", "kinesis"]
+
+
 class DynamoDBConfig(_Model):
     table: str = Field(min_length=3, max_length=255)
     region: str | None = None
     endpoint_url: str | None = None
+    # Per service, over endpoint_url: a private subnet reaches DynamoDB through its gateway endpoint
+    # but DynamoDB Streams and Kinesis through interface endpoints of their own, each with its own URL.
+    endpoint_urls: dict[AwsService, str] = Field(default_factory=dict)
 
 
 class PostgresConfig(_Model):

@@ -1,7 +1,9 @@
 """DynamoDB adapter: boto3 clients built from the config, and botocore errors mapped to ours.
 
-Clients are low-level (typed attribute values, no float conversion). ``endpoint_url`` from the
-config wins over ``AWS_ENDPOINT_URL``, which boto3 honours by itself. Against a local endpoint
+Clients are low-level (typed attribute values, no float conversion). Each service's endpoint is, in
+order: ``[dynamodb].endpoint_urls.<service>``, ``[dynamodb].endpoint_url``, then boto3's own
+``AWS_ENDPOINT_URL_<SERVICE>`` and ``AWS_ENDPOINT_URL`` (the service-specific variable first, as boto3
+does). Against a local endpoint
 without credentials, dummy ones are used so moto/LocalStack work with no AWS setup.
 """
 
@@ -23,8 +25,24 @@ from parity.errors import ConfigError, DynamoDBError
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "localstack", "host.docker.internal"}
 
 
-def endpoint_for(config: DynamoDBConfig) -> str | None:
-    return config.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+#: boto3's service-specific endpoint variables (the service id in upper snake case).
+SERVICE_ENDPOINT_VARIABLES = {
+    "dynamodb": "AWS_ENDPOINT_URL_DYNAMODB",
+    "dynamodbstreams": "AWS_ENDPOINT_URL_DYNAMODB_STREAMS",
+    "kinesis": "AWS_ENDPOINT_URL_KINESIS",
+}
+
+
+def endpoint_for(config: DynamoDBConfig, service: str = "dynamodb") -> str | None:
+    """The endpoint URL of one service, or None for the AWS default."""
+    variable = SERVICE_ENDPOINT_VARIABLES.get(service)
+    return (
+        config.endpoint_urls.get(service)  # type: ignore[call-overload]
+        or config.endpoint_url
+        or (os.environ.get(variable) if variable else None)
+        or os.environ.get("AWS_ENDPOINT_URL")
+        or None
+    )
 
 
 def _is_local(endpoint: str | None) -> bool:
@@ -37,7 +55,7 @@ def client(config: DynamoDBConfig, service: str = "dynamodb", *, max_pool: int =
     ``max_attempts`` bounds botocore's retries: long-running checkers keep the default, one-shot
     commands such as check-config fail fast on an unreachable endpoint.
     """
-    endpoint = endpoint_for(config)
+    endpoint = endpoint_for(config, service)
     region = config.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     if region is None and _is_local(endpoint):
         region = "us-east-1"
