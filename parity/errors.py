@@ -12,6 +12,7 @@ with ``raise ... from exc`` so that callers never need to know which driver sits
     │   └── PostgresError           PostgreSQL unreachable, refusing, or a statement failed
     │       └── PostgresUnavailable the server cannot be reached right now (retryable)
     ├── StoreError                  parity's own tables are inconsistent (a bug or a manual edit)
+    ├── Interrupted                 SIGTERM/SIGINT stopped a command between two safe points       (exit 143)
     └── DecodeError                 a stream record or attribute value cannot be decoded
 
 Messages are one line, name what and where, never contain a password, and suggest a fix when
@@ -58,6 +59,12 @@ class PostgresUnavailable(PostgresError):
 
 class StoreError(ParityError):
     """parity's own tables are in a state parity did not put them in."""
+
+
+class Interrupted(ParityError):
+    """A stop signal ended a command at a safe point (after a committed batch); what it did is kept."""
+
+    exit_code = 143  # 128 + SIGTERM, what a shell reports for a process SIGTERM stopped
 
 
 class DecodeError(ParityError):

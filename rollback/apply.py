@@ -22,6 +22,7 @@ from psycopg.types.json import Jsonb
 
 from parity.compare import compare
 from parity.config import ParityConfig
+from parity.errors import Interrupted
 from parity.mapping import key_id
 from parity.pg import Connection, fetch_rows, postgres_errors
 from parity.rollback.plan import Action, Decision, decide_delete, decide_upsert
@@ -71,14 +72,19 @@ def apply_plan(
     run_id: str,
     batch_size: int = 500,
     progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> Applied:
-    """Write the plan's changes in batches (see the module docstring)."""
+    """Write the plan's changes in batches (see the module docstring).
+
+    ``should_stop`` is asked before each batch (SIGTERM from ECS): the batch in hand is finished and
+    committed, then :class:`~parity.errors.Interrupted` ends the run, which is marked ``interrupted``.
+    """
     result = Applied(run_id)
     conn.commit()  # end the planning reads' transaction: each batch below is its own
     _start_run(conn, store, run_id, options)
     infos = {name: plan.tables[name] for name in {s.entity for s in plan.changes}}
     try:
-        _apply_batches(conn, store, plan, options, infos, result, progress, batch_size)
+        _apply_batches(conn, store, plan, options, infos, result, progress, batch_size, should_stop)
     except BaseException as exc:
         _fail_run(conn, store, run_id, exc)
         raise
@@ -96,11 +102,18 @@ def _apply_batches(
     result: Applied,
     progress: Callable[[int, int], None] | None,
     batch_size: int,
+    should_stop: Callable[[], bool],
 ) -> None:
     done = 0
     for name, info in sorted(infos.items()):
         steps = [s for s in plan.changes if s.entity == name]
         for start in range(0, len(steps), batch_size):
+            if should_stop():
+                raise Interrupted(
+                    f"replay run {result.run_id} stopped by a signal after {done} of {len(plan.changes)} change(s);"
+                    " the committed batches are journalled",
+                    hint=f"run the same parity replay --apply again to finish, or parity replay --undo {result.run_id}",
+                )
             batch = steps[start : start + batch_size]
             with postgres_errors(f"replaying a batch into {info.entity.table}"), conn.transaction():
                 _apply_batch(conn, store, info, batch, options, result)
@@ -271,13 +284,15 @@ def _start_run(conn: Connection, store: Store, run_id: str, options: Options) ->
 
 
 def _fail_run(conn: Connection, store: Store, run_id: str, exc: BaseException) -> None:
-    """Mark the run failed (its committed batches stay, journalled); best effort, the error goes on."""
-    query = sql.SQL(
-        "UPDATE {} SET status = 'failed', finished_at = now(), summary = summary || %s WHERE run_id = %s"
-    ).format(store.table("replay_runs"))
+    """Mark the run failed or interrupted (its committed batches stay, journalled); best effort, the error goes on."""
+    query = sql.SQL("UPDATE {} SET status = %s, finished_at = now(), summary = summary || %s WHERE run_id = %s").format(
+        store.table("replay_runs")
+    )
+    status = "interrupted" if isinstance(exc, Interrupted) else "failed"
+    error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     try:
         conn.rollback()
-        conn.execute(query, (Jsonb({"error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__}), run_id))
+        conn.execute(query, (status, Jsonb({"error": error}), run_id))
         conn.commit()
     except Exception:  # the connection may be what failed; the original error is what matters
         log.warning("could not mark the replay run failed", run_id=run_id)

@@ -12,9 +12,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from parity.commands.common import config_from, print_json
@@ -33,6 +38,31 @@ from parity.rollback.undo import undo_run
 from parity.rollback.writer import check_privileges
 from parity.store import Store
 from parity.stream.shards import StreamReader, stream_arn_of
+from parity.telemetry import get_logger
+
+log = get_logger("rollback.command")
+
+
+@contextmanager
+def stop_signals() -> Iterator[threading.Event]:
+    """SIGTERM (ECS stopping the task) sets the event instead of killing: apply finishes its batch first.
+
+    Python as PID 1 of a container would otherwise ignore SIGTERM and be killed mid-batch after the
+    stop timeout. SIGINT keeps raising KeyboardInterrupt (a person at a terminal wants it now; the
+    batch in hand is rolled back, the run marked failed).
+    """
+    stopped = threading.Event()
+
+    def on_term(signum: int, _: FrameType | None) -> None:
+        log.warning("stop requested; finishing the batch in hand", signal=signal.Signals(signum).name)
+        stopped.set()
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield stopped
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
 
 _SKIP_WORDS = {
     Action.SKIP_NEWER_IN_POSTGRES: "newer in PostgreSQL, left alone",
@@ -149,9 +179,18 @@ def _replay(args: argparse.Namespace, config: ParityConfig, conn: Connection, st
     applied: Applied | None = None
     if args.apply and plan.changes:
         progress = _progress if sys.stderr.isatty() and not args.json else None
-        applied = apply_plan(
-            conn, store, config, plan, options, run_id=new_run_id(), batch_size=args.batch_size, progress=progress
-        )
+        with stop_signals() as stopped:
+            applied = apply_plan(
+                conn,
+                store,
+                config,
+                plan,
+                options,
+                run_id=new_run_id(),
+                batch_size=args.batch_size,
+                progress=progress,
+                should_stop=stopped.is_set,
+            )
         if progress is not None:
             sys.stderr.write("\n")
     summary = _summary(plan, applied, dry_run=not args.apply, stream_records=stream_records)

@@ -214,3 +214,48 @@ def test_collector_config_receives_what_parity_sends_and_writes_the_metrics_log_
     alarm = resources["ParityPercentAlarm"]["Properties"]
     assert emf["namespace"] == alarm["Namespace"]["Fn::Sub"].replace("${EnvironmentName}", "prod")
     assert config["service"]["pipelines"]["metrics"]["exporters"] == ["awsemf"]
+
+
+def _alarms() -> dict[str, dict[str, Any]]:
+    return {
+        name: r["Properties"] for name, r in _template()["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"
+    }
+
+
+def test_alarm_names_are_unique_whatever_the_mode() -> None:
+    """Switching ConsumerMode creates the new mode's alarm before deleting the old one: names must differ."""
+    names = [a["AlarmName"]["Fn::Sub"] for a in _alarms().values()]
+    assert len(names) == len(set(names)), sorted(names)
+
+
+def test_daily_parity_alarm_does_not_fire_on_missing_data_and_staleness_has_its_own_alarm() -> None:
+    alarms = _alarms()
+    parity = alarms["ParityPercentAlarm"]
+    assert parity["TreatMissingData"] == "notBreaching"
+    assert parity["Period"] == 3600 and parity["EvaluationPeriods"] == 24 and parity["DatapointsToAlarm"] == 1
+    stale = alarms["ReconcileStaleAlarm"]
+    assert stale["MetricName"] == parity["MetricName"] and stale["Statistic"] == "SampleCount"
+    assert stale["TreatMissingData"] == "missing" and "InsufficientDataActions" in stale
+    for alarm in alarms.values():  # CloudWatch: periods of an hour or more may span 7 days at most
+        assert alarm["Period"] * alarm["EvaluationPeriods"] <= (604800 if alarm["Period"] >= 3600 else 86400)
+
+
+def test_parity_containers_run_under_an_init_process() -> None:
+    """tini as PID 1 forwards ECS's SIGTERM to parity (replay finishes its batch, the consumer commits)."""
+    resources = _template()["Resources"]
+    for name, resource in resources.items():
+        if resource["Type"] != "AWS::ECS::TaskDefinition":
+            continue
+        for container in resource["Properties"]["ContainerDefinitions"]:
+            if container["Name"] == "parity":
+                assert container["LinuxParameters"]["InitProcessEnabled"] is True, name
+
+
+def test_collector_detects_the_ecs_task_for_its_log_stream_name() -> None:
+    import yaml
+
+    text = _template()["Resources"]["CollectorConfigParameter"]["Properties"]["Value"]["Fn::Sub"]
+    config = yaml.safe_load(text.replace("${EnvironmentName}", "prod").replace("${AWS::Region}", "eu-west-1"))
+    assert config["exporters"]["awsemf"]["log_stream_name"] == "{TaskId}"
+    assert "ecs" in config["processors"]["resourcedetection"]["detectors"]
+    assert config["service"]["pipelines"]["metrics"]["processors"][0] == "resourcedetection"
