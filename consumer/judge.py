@@ -16,8 +16,9 @@ from enum import StrEnum
 
 from parity.compare import Comparison, Verdict, compare
 from parity.config import EntityConfig
-from parity.mapping import Row, canonical_item, canonical_row, is_newer, version_value
+from parity.mapping import Row, canonical_item, canonical_row
 from parity.stream.records import ChangeRecord, EventName
+from parity.versions import Order, order_states
 
 
 class Outcome(StrEnum):
@@ -51,9 +52,9 @@ def judge(entity: EntityConfig, record: ChangeRecord, row: Row | None, *, ttl_de
     if row is not None and entity.version is not None:
         reference = image if image is not None else record.old_image
         if reference is not None:
-            item_version = version_value(entity, canonical_item(entity, reference))
-            row_version = version_value(entity, canonical_row(entity, row))
-            if is_newer(row_version, item_version):
+            order = order_states(entity, canonical_row(entity, row), canonical_item(entity, reference))
+            # only a row provably newer supersedes; same, older or unorderable stays a mismatch
+            if order.newer:
                 return Judgement(Outcome.SUPERSEDED, comparison)
     return Judgement(Outcome.MISMATCH, comparison)
 
@@ -62,14 +63,19 @@ def dynamodb_only(entity: EntityConfig, record: ChangeRecord, row: Row | None) -
     """Did this change reach DynamoDB only (so rollback must replay it)?
 
     True for a missing row, a delete the row did not get, and an image newer than the row (or when
-    the entity has no version column to tell). False when both sides hold the same version but a
-    column differs: PostgreSQL was written, with a wrong value; that is a discrepancy to fix, not a
-    lost write.
+    the versions cannot be ordered: no version column, a side without a version). False when both
+    sides hold the same version but a column differs: PostgreSQL was written, with a wrong value;
+    that is a discrepancy to fix, not a lost write (and when the row is newer).
     """
     if row is None or record.event_name is EventName.REMOVE:
         return True
     if entity.version is None or record.image is None:
         return True
-    item_version = version_value(entity, canonical_item(entity, record.image))
-    row_version = version_value(entity, canonical_row(entity, row))
-    return is_newer(item_version, row_version) or item_version is None or row_version is None
+    order = order_states(entity, canonical_item(entity, record.image), canonical_row(entity, row))
+    match order.order:
+        case Order.NEWER:
+            return True
+        case Order.SAME | Order.OLDER:  # PostgreSQL got this write (or a later one)
+            return False
+        case Order.UNORDERABLE:  # cannot tell: keep the change, so a replay can decide with a fresh read
+            return True

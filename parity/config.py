@@ -74,6 +74,10 @@ class PostgresConfig(_Model):
     store_schema: str = Field(default="parity", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+VERSION_TYPES = frozenset({"timestamp", "integer", "decimal"})
+"""Column types that can order a row's versions (the rules: :mod:`parity.versions`)."""
+
+
 class EntityConfig(_Model):
     """One ElectroDB entity: which items it owns and how they map to one PostgreSQL table."""
 
@@ -113,6 +117,11 @@ class EntityConfig(_Model):
         if self.version is not None and self.version not in self.all_columns:
             raise ValueError(
                 f"version column '{self.version}' is not a mapped column{_suggest(self.version, self.all_columns)}"
+            )
+        if self.version is not None and self.all_columns[self.version].type not in VERSION_TYPES:
+            raise ValueError(
+                f"version column '{self.version}' has type '{self.all_columns[self.version].type}';"
+                f" a version is one of {', '.join(sorted(VERSION_TYPES))}"
             )
         return self
 

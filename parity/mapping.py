@@ -137,21 +137,3 @@ def projected_attributes(entities: Iterable[EntityConfig], extra: Iterable[str] 
     for attr in extra:
         names[attr] = None
     return list(names)
-
-
-def version_value(entity: EntityConfig, canon: Mapping[str, Canon]) -> Canon:
-    """The entity's version (its ``version`` column) from a canonical item or row, or None."""
-    if entity.version is None:
-        return None
-    value = canon.get(entity.version)
-    return None if isinstance(value, WrongType) else value
-
-
-def is_newer(a: Canon, b: Canon) -> bool:
-    """True when version ``a`` is strictly newer than ``b``; unknown versions are never newer."""
-    if a is None or b is None:
-        return False
-    try:
-        return bool(a > b)
-    except TypeError:
-        return False

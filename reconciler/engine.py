@@ -34,7 +34,6 @@ from parity.mapping import (
     key_to_json,
     match_entity,
     projected_attributes,
-    version_value,
 )
 from parity.pg import (
     Connection,
@@ -50,6 +49,7 @@ from parity.reconciler.runs_store import FINAL_SEGMENT, Pending
 from parity.reconciler.tally import Tally
 from parity.store import Store
 from parity.telemetry import get_logger, meter
+from parity.versions import version_of
 
 log = get_logger("reconcile")
 _meter = meter("reconcile")
@@ -339,8 +339,8 @@ class Reconciler:
                         str(result.verdict),
                         result.columns,
                         {a: item[a] for a in self.key_attributes if a in item},
-                        _text(version_value(entity, item_canon)),
-                        None if canon_row is None else _text(version_value(entity, canon_row)),
+                        _text(version_of(entity, item_canon)),
+                        None if canon_row is None else _text(version_of(entity, canon_row)),
                         due,
                     )
                 )
@@ -543,8 +543,8 @@ def _moved(
     """True when the item's or the row's version changed since the first read."""
     if entity.version is None:
         return False
-    item_version = None if item_canon is None else _text(version_value(entity, item_canon))
-    row_version = None if canon_row is None else _text(version_value(entity, canon_row))
+    item_version = None if item_canon is None else _text(version_of(entity, item_canon))
+    row_version = None if canon_row is None else _text(version_of(entity, canon_row))
     return item_version != p.item_version or row_version != p.row_version
 
 

@@ -27,14 +27,12 @@ from parity.errors import ParityError
 from parity.mapping import (
     canonical_item,
     canonical_row,
-    is_newer,
     json_key_id,
     key_from_json,
     key_to_json,
     match_entity,
     render_item_key,
     row_key,
-    version_value,
 )
 from parity.pg import Connection, connect, fetch_rows, postgres_errors, table_columns, table_identifier
 from parity.reconciler import runs_store
@@ -42,6 +40,7 @@ from parity.reconciler.anti_join import key_object_sql, unseen_rows_sql
 from parity.reconciler.runs_store import FINAL_SEGMENT
 from parity.reconciler.tally import Tally
 from parity.telemetry import get_logger
+from parity.versions import compare_versions, version_of
 
 if TYPE_CHECKING:
     from parity.reconciler.engine import Reconciler
@@ -227,7 +226,7 @@ class FinalPhase:
         items = self.rec.batch_get([k for k in table_keys if k]) if any(table_keys) else {}
         for row, canon_row, table_key in zip(rows, canon_rows, table_keys, strict=True):
             key_json = key_to_json(entity, row_key(entity, row))
-            version = version_value(entity, canon_row)
+            version = version_of(entity, canon_row)
             item = None if table_key is None else items.get(json_key_id(plain_key(table_key)))
             item_canon = canon_item(entity, item)
             entity_tally.rechecked += 1
@@ -237,7 +236,7 @@ class FinalPhase:
                 entity_tally.add_verdict(Verdict.MATCH)
                 cleared.setdefault(entity.name, []).append(key_json)
                 continue
-            if version is not None and run_started is not None and not is_newer(run_started, version):
+            if version is not None and run_started is not None and not compare_versions(run_started, version).newer:
                 entity_tally.in_flight += 1  # written after the run started: the scan could not see it
                 continue
             entity_tally.add_verdict(result.verdict, result.columns)

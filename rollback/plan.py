@@ -6,9 +6,10 @@ No I/O: the caller reads the current item (consistent read) and the current row,
 - row equal under the canonical rules: **skip_equal**;
 - the row's version is newer than the item's: **skip_newer_in_postgres** (the version guard:
   PostgreSQL moved past this write, and a rollback must never overwrite it);
-- the item's version is newer, or either side has no version to tell: **update**, listing the
-  columns that change;
-- both sides carry the *same* version but differ: **skip_conflict** unless conflicts are included.
+- the item's version is newer, or either side has no version at all to tell: **update**, listing
+  the columns that change;
+- both sides carry the *same* version but differ, or versions that cannot be ordered (a NaN, a
+  value of the wrong type; :mod:`parity.versions`): **skip_conflict** unless conflicts are included.
   This is not a write that reached DynamoDB only: PostgreSQL got the same write with a different
   value (an app bug or schema drift), and which side is right is a human decision
   (``--include-conflicts`` takes DynamoDB's);
@@ -31,7 +32,8 @@ from typing import Any
 from parity.compare import compare
 from parity.config import EntityConfig
 from parity.dynamo_json import Item
-from parity.mapping import canonical_item, canonical_row, is_newer, version_value
+from parity.mapping import canonical_item, canonical_row
+from parity.versions import Order, order_states
 
 
 class Action(StrEnum):
@@ -56,7 +58,7 @@ class Action(StrEnum):
 @dataclass(frozen=True)
 class Decision:
     """One key's action and the columns that differ (config order; empty for inserts and skips);
-    ``reason`` says why an item is unstorable."""
+    ``reason`` says why an item is unstorable or its versions cannot be ordered."""
 
     action: Action
     columns: tuple[str, ...] = ()
@@ -72,14 +74,20 @@ def decide_upsert(
     comparison = compare(entity, item, row)
     if comparison.is_match:
         return Decision(Action.SKIP_EQUAL)
-    item_version = version_value(entity, canonical_item(entity, item))
-    row_version = version_value(entity, canonical_row(entity, row))
-    if is_newer(row_version, item_version):
-        return Decision(Action.SKIP_NEWER_IN_POSTGRES, comparison.columns)
-    if item_version is not None and row_version is not None and not is_newer(item_version, row_version):
-        action = Action.UPDATE if include_conflicts else Action.SKIP_CONFLICT
-        return Decision(action, comparison.columns)
-    return Decision(Action.UPDATE, comparison.columns)
+    order = order_states(entity, canonical_item(entity, item), canonical_row(entity, row))
+    match order.order:
+        case Order.OLDER:
+            return Decision(Action.SKIP_NEWER_IN_POSTGRES, comparison.columns)
+        case Order.SAME:
+            action = Action.UPDATE if include_conflicts else Action.SKIP_CONFLICT
+            return Decision(action, comparison.columns)
+        case Order.NEWER:
+            return Decision(Action.UPDATE, comparison.columns)
+        case Order.UNORDERABLE if order.absent:  # nothing to guard with: DynamoDB's state is the one to restore
+            return Decision(Action.UPDATE, comparison.columns)
+        case Order.UNORDERABLE:  # versions that cannot be ordered (a NaN, a wrong type): a human decides
+            action = Action.UPDATE if include_conflicts else Action.SKIP_CONFLICT
+            return Decision(action, comparison.columns, f"versions cannot be ordered: {order.reason}")
 
 
 def decide_delete(row: Mapping[str, Any] | None, *, include_deletes: bool, ttl: bool | None) -> Decision:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from parity.config import ParityConfig
-from parity.consumer.judge import Outcome, judge
+from parity.consumer.judge import Outcome, dynamodb_only, judge
 from parity.local.example import generate
 from parity.stream.grouping import Dead, group, is_newer_record
 from parity.stream.records import parse_stream_record
@@ -92,3 +93,20 @@ def test_ttl_delete_is_not_a_fault_unless_the_app_deletes_rows(example_config: P
     assert ttl.is_ttl_delete
     assert judge(entity, ttl, _row(s)).outcome is Outcome.TTL_DELETE
     assert judge(entity, ttl, _row(s), ttl_deletes_rows=True).outcome is Outcome.MISMATCH
+
+
+def test_integer_versions_and_unorderable_ones(example_config: ParityConfig) -> None:
+    """A counter version orders like a number; a row version that cannot be ordered (a numeric NaN)
+    never supersedes and keeps the change for replay (parity.versions decides)."""
+    entity = example_config.entity[0].model_copy(update={"version": "session_number"})
+    s = _session()
+    record = stream_record("MODIFY", s)
+    bumped = {**_row(s), "summary": "later", "session_number": s.session_number + 1}
+    assert judge(entity, record, bumped).outcome is Outcome.SUPERSEDED
+    assert not dynamodb_only(entity, record, bumped)
+    behind = {**_row(s), "summary": "earlier", "session_number": s.session_number - 1}
+    assert judge(entity, record, behind).outcome is Outcome.MISMATCH
+    assert dynamodb_only(entity, record, behind)
+    nan = {**_row(s), "summary": "later", "session_number": Decimal("NaN")}
+    assert judge(entity, record, nan).outcome is Outcome.MISMATCH
+    assert dynamodb_only(entity, record, nan)

@@ -92,3 +92,13 @@ def test_file_errors(tmp_path: Path) -> None:
     bad.write_text("[dynamodb\ntable = 'x'")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(bad)
+
+
+def test_version_column_is_a_timestamp_integer_or_decimal() -> None:
+    message = rejected(lambda d: d["entity"][0].__setitem__("version", "name"))
+    assert "version column 'name' has type 'string'; a version is one of decimal, integer, timestamp" in message
+    for kind in ("integer", "decimal"):
+        data = copy.deepcopy(EXAMPLE)
+        data["entity"][0]["columns"]["session_number"]["type"] = kind
+        data["entity"][0]["version"] = "session_number"
+        assert parse_config(data).entity[0].version == "session_number"

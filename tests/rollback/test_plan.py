@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 from parity.config import load_config
@@ -73,3 +74,38 @@ def test_item_gone_without_a_record_of_the_delete_is_never_a_delete() -> None:
     assert decide_delete({"id": "x"}, include_deletes=True, ttl=None).action is Action.SKIP_GONE
     assert not Action.SKIP_GONE.writes
     assert Action.DELETE.writes
+
+
+def test_integer_version_guard() -> None:
+    """A counter version guards like a timestamp one (parity.versions orders both)."""
+    entity = SESSION.model_copy(update={"version": "session_number"})
+    item = _item()
+    row = item_to_row(entity, item)
+    row["summary"] = "newer in postgres"
+    row["session_number"] = row["session_number"] + 1
+    assert decide_upsert(entity, item, row).action is Action.SKIP_NEWER_IN_POSTGRES
+    row["session_number"] = row["session_number"] - 2
+    assert decide_upsert(entity, item, row).action is Action.UPDATE
+
+
+def test_unorderable_versions_are_a_conflict_not_an_overwrite() -> None:
+    """A row version that cannot be ordered (a numeric NaN) must not let the replay overwrite the row
+    as if DynamoDB were newer; it is a conflict, with the reason, unless conflicts are included."""
+    entity = SESSION.model_copy(update={"version": "session_number"})
+    item = _item()
+    row = item_to_row(entity, item)
+    row["summary"] = "stale?"
+    row["session_number"] = Decimal("NaN")
+    decision = decide_upsert(entity, item, row)
+    assert decision.action is Action.SKIP_CONFLICT
+    assert decision.reason.startswith("versions cannot be ordered: b: version of the wrong type")
+    assert decide_upsert(entity, item, row, include_conflicts=True).action is Action.UPDATE
+
+
+def test_missing_version_is_updated() -> None:
+    """No version to tell on one side: the documented rule is to restore DynamoDB's state."""
+    item = _item()
+    row = item_to_row(SESSION, item)
+    row["summary"] = "stale"
+    row["updated_at"] = None
+    assert decide_upsert(SESSION, item, row).action is Action.UPDATE
