@@ -131,3 +131,52 @@ def test_replay_writes_app_tables_and_the_store_but_no_ddl(login: dict[str, str]
 def test_a_missing_mapped_table_fails_with_a_hint(pg_dsn: str) -> None:
     with pytest.raises(psycopg.errors.RaiseException, match=r"mapped table public\.sessions does not exist"):
         _run_script(pg_dsn)
+
+
+@pytest.fixture(scope="module")
+def own_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A PostgreSQL cluster of this module's own (pgserver): global roles of other tests cannot interfere,
+    and the roles script meets a cluster where parity_checker and parity_replay do not exist yet."""
+    from parity.local.embedded import start_postgres
+
+    server = start_postgres(tmp_path_factory.mktemp("own-cluster"))
+    try:
+        yield server.dsn
+    finally:
+        server.stop()
+
+
+def test_the_script_runs_as_a_database_owner_who_is_not_a_superuser(own_cluster: str) -> None:
+    """As on RDS/Aurora: the master user has CREATEROLE and owns the app's tables, but is no superuser."""
+    with psycopg.connect(own_cluster, autocommit=True) as admin:
+        admin.execute("CREATE ROLE app_owner LOGIN CREATEROLE PASSWORD 'owner-pw'")
+        admin.execute("CREATE DATABASE app OWNER app_owner")
+        version = admin.execute("SHOW server_version_num").fetchone()
+    assert version is not None
+    owner_dsn = psycopg.conninfo.make_conninfo(own_cluster, dbname="app", user="app_owner")
+    conn = connect(owner_dsn)
+    try:
+        example.create_postgres_tables(conn)
+        example.write_postgres(conn, [*example.generate(1, 2)[0].sessions])
+        conn.commit()
+        assert conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone() == {
+            "rolsuper": False
+        }
+    finally:
+        conn.close()
+    _run_script(owner_dsn)
+    _run_script(owner_dsn)  # idempotent for this user too
+    with psycopg.connect(owner_dsn, autocommit=True) as owner:
+        owner.execute("CREATE ROLE t_checker LOGIN PASSWORD 'x' IN ROLE parity_checker")
+        owner.execute("ALTER ROLE t_checker SET role = 'parity_checker'")
+        schema_owner = owner.execute("SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'parity'")
+        assert schema_owner.fetchone() == ("parity_checker",)
+    checker_dsn = psycopg.conninfo.make_conninfo(owner_dsn, user="t_checker")
+    checker = connect(checker_dsn)
+    try:
+        Store("parity").migrate(checker)
+        checker.commit()
+        assert checker.execute("SELECT count(*) AS n FROM public.sessions").fetchone() == {"n": 2}
+    finally:
+        checker.close()
+    assert _denied(checker_dsn, "DELETE FROM public.sessions")
