@@ -15,7 +15,7 @@ from typing import Any
 from psycopg import sql
 
 from parity.pg import Connection, postgres_errors
-from parity.store import Store
+from parity.store import Store, stored_json
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,10 @@ class OpenDiscrepancy:
     detected_by: str
     first_seen: datetime
     last_seen: datetime
+    status: str = "open"
+    values: dict[str, Any] = field(default_factory=dict)  # what each store holds (redacted where set)
+    note: str | None = None
+    accepted_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ class ReportData:
     lags: tuple[Lag, ...] = ()
     pending_rechecks: int = 0
     totals: dict[str, int] = field(default_factory=dict)
+    accepted_discrepancies: tuple[OpenDiscrepancy, ...] = ()
 
 
 def summarize(
@@ -96,17 +101,28 @@ def load(conn: Connection, store: Store, now: datetime | None = None) -> ReportD
                 ).format(store.table("reconcile_runs"))
             )
         )
-        open_items = [
+        unresolved = [
             OpenDiscrepancy(
-                r["entity"], r["key"], r["kind"], tuple(r["columns"]), r["detected_by"], r["first_seen"], r["last_seen"]
+                r["entity"],
+                stored_json(r["key"]),
+                r["kind"],
+                tuple(r["columns"]),
+                r["detected_by"],
+                r["first_seen"],
+                r["last_seen"],
+                r["status"],
+                stored_json(r["observed"]) or {},
+                r["note"],
+                r["accepted_by"],
             )
             for r in conn.execute(
                 sql.SQL(
-                    "SELECT entity, key, kind, columns, detected_by, first_seen, last_seen FROM {}"
-                    " WHERE status = 'open' ORDER BY entity, kind, key_id"
+                    "SELECT entity, key, kind, columns, detected_by, first_seen, last_seen, status, observed, note,"
+                    " accepted_by FROM {} WHERE status <> 'resolved' ORDER BY entity, kind, key_id"
                 ).format(store.table("discrepancies"))
             )
         ]
+        open_items = [d for d in unresolved if d.status == "open"]
         resolved = conn.execute(
             sql.SQL("SELECT count(*) AS n FROM {} WHERE status = 'resolved'").format(store.table("discrepancies"))
         ).fetchone()
@@ -152,6 +168,7 @@ def load(conn: Connection, store: Store, now: datetime | None = None) -> ReportD
         resolved_count=int(resolved["n"]) if resolved else 0,
         lags=tuple(lags),
         pending_rechecks=int(pending[0]["n"]) if pending else 0,
+        accepted_discrepancies=tuple(d for d in unresolved if d.status == "accepted"),
     )
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from html import escape
+from typing import Any
 
+from parity.jsontext import dumps_exact
 from parity.report.charts import KIND_COLOURS, bar_chart, line_chart
-from parity.report.data import ReportData
+from parity.report.data import OpenDiscrepancy, ReportData
 
 MAX_ROWS = 2000
 
@@ -25,6 +27,8 @@ th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e2e8f0}
 th{background:#f8fafc}td code{font-size:12px}td{white-space:nowrap}td:nth-child(2){white-space:normal}
 .empty{color:#64748b;font-style:italic}
 .kind{border-radius:4px;padding:1px 6px;color:#fff;font-size:12px}
+table.values{width:auto;font-size:12px}table.values th,table.values td{padding:1px 6px;border:0;background:none}
+table.values td{white-space:normal;max-width:28em;overflow-wrap:anywhere}
 svg text{font-family:inherit}svg .axis{font-size:11px;fill:#475569}svg .label{font-size:12px;fill:#0f172a}
 svg .value{font-size:11px;fill:#334155}
 """
@@ -47,6 +51,57 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+def _value(value: object) -> str:
+    text = value if isinstance(value, str) and value.startswith("redacted:") else dumps_exact(value)
+    return escape(text if len(text) <= 160 else text[:159] + "…")
+
+
+def values_html(kind: str, values: dict[str, Any], columns: tuple[str, ...] = ()) -> str:
+    """What each store holds: a small table per discrepancy (column, DynamoDB, PostgreSQL)."""
+    if not values:
+        return f'{escape(", ".join(columns))} <span class="empty">(values not recorded)</span>'
+    if kind == "mismatched":
+        rows = "".join(
+            f"<tr><th>{escape(column)}</th><td><code>{_value(pair.get('dynamodb'))}</code></td>"
+            f"<td><code>{_value(pair.get('postgres'))}</code></td></tr>"
+            for column, pair in values.items()
+        )
+        return f'<table class="values"><tr><th></th><th>DynamoDB</th><th>PostgreSQL</th></tr>{rows}</table>'
+    parts = []
+    for side, held in values.items():
+        rows = "".join(
+            f"<tr><th>{escape(column)}</th><td><code>{_value(v)}</code></td></tr>" for column, v in held.items()
+        )
+        name = "DynamoDB" if side == "dynamodb" else "PostgreSQL" if side == "postgres" else side
+        parts.append(f'<table class="values"><tr><th></th><th>{escape(name)} only</th></tr>{rows}</table>')
+    return "".join(parts)
+
+
+def discrepancy_table(items: tuple[OpenDiscrepancy, ...], table_id: str, *, notes: bool = False) -> str:
+    """The discrepancies with both sides' values (and, for accepted ones, the note and who accepted)."""
+    shown = items[:MAX_ROWS]
+    rows = "".join(
+        f"<tr><td>{escape(d.entity)}</td>"
+        f"<td><code>{escape(json.dumps(d.key, ensure_ascii=False, sort_keys=True, default=str))}</code></td>"
+        f'<td><span class="kind" style="background:{KIND_COLOURS.get(d.kind, "#475569")}">{escape(d.kind)}</span></td>'
+        f"<td>{values_html(d.kind, d.values, d.columns)}</td><td>{escape(d.detected_by)}</td>"
+        + (f"<td>{escape(d.note or '')}<br><small>{escape(d.accepted_by or '')}</small></td>" if notes else "")
+        + f"<td>{_when(d.first_seen)}</td><td>{_when(d.last_seen)}</td></tr>"
+        for d in shown
+    )
+    more = (
+        f"<p>Showing {MAX_ROWS} of {len(items)}; `parity discrepancies --json` lists all.</p>"
+        if len(items) > MAX_ROWS
+        else ""
+    )
+    note_head = "<th>note (by)</th>" if notes else ""
+    return (
+        f'<table id="{table_id}"><thead><tr><th>entity</th><th>key</th><th>kind</th><th>values</th>'
+        f"<th>found by</th>{note_head}<th>first seen</th><th>last seen</th></tr></thead><tbody>{rows}</tbody></table>"
+        f"{more}"
+    )
+
+
 def render(data: ReportData, *, title: str = "parity report") -> str:
     """The whole page as one string."""
     latest = next((r for r in reversed(data.runs) if r.parity_percent is not None), None)
@@ -58,6 +113,7 @@ def render(data: ReportData, *, title: str = "parity report") -> str:
         ),
         ("reconcile runs", str(len(data.runs)), ""),
         ("open discrepancies", str(len(data.open_discrepancies)), "bad" if data.open_discrepancies else "good"),
+        ("accepted", str(len(data.accepted_discrepancies)), ""),
         ("resolved", str(data.resolved_count), ""),
         ("pending re-checks", str(data.pending_rechecks), ""),
     ]
@@ -94,26 +150,15 @@ def render(data: ReportData, *, title: str = "parity report") -> str:
     def bars(counts: dict[str, int], name: str, colours: dict[str, str] | None = None) -> str:
         return bar_chart(counts, title=name, colours=colours) if counts else _empty("none open")
 
-    shown = data.open_discrepancies[:MAX_ROWS]
-    rows = "".join(
-        f"<tr><td>{escape(d.entity)}</td>"
-        f"<td><code>{escape(json.dumps(d.key, ensure_ascii=False, sort_keys=True, default=str))}</code></td>"
-        f'<td><span class="kind" style="background:{KIND_COLOURS.get(d.kind, "#475569")}">{escape(d.kind)}</span></td>'
-        f"<td>{escape(', '.join(d.columns))}</td><td>{escape(d.detected_by)}</td>"
-        f"<td>{_when(d.first_seen)}</td>"
-        f"<td>{_when(d.last_seen)}</td></tr>"
-        for d in shown
-    )
-    more = (
-        f"<p>Showing {MAX_ROWS} of {len(data.open_discrepancies)}; `parity discrepancies --json` lists all.</p>"
-        if len(data.open_discrepancies) > MAX_ROWS
-        else ""
-    )
     table = (
-        f'<table id="open-discrepancies"><thead><tr><th>entity</th><th>key</th><th>kind</th><th>differing columns</th>'
-        f"<th>found by</th><th>first seen</th><th>last seen</th></tr></thead><tbody>{rows}</tbody></table>{more}"
-        if shown
+        discrepancy_table(data.open_discrepancies, "open-discrepancies")
+        if data.open_discrepancies
         else _empty("No open discrepancies.")
+    )
+    accepted_table = (
+        discrepancy_table(data.accepted_discrepancies, "accepted-discrepancies", notes=True)
+        if data.accepted_discrepancies
+        else _empty("No accepted discrepancies.")
     )
     lag_rows = "".join(
         f"<tr><td>{escape(lag.source)}</td><td><code>{escape(lag.name)}</code></td>"
@@ -143,6 +188,10 @@ def render(data: ReportData, *, title: str = "parity report") -> str:
 <div id="by-column"><h3>by differing column</h3>{bars(data.by_column, "open mismatches by column")}</div>
 </div></section>
 <section id="open"><h2>Open discrepancies ({len(data.open_discrepancies)})</h2>{table}</section>
+<section id="accepted"><h2>Accepted discrepancies ({len(data.accepted_discrepancies)})</h2>
+<p>Known, tolerated differences (<code>parity discrepancies accept</code>);
+a checker reopens one whose values change.</p>
+{accepted_table}</section>
 <section id="lag"><h2>Consumer lag</h2>{lag_html}</section>
 </main></body></html>
 """

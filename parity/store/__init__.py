@@ -21,6 +21,9 @@ from parity.jsontext import dumps_exact
 from parity.mapping import json_key_id
 from parity.pg import Connection, postgres_errors
 from parity.store.migrate import migrate
+from parity.telemetry import get_logger
+
+_log = get_logger("store")
 
 __all__ = ["Store", "discrepancy_json", "migrate", "stored_json"]
 
@@ -48,6 +51,7 @@ class Store:
         accepted discrepancy stays accepted while its kind and values are those that were accepted;
         when they change, the checker that saw it reopens it.
         """
+        found = list(found)
         rows = [
             (
                 d.entity,
@@ -78,6 +82,8 @@ class Store:
         ).format(self.table("discrepancies"))
         with postgres_errors("recording discrepancies"), conn.cursor() as cur:
             cur.executemany(query, rows)
+        for d in found:
+            _log.debug("discrepancy", detected_by=detected_by, values=d.values, **d.to_json())
         return len(rows)
 
     def resolve(
