@@ -49,11 +49,20 @@ def _is_local(endpoint: str | None) -> bool:
     return endpoint is not None and (urlsplit(endpoint).hostname or "") in _LOCAL_HOSTS
 
 
-def client(config: DynamoDBConfig, service: str = "dynamodb", *, max_pool: int = 32, max_attempts: int = 10) -> Any:
+def client(
+    config: DynamoDBConfig,
+    service: str = "dynamodb",
+    *,
+    max_pool: int = 32,
+    max_attempts: int = 10,
+    connect_timeout: float = 60.0,
+    read_timeout: float = 60.0,
+) -> Any:
     """A boto3 client for ``dynamodb``, ``dynamodbstreams`` or ``kinesis`` as the config says.
 
     ``max_attempts`` bounds botocore's retries: long-running checkers keep the default, one-shot
-    commands such as check-config fail fast on an unreachable endpoint.
+    commands such as check-config fail fast on an unreachable endpoint. The timeouts default to
+    botocore's (60 s); ``parity serve`` keeps them inside a request's timeout.
     """
     endpoint = endpoint_for(config, service)
     region = config.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
@@ -62,7 +71,10 @@ def client(config: DynamoDBConfig, service: str = "dynamodb", *, max_pool: int =
     kwargs: dict[str, Any] = {
         "region_name": region,
         "config": botocore.config.Config(
-            retries={"max_attempts": max_attempts, "mode": "adaptive"}, max_pool_connections=max_pool
+            retries={"max_attempts": max_attempts, "mode": "adaptive"},
+            max_pool_connections=max_pool,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
         ),
     }
     if endpoint:

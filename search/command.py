@@ -12,7 +12,7 @@ from parity.dynamo import client as dynamo_client
 from parity.dynamo import dynamodb_errors
 from parity.errors import InputError
 from parity.pg import connect, postgres_errors, resolve_dsn
-from parity.search.engine import Hit, rank_text, search_dynamodb, search_postgres
+from parity.search.engine import Hit, check_campaign, rank_text, search_dynamodb, search_postgres
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
             conn = connect(dsn, autocommit=True)
     try:
         for campaign, query in requests:
+            check_campaign(config, campaign)
             with dynamodb_errors("querying the campaign's sessions", config.dynamodb):
                 hits = search_dynamodb(config, client, campaign, query)
             out: dict[str, Any] = {"campaign": campaign, "query": query, "results": _hits(hits)}
@@ -72,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
             else:
                 for hit in out["results"]:
                     print(f"{hit['rank']:<12} {json.dumps(hit['key'])}")
+                if not out["results"]:  # no match, or a campaign without sessions: say so, never nothing
+                    print("0 results")
                 if conn is not None:
                     print(f"postgres: {len(out['postgres'])} result(s); equivalent: {str(out['equivalent']).lower()}")
     finally:

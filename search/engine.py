@@ -9,6 +9,8 @@ one nothing. Results are ordered by ts_rank descending, then key ascending.
 from __future__ import annotations
 
 import json
+import threading
+import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -46,6 +48,27 @@ def parse_query(search: SearchConfig, query: str) -> Node | None:
             f"query is {len(query)} characters long; the limit is search.max_query_length = {search.max_query_length}"
         )
     return websearch_to_tsquery(query)
+
+
+MAX_CAMPAIGN_LENGTH = 512
+
+
+def check_campaign(config: ParityConfig, campaign: str) -> str:
+    """The campaign id if it has the format of ``search.campaign_column`` (uuid, integer or text), else InputError."""
+    search, entity = search_config(config)
+    kind = entity.all_columns[search.campaign_column].type
+    if not campaign or len(campaign) > MAX_CAMPAIGN_LENGTH or not campaign.isprintable():
+        raise InputError(f"campaign id must be 1 to {MAX_CAMPAIGN_LENGTH} printable characters")
+    if kind == "uuid":
+        try:
+            uuid.UUID(campaign)
+        except ValueError:
+            column = search.campaign_column
+            raise InputError(f"campaign id {campaign!r} is not a uuid ({column} is a uuid column)") from None
+    elif kind == "integer" and not campaign.lstrip("-").isdigit():
+        column = search.campaign_column
+        raise InputError(f"campaign id {campaign!r} is not an integer ({column} is an integer column)")
+    return campaign
 
 
 def document_from_values(search: SearchConfig, entity: EntityConfig, values: Mapping[str, Any]) -> TsVector:
@@ -104,27 +127,39 @@ class DocumentCache:
     """Documents by the raw values of their searched attributes (bounded, least recently used out).
 
     A campaign's sessions change rarely and are searched often: a process that serves several
-    queries (``--batch``, an app) parses each session's text once. Vectors are never mutated.
+    queries (``--batch``, ``parity serve``) parses each session's text once. Vectors are never
+    mutated. Safe to share between threads (``parity serve`` runs searches on a thread pool): the
+    bookkeeping is under a lock, the parsing is not, so two threads may parse the same new session
+    once each. ``hits`` and ``misses`` count lookups (the served cache hit ratio).
     """
 
     def __init__(self, size: int = 20_000) -> None:
         self.size = size
+        self.hits = 0
+        self.misses = 0
         self._entries: OrderedDict[tuple[str, ...], TsVector] = OrderedDict()
+        self._lock = threading.Lock()
 
     def document(self, search: SearchConfig, entity: EntityConfig, item: Item) -> TsVector:
         key = tuple(repr(item.get(entity.all_columns[c].attribute)) for c in search.columns)
-        vector = self._entries.get(key)
-        if vector is None:
-            vector = document_from_item(search, entity, item)
+        with self._lock:
+            vector = self._entries.get(key)
+            if vector is not None:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return vector
+            self.misses += 1
+        vector = document_from_item(search, entity, item)
+        with self._lock:
             self._entries[key] = vector
             if len(self._entries) > self.size:
                 self._entries.popitem(last=False)
-        else:
-            self._entries.move_to_end(key)
         return vector
 
     def clear(self) -> None:
-        self._entries.clear()
+        with self._lock:
+            self._entries.clear()
+            self.hits = self.misses = 0
 
 
 DOCUMENTS = DocumentCache()
@@ -206,14 +241,32 @@ def query_items(client: Any, request: Mapping[str, Any]) -> list[Item]:
         params["ExclusiveStartKey"] = last
 
 
-def search_dynamodb(config: ParityConfig, client: Any, campaign: str, text: str) -> list[Hit]:
+def search_dynamodb(
+    config: ParityConfig, client: Any, campaign: str, text: str, cache: DocumentCache | None = DOCUMENTS
+) -> list[Hit]:
     search, entity = search_config(config)
     query = parse_query(search, text)
     if query is None:
         return []
     items = query_items(client, query_request(search, entity, config.dynamodb.table, campaign, query))
     items = [i for i in items if match_entity([entity], i) is entity]
-    return rank_items(search, entity, items, query)
+    return rank_items(search, entity, items, query, cache)
+
+
+def probe_request(config: ParityConfig) -> dict[str, Any]:
+    """A one-item Query on the searched table or index (a partition that holds nothing): what a health
+    check sends, so it needs no permission beyond the searches' own ``dynamodb:Query``."""
+    search, _ = search_config(config)
+    request: dict[str, Any] = {
+        "TableName": config.dynamodb.table,
+        "KeyConditionExpression": "#pk = :pk",
+        "ExpressionAttributeNames": {"#pk": search.partition.attribute},
+        "ExpressionAttributeValues": {":pk": {"S": "parity#healthz"}},
+        "Limit": 1,
+    }
+    if search.index is not None:
+        request["IndexName"] = search.index
+    return request
 
 
 def postgres_sql(config: ParityConfig) -> sql.Composed:

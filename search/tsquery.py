@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from parity.errors import InputError
 from parity.search.lexize import TsVector, parse_words
 from parity.search.parser import WIDE_SPACE
 
@@ -41,6 +42,8 @@ class Op:
 
 Node = Term | Stop | Not | Op
 
+#: tsquery.c's operator stack: PostgreSQL raises "tsquery stack too small" past it
+STACKDEPTH = 32
 _PRIORITY = {"|": 1, "&": 2, "<->": 3, "!": 4}
 _OPERATOR_CHARS = frozenset("!&|()<")  # ISOPERATOR: skipped by websearch, ends a word
 _C_SPACE = frozenset(" \t\n\v\f\r")
@@ -145,6 +148,8 @@ def _polish(query: str, skip_operators_after_operand: bool) -> list[Node | str]:
 
     def operator(op: str) -> None:
         clean(op)
+        if len(stack) == STACKDEPTH:  # pushOpStack's limit: 33 pending operators, e.g. "-" 33 times
+            raise InputError("query is not valid: tsquery stack too small (too many operators in a row)")
         stack.append(op)
 
     while True:

@@ -16,6 +16,8 @@ from parity.local.example import Session, generate, write_dynamodb, write_postgr
 from parity.search.engine import session_lexemes
 from tests.conftest import ExampleEnv
 
+UNKNOWN = "0b0e0000-0000-4000-8000-000000000000"  # a well-formed campaign id nobody has
+
 QUERIES = [
     "launch",
     "budget review",
@@ -112,7 +114,7 @@ def test_batch_with_precomputed_lexemes(
 
 def test_query_longer_than_the_limit_is_rejected(example_env: ExampleEnv, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = _run(
-        capsys, "search", "--config", str(example_env.config_path), "--campaign", "c1", "x" * 300,
+        capsys, "search", "--config", str(example_env.config_path), "--campaign", UNKNOWN, "x" * 300,
     )  # fmt: skip
     assert code == 2
     assert out == ""
@@ -134,3 +136,17 @@ def test_bad_batch_line_names_file_and_line(
     assert code == 2
     assert f"{batch}:2" in err
     assert out == ""
+
+
+def test_zero_results_and_an_unknown_campaign_say_so(
+    example_env: ExampleEnv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    campaigns = _seed(example_env, campaigns=1, sessions=3)
+    config = str(example_env.config_path)
+    for campaign, query in [(campaigns[0], "zebra"), (UNKNOWN, "launch")]:
+        code, out, err = _run(capsys, "search", "--config", config, "--campaign", campaign, query)
+        assert (code, out) == (0, "0 results\n"), err
+    code, out, err = _run(capsys, "search", "--config", config, "--campaign", "c1", "launch")
+    assert code == 2 and out == "" and "not a uuid" in err
+    code, out, err = _run(capsys, "search", "--config", config, "--campaign", campaigns[0], "launch " + "-" * 33)
+    assert code == 2 and out == "" and "tsquery stack too small" in err

@@ -1,0 +1,115 @@
+"""``parity serve``: the search HTTP API (:mod:`parity.search.api`) under uvicorn.
+
+One process by default; ``--workers N`` starts N processes (each with its own boto3 client and
+document cache). SIGTERM or SIGINT stops accepting connections and lets in-flight requests finish
+(up to ``--request-timeout`` plus a second) before the process exits 0: what ECS expects of a task
+it stops. uvicorn's own access log is off: :class:`~parity.search.api.AccessLog` writes one
+structured line per request through parity's logging instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+from typing import Any
+
+from parity.commands.common import config_from
+from parity.config import ParityConfig, load_config
+from parity.dynamo import client as dynamo_client
+from parity.errors import ConfigError, InputError
+
+_CONFIG_ENV = "PARITY_SERVE_CONFIG"
+_SETTINGS_ENV = "PARITY_SERVE_SETTINGS"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument("--concurrency", type=int, default=16, help="searches run at once per worker (default 16)")
+    parser.add_argument(
+        "--request-timeout", type=float, default=10.0, help="seconds before a request answers 504 (default 10)"
+    )
+    parser.add_argument(
+        "--max-connections", type=int, default=256, help="open connections per worker before 503 (default 256)"
+    )
+
+
+def _client_factory(config: ParityConfig, concurrency: int, timeout: float) -> Any:
+    """The worker's boto3 client: a pool as large as the concurrency, timeouts inside the request's."""
+
+    def make() -> Any:
+        return dynamo_client(
+            config.dynamodb,
+            max_pool=concurrency,
+            max_attempts=3,
+            connect_timeout=min(2.0, timeout),
+            read_timeout=max(1.0, timeout),
+        )
+
+    return make
+
+
+def build_app(config: ParityConfig, concurrency: int = 16, request_timeout: float = 10.0) -> Any:
+    """The ASGI app with access logs, as uvicorn serves it."""
+    from parity.search.api import AccessLog, ServeSettings, create_app
+
+    settings = ServeSettings(concurrency=concurrency, request_timeout=request_timeout)
+    app = create_app(config, _client_factory(config, concurrency, request_timeout), settings)
+    return AccessLog(app)
+
+
+def app_from_environment() -> Any:
+    """uvicorn's factory in each worker process of ``--workers N`` (config path and settings from the parent)."""
+    from parity.telemetry import configure_logging, configure_metrics
+
+    configure_logging()
+    configure_metrics()
+    concurrency, timeout = os.environ[_SETTINGS_ENV].split(",")
+    return build_app(load_config(os.environ[_CONFIG_ENV]), int(concurrency), float(timeout))
+
+
+def run(args: argparse.Namespace) -> int:
+    for name in ("workers", "concurrency", "max_connections"):
+        if getattr(args, name) < 1:
+            raise InputError(f"--{name.replace('_', '-')} must be at least 1")
+    if args.request_timeout <= 0:
+        raise InputError("--request-timeout must be positive")
+    if not 0 <= args.port <= 65535:
+        raise InputError(f"--port {args.port} is not a TCP port")
+    config = config_from(args)
+    if config.search is None:
+        raise ConfigError("the config has no [search] section; add one (see docs/search.md)")
+    try:
+        import uvicorn
+    except ModuleNotFoundError as exc:
+        raise ConfigError("parity serve needs the 'serve' extra", hint="pip install 'parity[serve]'") from exc
+
+    common: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "access_log": False,
+        "log_config": None,  # parity's logging, not uvicorn's dictConfig
+        "limit_concurrency": args.max_connections,
+        "timeout_graceful_shutdown": int(args.request_timeout) + 1,
+        "server_header": False,
+        "lifespan": "on",
+    }
+    # uvicorn re-raises the SIGTERM it drained on after shutting down; by then the work is done, so it
+    # should end the process with 0 (what ECS expects of a stopped task), not with the signal's default
+    signal.signal(signal.SIGTERM, lambda *_: None)
+    if args.workers > 1:
+        os.environ[_CONFIG_ENV] = os.path.abspath(args.config)
+        os.environ[_SETTINGS_ENV] = f"{args.concurrency},{args.request_timeout}"
+        uvicorn.run("parity.search.serve:app_from_environment", factory=True, workers=args.workers, **common)
+        return 0
+    app = build_app(config, args.concurrency, args.request_timeout)
+    server = uvicorn.Server(uvicorn.Config(app, **common))
+    try:
+        server.run()
+    except (OSError, SystemExit) as exc:  # uvicorn logs a failed bind and exits 1
+        raise InputError(f"cannot listen on {args.host}:{args.port} (see the log above)") from exc
+    if not server.started:
+        raise InputError(f"cannot listen on {args.host}:{args.port} (see the log above)")
+    return 0
