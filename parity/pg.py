@@ -11,7 +11,7 @@ import json
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -60,12 +60,45 @@ def scrub_dsn(dsn: str) -> str:
     return scrubbed
 
 
-def describe_server(dsn: str) -> str:
-    """Where a DSN points, for error messages: ``host:port/dbname`` or the socket directory."""
+_UNSHOWN = "the configured DSN"
+_ENCODING_HINT = (
+    "in a URL, percent-encode '/', '@', ':', '?', '#', '%' and spaces in the password (or use the"
+    " key=value form with password='...')"
+)
+
+
+def _trusted_conninfo(dsn: str) -> dict[str, Any] | None:
+    """libpq's parse of a DSN, or None when it failed or may have put a password elsewhere.
+
+    A URL password holding '/', '@' or ':' without percent-encoding is parsed by libpq as part of
+    the host, port or database (``postgresql://u:Ab9/Xy@Zk:Qw@host/db`` reads host ``u``, port
+    ``Ab9``); such a parse "succeeds", so a message built from it would print the password. A URL
+    whose authority holds more than one '@', with an '@' after its authority, or with a port that
+    is not a number, is not trusted: nothing parsed from it is shown.
+    """
     try:
-        info = psycopg.conninfo.conninfo_to_dict(dsn)
+        info: dict[str, Any] = psycopg.conninfo.conninfo_to_dict(dsn)
     except psycopg.ProgrammingError:
-        return scrub_dsn(dsn)
+        return None
+    scheme = re.match(r"(?i)^postgres(ql)?://", dsn)
+    if scheme:
+        rest = dsn[scheme.end() :]
+        authority = re.split(r"[/?]", rest, maxsplit=1)[0]
+        if authority.count("@") > 1 or "@" in rest[len(authority) :]:
+            return None
+    if not all(p.strip().isdigit() for p in str(info.get("port") or "5432").split(",")):
+        return None
+    if "@" in str(info.get("host") or ""):
+        return None
+    return info
+
+
+def describe_server(dsn: str) -> str:
+    """Where a DSN points, for messages: ``host:port/dbname``, the socket directory, or "the
+    configured DSN" when the DSN does not parse cleanly (no part of it is shown then)."""
+    info = _trusted_conninfo(dsn)
+    if info is None:
+        return _UNSHOWN
     host = str(info.get("host") or os.environ.get("PGHOST") or "local socket")
     port = str(info.get("port") or os.environ.get("PGPORT") or "5432")
     dbname = str(info.get("dbname") or os.environ.get("PGDATABASE") or "")
@@ -74,9 +107,8 @@ def describe_server(dsn: str) -> str:
 
 
 def _scrub_text(text: str, dsn: str) -> str:
-    password = None
-    with suppress(psycopg.ProgrammingError):
-        password = psycopg.conninfo.conninfo_to_dict(dsn).get("password")
+    info = _trusted_conninfo(dsn)
+    password = None if info is None else info.get("password")
     text = " ".join(text.split())
     if password:
         text = text.replace(str(password), "***")
@@ -99,12 +131,21 @@ def connect(dsn: str, *, autocommit: bool = False, application_name: str = "pari
             dsn, autocommit=autocommit, row_factory=dict_row, connect_timeout=10, application_name=application_name
         )
     except psycopg.OperationalError as exc:
+        if _trusted_conninfo(dsn) is None:
+            # libpq's message names the host, port or database it parsed: here, parts of a password
+            raise PostgresUnavailable(
+                f"cannot connect to PostgreSQL with {_UNSHOWN}: its host, port or database may hold part of"
+                f" its password, so libpq's message is not shown; {_ENCODING_HINT}"
+            ) from None
         message = _scrub_text(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__, dsn)
         if "password authentication failed" in message or "authentication" in message:
             raise PostgresError(f"PostgreSQL at {describe_server(dsn)} refused the login: {message}") from None
         raise PostgresUnavailable(f"cannot connect to PostgreSQL at {describe_server(dsn)}: {message}") from None
-    except psycopg.ProgrammingError as exc:
-        raise ConfigError(f"invalid PostgreSQL DSN {scrub_dsn(dsn)!r}: {_scrub_text(str(exc), dsn)}") from None
+    except psycopg.ProgrammingError:
+        # libpq's parse error quotes the DSN's text (a password with a space: 'missing "=" after "b"')
+        raise ConfigError(
+            f"{_UNSHOWN} is not a valid PostgreSQL DSN (libpq cannot parse it); {_ENCODING_HINT}"
+        ) from None
     set_json_loads(_decimal_json, conn)
     return conn
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import boto3
 import psycopg
+import psycopg.sql
 import pytest
 
 from parity.config import ParityConfig, load_config
@@ -44,6 +45,44 @@ def pg_admin_dsn() -> Iterator[str]:
     server: EmbeddedPostgres = start_postgres(root)
     try:
         yield server.dsn
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class ScramServer:
+    """A PostgreSQL server of the test's own that demands scram-sha-256 passwords of everyone."""
+
+    socket_dir: str
+    admin_password: str
+
+    def dsn(self, user: str = "postgres", password: str | None = None, dbname: str = "postgres") -> str:
+        """A key=value DSN (the password quoted by psycopg, whatever it holds)."""
+        secret = self.admin_password if password is None and user == "postgres" else password
+        return psycopg.conninfo.make_conninfo(host=self.socket_dir, user=user, password=secret, dbname=dbname)
+
+
+@pytest.fixture(scope="session")
+def pg_scram() -> Iterator[ScramServer]:
+    """An embedded PostgreSQL (pgserver) whose pg_hba.conf says scram-sha-256 for every connection.
+
+    The shared test server trusts its clients, so password refusals and what parity prints about
+    them can only be observed here. Started once per session (a few seconds), only when asked for.
+    """
+    root = Path(tempfile.mkdtemp(prefix="parity-test-scram-"))
+    server = start_postgres(root)
+    password = uuid.uuid4().hex
+    try:
+        with psycopg.connect(server.dsn, autocommit=True) as admin:
+            admin.execute("SET password_encryption = 'scram-sha-256'")
+            admin.execute(psycopg.sql.SQL("ALTER ROLE postgres PASSWORD {}").format(psycopg.sql.Literal(password)))
+            hba = admin.execute("SHOW hba_file").fetchone()
+            assert hba is not None
+            Path(hba[0]).write_text("local all all scram-sha-256\nhost all all all scram-sha-256\n")
+            admin.execute("SELECT pg_reload_conf()")
+        socket_dir = str(psycopg.conninfo.conninfo_to_dict(server.dsn)["host"])
+        yield ScramServer(socket_dir, password)
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)

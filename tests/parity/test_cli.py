@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from importlib import resources
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from parity.cli import main
-from tests.conftest import ExampleEnv
+from tests.conftest import ExampleEnv, ScramServer
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -108,3 +110,35 @@ def test_console_script_runs(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stdout == ""
     assert "config file" in done.stderr and "not found" in done.stderr
+
+
+@pytest.mark.parametrize("command", ["check-config", "discrepancies", "reconcile", "replay", "health"])
+def test_no_command_prints_any_part_of_a_hostile_password(
+    command: str,
+    pg_scram: ScramServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Against a server that demands scram passwords: a password with '/', '@', ':' or a space
+    that libpq misparses or cannot parse, and a wrong one, never reach the command's error line."""
+    with psycopg.connect(pg_scram.dsn(), autocommit=True) as admin:
+        admin.execute("DROP ROLE IF EXISTS parity_cli_pw")
+        admin.execute("CREATE ROLE parity_cli_pw LOGIN PASSWORD 'Ab9/Xy@Zk:Qw'")
+    config = tmp_path / "parity.toml"
+    example = resources.files("parity.local").joinpath("example.toml").read_text()
+    config.write_text(example.replace('table = "app"', 'table = "app"\nendpoint_url = "http://127.0.0.1:1"', 1))
+    socket = pg_scram.socket_dir
+    cases = {
+        f"postgresql://parity_cli_pw:Ab9/Xy@Zk:Qw@/postgres?host={socket}": "the configured DSN",
+        f"host={socket} user=parity_cli_pw password=Ab9 Xy@Zk:Qw dbname=postgres": "the configured DSN",
+        f"host={socket} user=parity_cli_pw password='Ab9/Xy@Zk:Qx' dbname=postgres": (
+            f"PostgreSQL at {socket}/postgres refused the login"
+        ),
+    }
+    for dsn, expected in cases.items():
+        monkeypatch.setenv("PARITY_POSTGRES_DSN", dsn)
+        code, out, err = run(capsys, command, "--config", str(config))
+        assert code == 2 and out == "", (dsn, out, err)
+        assert err.startswith("parity: error: ") and err.count("\n") == 1 and expected in err, err
+        assert not any(piece in err for piece in ("Ab9", "Xy", "Zk", "Qw", "Qx")), err
