@@ -11,26 +11,24 @@ JSON (``--json``): ``{"planned", "applied", "skipped_newer_in_postgres", "delete
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
-from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from parity.commands.common import config_from, print_json
 from parity.config import ParityConfig
 from parity.dynamo import client
+from parity.dynamo_reads import key_schema
 from parity.errors import InputError
-from parity.mapping import json_key_id, key_from_json, key_to_json
+from parity.keyfile import read_key_file
 from parity.pg import Connection, connect, postgres_errors, resolve_dsn
 from parity.rollback.apply import Applied, apply_plan, new_run_id
 from parity.rollback.candidates import Candidate, SourceName
-from parity.rollback.items import key_schema
 from parity.rollback.plan import Action
 from parity.rollback.planner import Options, Plan, build_plan
 from parity.rollback.sources import from_archive, from_discrepancies, from_stream
@@ -155,7 +153,7 @@ def _replay(args: argparse.Namespace, config: ParityConfig, conn: Connection, st
         from_stream=args.from_stream,
         max_rows=args.max_rows,
         entities=tuple(args.entity),
-        exclude=read_exclusions(args.exclude, config) if args.exclude else frozenset(),
+        exclude=read_key_file(args.exclude, config) if args.exclude else frozenset(),
     )
     dynamodb = client(config.dynamodb)
     schema = key_schema(dynamodb, config.dynamodb.table)
@@ -324,33 +322,6 @@ def _list_runs(conn: Connection, store: Store, as_json: bool) -> int:
             done = ", ".join(f"{k.replace('_', ' ')} {_plain(v)}" for k, v in r["summary"].items())
             print(f"{r['run_id']}  {r['status']:<9} started {r['started_at'].isoformat(timespec='seconds')}  {done}")
     return 0
-
-
-def read_exclusions(path: str, config: ParityConfig) -> frozenset[tuple[str, str]]:
-    """(entity, key id) pairs from a file of ``{"entity", "key"}`` objects: JSON lines or one JSON list."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"--exclude {path}: cannot read it: {exc.strerror}") from None
-    entities = {e.name: e for e in config.entity}
-    try:
-        stripped = text.strip()
-        entries = (
-            json.loads(stripped)
-            if stripped.startswith("[")
-            else [json.loads(line) for line in text.splitlines() if line.strip()]
-        )
-    except json.JSONDecodeError as exc:
-        raise InputError(f"--exclude {path}: line {exc.lineno}: not JSON ({exc.msg})") from None
-    found: set[tuple[str, str]] = set()
-    for number, entry in enumerate(entries, start=1):
-        if not isinstance(entry, dict) or not isinstance(entry.get("key"), dict) or "entity" not in entry:
-            raise InputError(f'--exclude {path}: entry {number} is not an object with "entity" and "key"')
-        entity = entities.get(entry["entity"])
-        if entity is None:
-            raise InputError(f"--exclude {path}: entry {number} names entity {entry['entity']!r}, not in the config")
-        found.add((entity.name, json_key_id(key_to_json(entity, key_from_json(entity, entry["key"])))))
-    return frozenset(found)
 
 
 def _plain(value: Any) -> Any:

@@ -14,11 +14,11 @@ from typing import Any
 
 from parity.config import EntityConfig, ParityConfig
 from parity.dynamo_json import Item
+from parity.dynamo_reads import key_token, read_items, scan_for_keys
 from parity.errors import InputError
 from parity.mapping import Key, Row, canonical_row, json_key_id, match_entity
 from parity.pg import Connection, fetch_rows
 from parity.rollback.candidates import Candidate, gather, render_from
-from parity.rollback.items import key_token, read_items, scan_for_keys
 from parity.rollback.plan import Action, Decision, decide_delete, decide_upsert
 from parity.rollback.values import item_to_row
 from parity.rollback.writer import TableInfo, describe

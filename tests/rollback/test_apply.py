@@ -13,11 +13,11 @@ import pytest
 from psycopg.conninfo import make_conninfo
 
 from parity.cli import main
+from parity.dynamo_reads import key_schema
 from parity.local.example import Session, config_toml, generate, write_dynamodb, write_postgres
 from parity.pg import connect
 from parity.rollback.apply import apply_plan, new_run_id
 from parity.rollback.candidates import SourceName
-from parity.rollback.items import key_schema
 from parity.rollback.planner import Options, build_plan
 from parity.store import Store
 from parity.stream.records import TTL_PRINCIPAL

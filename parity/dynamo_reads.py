@@ -1,9 +1,8 @@
-"""The DynamoDB side of replay: find each candidate's item and read it with a consistent read.
+"""Finding items by key and reading them with consistent reads (replay and repair re-read every key).
 
-A candidate's DynamoDB primary key comes from its source (archive and stream images carry it) or
-from the entity's ``item_key`` templates. When neither can give it (a discrepancy whose template
-needs a column only the missing row would have), one Scan of the table's key attributes finds the
-keys still unresolved; the plan says how many needed it.
+A key's DynamoDB primary key usually comes from an image or from the entity's ``item_key``
+templates. When neither can give it (a template needs a column only a missing row would have), one
+Scan of the table's key attributes finds the keys still unresolved (:func:`scan_for_keys`).
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from parity.errors import DecodeError, DynamoDBError
 from parity.mapping import Key, item_key, match_entity
 from parity.telemetry import get_logger
 
-log = get_logger("rollback.items")
+log = get_logger("dynamo_reads")
 
 _BATCH_GET = 100  # BatchGetItem's limit
 
