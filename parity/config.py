@@ -24,6 +24,7 @@ ColumnType = Literal[
 COLUMN_TYPES: tuple[str, ...] = get_args(ColumnType)
 TimeUnit = Literal["s", "ms"]
 TimePrecision = Literal["s", "ms", "us"]
+TimeFormat = Literal["iso", "epoch"]
 
 
 class _Model(BaseModel):
@@ -40,15 +41,26 @@ class ColumnSpec(_Model):
     # Sensitive values (emails, names): stored and shown only as a short hash of the canonical value,
     # so equality stays visible and the value never leaves the stores.
     redact: bool = False
+    # How the app writes a timestamp in DynamoDB, for `parity repair` (comparisons accept both):
+    # "iso" (ISO-8601 UTC text) or "epoch" (a number in `unit`). Default: "epoch" when `unit` is
+    # given, else "iso".
+    format: TimeFormat | None = None
 
     @model_validator(mode="after")
     def _timestamp_only_options(self) -> ColumnSpec:
         if self.type != "timestamp":
             fields = self.model_fields_set
-            for option in ("unit", "precision"):
+            for option in ("unit", "precision", "format"):
                 if option in fields:
                     raise ValueError(f"'{option}' applies only to columns of type 'timestamp'")
         return self
+
+    @property
+    def time_format(self) -> str:
+        """The form a timestamp is written in: the ``format`` option, else what ``unit`` implies."""
+        if self.format is not None:
+            return self.format
+        return "epoch" if "unit" in self.model_fields_set else "iso"
 
 
 def _column(value: object) -> object:
@@ -91,6 +103,10 @@ class EntityConfig(_Model):
     # { pk = "$app#campaignid_{campaign_id}", sk = "$session_1#sessionid_{id}" }. Lets parity GetItem
     # the item of a row (re-checks of missing items, replay re-reads).
     item_key: dict[str, str] | None = None
+    # Optional: the app's other attributes, as templates over columns, that `parity repair` writes on
+    # an item it builds from a row: index keys and ElectroDB's markers, e.g.
+    # { gsi1pk = "$app#campaignid_{campaign_id}", "__edb_v__" = "1" }. Never compared.
+    item_attributes: dict[str, str] | None = None
 
     @field_validator("key", "columns", mode="before")
     @classmethod
@@ -107,13 +123,25 @@ class EntityConfig(_Model):
         for name, spec in self.key.items():
             if spec.type not in ("string", "uuid", "integer", "decimal", "timestamp"):
                 raise ValueError(f"key column '{name}' has type '{spec.type}', which cannot be a key")
-        for attr, template in (self.item_key or {}).items():
-            for name in re.findall(r"{([^{}]*)}", template):
-                if name not in self.all_columns:
-                    raise ValueError(
-                        f"item_key.{attr} names '{{{name}}}', which is not a mapped column"
-                        f"{_suggest(name, self.all_columns)}"
-                    )
+        for option, templates in (("item_key", self.item_key), ("item_attributes", self.item_attributes)):
+            for attr, template in (templates or {}).items():
+                for name in re.findall(r"{([^{}]*)}", template):
+                    if name not in self.all_columns:
+                        raise ValueError(
+                            f"{option}.{attr} names '{{{name}}}', which is not a mapped column"
+                            f"{_suggest(name, self.all_columns)}"
+                        )
+        mapped = {spec.attribute for spec in self.all_columns.values()}
+        for attr in self.item_attributes or {}:
+            clash = (
+                "a match attribute"
+                if attr in self.match
+                else "a key attribute"
+                if attr in (self.item_key or {})
+                else ("a mapped column's attribute" if attr in mapped else "")
+            )
+            if clash:
+                raise ValueError(f"item_attributes.{attr} is already {clash}; give each attribute one source")
         if self.version is not None and self.version not in self.all_columns:
             raise ValueError(
                 f"version column '{self.version}' is not a mapped column{_suggest(self.version, self.all_columns)}"
