@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "search": ("parity.search.command", "keyword search over a campaign's sessions, served by DynamoDB"),
     "serve": ("parity.search.serve", "serve search over HTTP: the API the app calls (needs the 'serve' extra)"),
     "replay": ("parity.rollback.command", "copy DynamoDB-only writes to PostgreSQL (dry run without --apply)"),
+    "repair": ("parity.repair.command", "rewrite DynamoDB items from PostgreSQL rows (dry run without --apply)"),
     "report": ("parity.report.command", "write the HTML parity report from the store"),
     "demo": ("parity.local.demo.command", "run everything on an embedded local stack, no setup"),
 }

@@ -2,7 +2,7 @@
 
 - the core (everything in ``parity`` but the apps, the local tooling and the CLI) imports no app,
   no local tooling and not the CLI;
-- an app (``parity.consumer``, ``parity.reconciler``, ``parity.search``, ``parity.rollback``) imports
+- an app (``parity.consumer``, ``parity.reconciler``, ``parity.search``, ``parity.rollback``, ``parity.repair``) imports
   the core and itself, never another app;
 - only the CLI (``parity.cli``) and the demo (``parity.local.demo``, which drives the CLI) wire apps
   together; the CLI names the apps' command modules in ``COMMANDS`` and imports them on demand.
@@ -19,7 +19,7 @@ import pytest
 import parity
 
 ROOT = Path(parity.__file__).parent
-APPS = ("consumer", "reconciler", "search", "rollback")
+APPS = ("consumer", "reconciler", "search", "rollback", "repair")
 
 
 def _modules() -> dict[str, Path]:

@@ -1,0 +1,273 @@
+"""Apply a repair plan: guarded DynamoDB writes, judged again at write time, journalled.
+
+In chunks of ``chunk`` keys: read the rows again and decide again against the item the plan read
+(a row changed since planning is repaired from its new values; one whose item is now equal is
+skipped); write concurrently (``concurrency`` threads; see :mod:`parity.repair.writer`); a write
+whose condition failed (the app wrote the item since) is judged once more on a fresh consistent
+read and either written again or, when the item is now newer, counted as
+``skipped_newer_in_dynamodb``; every write is journalled with the item before and after, and the
+chunk's journal committed. Afterwards every planned key is read back from both stores and the
+discrepancies of those that now match are resolved (``resolved_by = 'repair'``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from parity.compare import compare
+from parity.config import EntityConfig, ParityConfig
+from parity.mapping import key_id
+from parity.pg import Connection
+from parity.repair.build import Built, Unbuildable, build_item
+from parity.repair.plan import Action, decide
+from parity.repair.planner import Options, Plan, Step, judge, read_rows
+from parity.repair.writer import ConditionFailed, Writer, Written
+from parity.store import Store
+from parity.store.repair import JournalEntry, fail_run, finish_run, journal, start_run
+from parity.telemetry import get_logger, meter
+
+log = get_logger("repair.apply")
+_items_counter = meter("repair").create_counter(
+    "parity.repair.items",
+    description="DynamoDB items written by repair, by action (put, update, delete, skipped_newer)",
+)
+_RETRIES = 3  # rounds of judging again after a failed condition
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """A readable, unique run id: ``p20261130T061205Z-3fa9``."""
+    moment = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    return f"p{moment}-{secrets.token_hex(2)}"
+
+
+@dataclass
+class Applied:
+    run_id: str
+    put: int = 0
+    updated: int = 0
+    deleted: int = 0
+    skipped_newer_in_dynamodb: int = 0
+    skipped_other: int = 0  # equal, gone or unbuildable by write time
+    throttled: int = 0
+    units: int = 0
+    resolved: int = 0
+    unverified: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def applied(self) -> int:
+        return self.put + self.updated + self.deleted
+
+
+@dataclass(frozen=True)
+class Settings:
+    concurrency: int = 16
+    chunk: int = 500
+    batch_puts: bool = False
+
+
+def apply_plan(
+    conn: Connection,
+    store: Store,
+    dynamodb: Any,
+    writer: Writer,
+    config: ParityConfig,
+    schema: Sequence[str],
+    plan: Plan,
+    options: Options,
+    settings: Settings,
+    *,
+    run_id: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> Applied:
+    result = Applied(run_id)
+    conn.commit()
+    recorded = {
+        "include_deletes": options.include_deletes,
+        "entities": list(options.entities),
+        "keys": None if options.only is None else len(options.only),
+        "exclude": len(options.exclude),
+        "batch_puts": settings.batch_puts,
+        "concurrency": settings.concurrency,
+    }
+    start_run(conn, store, run_id, recorded)
+    entities = {e.name: e for e in config.entity}
+    changes = plan.changes
+    try:
+        with ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="repair") as pool:
+            for start in range(0, len(changes), settings.chunk):
+                chunk = changes[start : start + settings.chunk]
+                _apply_chunk(
+                    conn, store, dynamodb, pool, writer, config, entities, schema, chunk, options, settings, result
+                )
+                if progress is not None:
+                    progress(min(start + settings.chunk, len(changes)), len(changes))
+    except BaseException as exc:
+        try:
+            fail_run(conn, store, run_id, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        except Exception:  # the connection may be what failed; the original error is what matters
+            log.warning("could not mark the repair run failed", run_id=run_id)
+        raise
+    result.throttled, result.units = writer.throttled, writer.units
+    _verify(conn, store, dynamodb, config, schema, plan, options, result)
+    finish_run(conn, store, run_id, summary(result))
+    return result
+
+
+def summary(result: Applied) -> dict[str, Any]:
+    return {
+        "put": result.put,
+        "updated": result.updated,
+        "deleted": result.deleted,
+        "skipped_newer_in_dynamodb": result.skipped_newer_in_dynamodb,
+        "resolved": result.resolved,
+        "unverified": len(result.unverified),
+        "throttled_retries": result.throttled,
+        "write_units": result.units,
+    }
+
+
+def _apply_chunk(
+    conn: Connection,
+    store: Store,
+    dynamodb: Any,
+    pool: ThreadPoolExecutor,
+    writer: Writer,
+    config: ParityConfig,
+    entities: dict[str, EntityConfig],
+    schema: Sequence[str],
+    chunk: Sequence[Step],
+    options: Options,
+    settings: Settings,
+    result: Applied,
+) -> None:
+    rows = read_rows(conn, [(entities[s.entity], s.key) for s in chunk])
+    steps = [_again(entities[s.entity], s, rows.get((s.entity, s.key)), schema, options) for s in chunk]
+    entries: list[JournalEntry] = []
+    for round_number in range(_RETRIES + 1):
+        todo = _count_skips([s for s in steps if s is not None], result)
+        if not todo:
+            break
+        batched = [s for s in todo if settings.batch_puts and s.action is Action.PUT]
+        single = [s for s in todo if s not in batched]
+        outcomes: list[tuple[Step, Written | None]] = []
+        if batched:
+            writer.batch_put([s.built.item for s in batched if s.built is not None])
+            outcomes += [(s, Written(None, dict(s.built.item) if s.built else None)) for s in batched]
+        outcomes += list(
+            zip(single, pool.map(lambda s: _write(writer, entities[s.entity], s, schema), single), strict=True)
+        )
+        failed = []
+        for step, written in outcomes:
+            if written is None:
+                failed.append(step)
+                continue
+            _count(result, entities[step.entity], step.action)
+            entries.append(
+                JournalEntry(
+                    step.entity,
+                    key_id(entities[step.entity], step.key),
+                    step.key_json,
+                    str(step.action),
+                    step.item_key or {},
+                    written.before,
+                    written.after,
+                    (*step.decision.columns, *step.decision.attributes),
+                )
+            )
+        if not failed:
+            break
+        if round_number == _RETRIES:
+            result.skipped_other += len(failed)
+            log.warning("keys the app kept writing during the repair were left alone", keys=len(failed))
+            break
+        fresh, _ = judge(conn, dynamodb, config, schema, [(entities[s.entity], s.key, s.kind) for s in failed], options)
+        steps = list(fresh)
+    journal(conn, store, result.run_id, entries)
+    conn.commit()
+    log.info("repair chunk committed", keys=len(chunk), written=len(entries))
+
+
+def _again(entity: EntityConfig, step: Step, row: Any, schema: Sequence[str], options: Options) -> Step:
+    """The step decided again on the row read now, against the item the plan read."""
+    built: Built | str | None = None
+    if row is not None:
+        try:
+            built = build_item(entity, row, tuple(schema))
+        except Unbuildable as exc:
+            built = str(exc)
+    decision = decide(entity, row, step.item, built, include_deletes=options.include_deletes)
+    return replace(step, decision=decision, built=built if isinstance(built, Built) else None)
+
+
+def _count_skips(steps: Sequence[Step], result: Applied) -> list[Step]:
+    """The steps that still write; the others counted."""
+    todo = []
+    for step in steps:
+        if step.action.writes:
+            todo.append(step)
+        elif step.action is Action.SKIP_NEWER_IN_DYNAMODB:
+            result.skipped_newer_in_dynamodb += 1
+            _items_counter.add(1, {"entity": step.entity, "action": "skipped_newer"})
+        else:
+            result.skipped_other += 1
+    return todo
+
+
+def _write(writer: Writer, entity: EntityConfig, step: Step, schema: Sequence[str]) -> Written | None:
+    """One guarded write; None when its condition failed."""
+    try:
+        if step.action is Action.PUT:
+            assert step.built is not None
+            return writer.put(step.built.item, schema)
+        assert step.item_key is not None and step.item is not None
+        if step.action is Action.DELETE:
+            return writer.delete(entity, step.item_key, step.item)
+        assert step.built is not None
+        owned = step.built.owned()
+        changed = [entity.all_columns[c].attribute for c in step.decision.columns] + list(step.decision.attributes)
+        return writer.update(entity, step.item_key, step.item, {name: owned.get(name) for name in changed})
+    except ConditionFailed:
+        return None
+
+
+def _count(result: Applied, entity: EntityConfig, action: Action) -> None:
+    if action is Action.PUT:
+        result.put += 1
+    elif action is Action.UPDATE:
+        result.updated += 1
+    else:
+        result.deleted += 1
+    _items_counter.add(1, {"entity": entity.name, "action": str(action)})
+
+
+def _verify(
+    conn: Connection,
+    store: Store,
+    dynamodb: Any,
+    config: ParityConfig,
+    schema: Sequence[str],
+    plan: Plan,
+    options: Options,
+    result: Applied,
+) -> None:
+    """Read every planned key back; resolve the discrepancies of those that now match."""
+    entities = {e.name: e for e in config.entity}
+    steps, _ = judge(conn, dynamodb, config, schema, [(entities[s.entity], s.key, s.kind) for s in plan.steps], options)
+    rows = read_rows(conn, [(entities[s.entity], s.key) for s in steps])
+    written = {(s.entity, s.key) for s in plan.changes}
+    matched: dict[str, list[dict[str, Any]]] = {}
+    for step in steps:
+        row = rows.get((step.entity, step.key))
+        if compare(entities[step.entity], step.item, row).is_match:
+            matched.setdefault(step.entity, []).append(step.key_json)
+        elif (step.entity, step.key) in written and step.action is not Action.SKIP_NEWER_IN_DYNAMODB:
+            result.unverified.append({"entity": step.entity, "key": step.key_json})
+    now = datetime.now(UTC)
+    for name, keys in matched.items():
+        result.resolved += store.resolve(conn, name, keys, "repair", now)
+    conn.commit()

@@ -1,0 +1,267 @@
+"""``parity repair``: rewrite DynamoDB items from their PostgreSQL rows (dry run by default).
+
+    parity repair                       # the plan: keys, action, changed columns
+    parity repair --apply               # write it, version-guarded and journalled; prints RUN_ID
+    parity repair --undo RUN_ID         # put back what that run wrote
+    parity repair --runs                # the repair runs recorded in the store
+
+JSON (``--json``): ``{"run_id", "planned", "applied", "skipped_newer_in_dynamodb", "deletes", ...}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from decimal import Decimal
+from typing import Any
+
+from parity.commands.common import config_from, print_json
+from parity.config import ParityConfig
+from parity.dynamo import client
+from parity.dynamo_reads import key_schema
+from parity.errors import InputError
+from parity.keyfile import read_key_file
+from parity.pg import Connection, connect, resolve_dsn
+from parity.repair.apply import Applied, Settings, apply_plan, new_run_id
+from parity.repair.permissions import check_write_permissions
+from parity.repair.plan import Action
+from parity.repair.planner import Options, Plan, build_plan
+from parity.repair.undo import as_json, undo_run
+from parity.repair.writer import CapacityBudget, Writer
+from parity.store import Store
+from parity.store.repair import runs
+
+_SKIP_WORDS = {
+    Action.SKIP_NEWER_IN_DYNAMODB: "newer in DynamoDB (the app wrote since), left alone",
+    Action.SKIP_DELETE_EXCLUDED: "row gone: the item is deleted only with --include-deletes",
+    Action.UNBUILDABLE: "cannot be written to DynamoDB",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--apply", action="store_true", help="write the plan (default: dry run, prints it)")
+    parser.add_argument("--json", action="store_true", help="print the contract's JSON summary (with the plan)")
+    parser.add_argument("--entity", action="append", default=[], metavar="NAME", help="only this entity (repeatable)")
+    parser.add_argument(
+        "--include-deletes",
+        action="store_true",
+        help="also delete the items of rows that are gone (missing_in_postgres)",
+    )
+    parser.add_argument(
+        "--keys", default=None, metavar="FILE", help='only these keys: JSON lines or a list of {"entity", "key"}'
+    )
+    parser.add_argument(
+        "--exclude", default=None, metavar="FILE", help="leave these keys out (a reviewed dry run's plan entries work)"
+    )
+    parser.add_argument("--max-wcu", type=float, default=None, metavar="N", help="spend at most N write units a second")
+    parser.add_argument("--concurrency", type=int, default=16, metavar="N", help="writes in flight (default 16)")
+    parser.add_argument(
+        "--batch-puts",
+        action="store_true",
+        help="puts of missing items in BatchWriteItem, without the absent-item condition:"
+        " only while the app does not write these keys",
+    )
+    parser.add_argument("--undo", default=None, metavar="RUN_ID", help="restore the items a repair run wrote")
+    parser.add_argument("--runs", action="store_true", help="list the repair runs recorded in the store")
+
+
+def _validate(args: argparse.Namespace, config: ParityConfig) -> None:
+    if args.max_wcu is not None and args.max_wcu <= 0:
+        raise InputError(f"--max-wcu {args.max_wcu}: must be more than 0")
+    if args.concurrency < 1:
+        raise InputError(f"--concurrency {args.concurrency}: must be at least 1")
+    names = [e.name for e in config.entity]
+    for name in args.entity:
+        if name not in names:
+            raise InputError(f"--entity {name!r}: no such entity in {args.config} (entities: {', '.join(names)})")
+    if args.undo is not None and (args.apply or args.runs):
+        raise InputError("--undo RUN_ID cannot be combined with --apply or --runs")
+
+
+def _writer(dynamodb: Any, config: ParityConfig, args: argparse.Namespace) -> Writer:
+    return Writer(dynamodb, config.dynamodb.table, budget=CapacityBudget(args.max_wcu))
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    _validate(args, config)
+    options = Options(
+        include_deletes=args.include_deletes,
+        entities=tuple(args.entity),
+        only=read_key_file(args.keys, config, "--keys") if args.keys else None,
+        exclude=read_key_file(args.exclude, config, "--exclude") if args.exclude else frozenset(),
+    )
+    conn = connect(resolve_dsn(config))
+    try:
+        store = Store(config.postgres.store_schema)
+        store.migrate(conn)
+        if args.runs:
+            return _list_runs(conn, store, args.json)
+        # the writer's client retries throttling itself (counted, with backoff): botocore does not
+        dynamodb = client(config.dynamodb, max_pool=max(32, args.concurrency * 2))
+        writes = client(config.dynamodb, max_pool=max(32, args.concurrency * 2), max_attempts=1)
+        table = config.dynamodb.table
+        schema = key_schema(dynamodb, table)
+        if args.undo is not None:
+            check_write_permissions(writes, table, ["PutItem", "DeleteItem"])
+            undone = undo_run(conn, store, _writer(writes, config, args), config, schema, args.undo)
+            if args.json:
+                print_json(as_json(undone))
+            else:
+                print(
+                    f"undid repair run {undone.run_id}: {undone.restored} item(s) restored,"
+                    f" {undone.skipped_changed_since} left alone (changed since the repair),"
+                    f" {undone.already_undone} already undone"
+                )
+            return 0
+        if args.apply:
+            actions = ["PutItem", "UpdateItem"]
+            actions += ["DeleteItem"] if args.include_deletes else []
+            actions += ["BatchWriteItem"] if args.batch_puts else []
+            check_write_permissions(writes, table, actions)
+        plan = build_plan(conn, store, dynamodb, config, schema, options)
+        if args.apply and plan.unbuildable:
+            first = plan.unbuildable[0]
+            key = ",".join(f"{k}={v}" for k, v in first.key_json.items())
+            raise InputError(
+                f"{len(plan.unbuildable)} key(s) cannot be written to DynamoDB, e.g. {first.entity} {key}:"
+                f" {first.decision.reason}; nothing was written",
+                hint="fix the row or the mapping, or leave them out with --exclude FILE"
+                " (the dry run's --json plan entries of action 'unbuildable')",
+            )
+        applied: Applied | None = None
+        if args.apply and plan.changes:
+            progress = _progress if sys.stderr.isatty() and not args.json else None
+            settings = Settings(concurrency=args.concurrency, batch_puts=args.batch_puts)
+            writer = _writer(writes, config, args)
+            applied = apply_plan(
+                conn,
+                store,
+                dynamodb,
+                writer,
+                config,
+                schema,
+                plan,
+                options,
+                settings,
+                run_id=new_run_id(),
+                progress=progress,
+            )
+            if progress is not None:
+                sys.stderr.write("\n")
+        summary = _summary(plan, applied, dry_run=not args.apply)
+        if args.json:
+            print_json(summary)
+        else:
+            _print_plan(plan, applied, summary, dry_run=not args.apply)
+        return 0
+    finally:
+        conn.close()
+
+
+def _progress(done: int, total: int) -> None:
+    sys.stderr.write(f"\rrepairing: {done}/{total} items")
+    sys.stderr.flush()
+
+
+def _summary(plan: Plan, applied: Applied | None, *, dry_run: bool) -> dict[str, Any]:
+    changes = plan.changes
+    newer = plan.count(Action.SKIP_NEWER_IN_DYNAMODB) + (0 if applied is None else applied.skipped_newer_in_dynamodb)
+    return {
+        "run_id": None if applied is None else applied.run_id,
+        "planned": len(changes),
+        "applied": 0 if applied is None else applied.applied,
+        "skipped_newer_in_dynamodb": newer,
+        "deletes": plan.count(Action.DELETE) if applied is None else applied.deleted,
+        "dry_run": dry_run,
+        "puts": plan.count(Action.PUT) if applied is None else applied.put,
+        "updates": plan.count(Action.UPDATE) if applied is None else applied.updated,
+        "skipped_equal": plan.count(Action.SKIP_EQUAL),
+        "skipped_delete_excluded": plan.count(Action.SKIP_DELETE_EXCLUDED),
+        "unbuildable": len(plan.unbuildable),
+        "excluded": plan.excluded,
+        "found_by_scan": plan.found_by_scan,
+        "resolved": 0 if applied is None else applied.resolved,
+        "unverified": [] if applied is None else applied.unverified,
+        "throttled_retries": 0 if applied is None else applied.throttled,
+        "write_units": 0 if applied is None else applied.units,
+        "plan": [
+            {
+                "entity": s.entity,
+                "key": s.key_json,
+                "kind": s.kind,
+                "action": str(s.action),
+                "columns": list(s.decision.columns),
+                **({"attributes": list(s.decision.attributes)} if s.decision.attributes else {}),
+                **({"reason": s.decision.reason} if s.decision.reason else {}),
+            }
+            for s in plan.steps
+            if s.action is not Action.SKIP_EQUAL
+        ],
+    }
+
+
+def _print_plan(plan: Plan, applied: Applied | None, summary: dict[str, Any], *, dry_run: bool) -> None:
+    for step in plan.steps:
+        if step.action is Action.SKIP_EQUAL:
+            continue
+        key = ",".join(f"{k}={v}" for k, v in step.key_json.items())
+        listed = [*step.decision.columns, *step.decision.attributes]
+        columns = f"  [{', '.join(listed)}]" if listed else ""
+        if step.action.writes:
+            print(f"  {step.action:<7} {step.entity:<12} {key}{columns}")
+        else:
+            word = "error" if step.action is Action.UNBUILDABLE else "skip"
+            why = f": {step.decision.reason}" if step.decision.reason else ""
+            print(f"  {word:<7} {step.entity:<12} {key}  {_SKIP_WORDS.get(step.action, step.action)}{why}{columns}")
+    head = (
+        f"{summary['planned']} write(s): {summary['puts']} put(s), {summary['updates']} update(s),"
+        f" {summary['deletes']} delete(s)"
+    )
+    tail = (
+        f"; {summary['skipped_newer_in_dynamodb']} newer in DynamoDB left alone;"
+        f" {summary['skipped_equal']} already equal"
+    )
+    if plan.unbuildable:
+        print(
+            f"{len(plan.unbuildable)} key(s) cannot be written (see 'error' above): --apply refuses until they are"
+            " fixed or left out with --exclude FILE"
+        )
+    if plan.excluded:
+        print(f"{plan.excluded} key(s) left out by --exclude")
+    if dry_run:
+        print(f"repair plan (dry run): {head}{tail}")
+        if plan.changes:
+            print("nothing was written; run again with --apply to write these items")
+        return
+    if applied is None:
+        print(f"nothing to repair: {head}{tail}")
+        return
+    print(
+        f"repair run {applied.run_id}: {applied.applied} item(s) written ({applied.put} put, {applied.updated} updated,"
+        f" {applied.deleted} deleted); {summary['skipped_newer_in_dynamodb']} newer in DynamoDB left alone;"
+        f" {applied.resolved} discrepanc{'y' if applied.resolved == 1 else 'ies'} resolved"
+    )
+    if applied.unverified:
+        print(
+            f"warning: {len(applied.unverified)} repaired key(s) did not match their row when read back",
+            file=sys.stderr,
+        )
+    print(f"undo with: parity repair --undo {applied.run_id}")
+
+
+def _list_runs(conn: Connection, store: Store, as_json: bool) -> int:
+    found = runs(conn, store)
+    if as_json:
+        print_json(found)
+    elif not found:
+        print("no repair runs yet")
+    else:
+        for r in found:
+            done = ", ".join(f"{k.replace('_', ' ')} {_plain(v)}" for k, v in r["summary"].items())
+            print(f"{r['run_id']}  {r['status']:<9} started {r['started_at'].isoformat(timespec='seconds')}  {done}")
+    return 0
+
+
+def _plain(value: Any) -> Any:
+    return int(value) if isinstance(value, Decimal) and value == value.to_integral_value() else value

@@ -1,0 +1,213 @@
+"""Build a repair plan: the keys of open discrepancies, each judged on both stores' current state.
+
+For every key: the row (one query per 1,000 keys) and the item (consistent BatchGetItem, found by
+the ``item_key`` templates, or one Scan for keys whose row is gone and whose templates need more
+than the key), then :func:`~parity.repair.plan.decide`. The discrepancy only names the key: its
+recorded values are never trusted, so a plan is right however old the discrepancy is, and a rerun
+after an apply finds nothing to write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from parity.config import EntityConfig, ParityConfig
+from parity.dynamo_json import AttributeValue, Item
+from parity.dynamo_reads import key_token, read_items, scan_for_keys
+from parity.errors import DecodeError, InputError
+from parity.mapping import Key, Row, json_key_id, key_from_json, key_to_json, match_entity, render_item_key
+from parity.pg import Connection, fetch_rows
+from parity.repair.build import Built, Unbuildable, build_item
+from parity.repair.plan import Action, Decision, decide
+from parity.store import Store
+from parity.store.repair import open_discrepancies
+from parity.telemetry import get_logger
+
+log = get_logger("repair.planner")
+
+_ROW_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the user asked for."""
+
+    include_deletes: bool = False
+    entities: tuple[str, ...] = ()
+    only: frozenset[tuple[str, str]] | None = None  # --keys: (entity, key id) to consider, None for all
+    exclude: frozenset[tuple[str, str]] = frozenset()  # --exclude: (entity, key id) left out after review
+
+
+@dataclass(frozen=True)
+class Step:
+    """One key: what was found and what to do."""
+
+    entity: str
+    key: Key
+    key_json: dict[str, Any]
+    kind: str  # the discrepancy's kind
+    decision: Decision
+    item_key: dict[str, AttributeValue] | None = None
+    item: Item | None = field(default=None, repr=False)  # the item read while planning
+    built: Built | None = field(default=None, repr=False)  # the row's item
+
+    @property
+    def action(self) -> Action:
+        return self.decision.action
+
+
+@dataclass
+class Plan:
+    steps: list[Step]
+    excluded: int = 0
+    found_by_scan: int = 0
+
+    @property
+    def changes(self) -> list[Step]:
+        return [s for s in self.steps if s.action.writes]
+
+    @property
+    def unbuildable(self) -> list[Step]:
+        return [s for s in self.steps if s.action is Action.UNBUILDABLE]
+
+    def count(self, action: Action) -> int:
+        return sum(1 for s in self.steps if s.action is action)
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    entity: EntityConfig
+    key: Key
+    kind: str
+
+
+def candidates(conn: Connection, store: Store, config: ParityConfig, options: Options) -> tuple[list[_Candidate], int]:
+    """The open discrepancies to look at after --entity, --keys and --exclude (and how many --exclude left out)."""
+    by_name = {e.name: e for e in config.entity if not options.entities or e.name in options.entities}
+    found: list[_Candidate] = []
+    excluded = 0
+    for row in open_discrepancies(conn, store, include_deletes=options.include_deletes):
+        entity = by_name.get(row["entity"])
+        if entity is None:
+            continue
+        try:
+            key = key_from_json(entity, row["key"])
+        except (InputError, DecodeError, ValueError, TypeError) as exc:
+            log.warning("a discrepancy with an unreadable key is ignored", entity=entity.name, error=str(exc))
+            continue
+        slot = (entity.name, json_key_id(key_to_json(entity, key)))
+        if options.only is not None and slot not in options.only:
+            continue
+        if slot in options.exclude:
+            excluded += 1
+            continue
+        found.append(_Candidate(entity, key, str(row["kind"])))
+    return found, excluded
+
+
+def build_plan(
+    conn: Connection,
+    store: Store,
+    dynamodb: Any,
+    config: ParityConfig,
+    schema: Sequence[str],
+    options: Options,
+) -> Plan:
+    """Decide every candidate against the current row and item (see the module docstring)."""
+    found, excluded = candidates(conn, store, config, options)
+    steps, scanned = judge(conn, dynamodb, config, schema, [(c.entity, c.key, c.kind) for c in found], options)
+    log.info("repair plan built", keys=len(steps), changes=sum(1 for s in steps if s.action.writes))
+    return Plan(steps, excluded=excluded, found_by_scan=scanned)
+
+
+def judge(
+    conn: Connection,
+    dynamodb: Any,
+    config: ParityConfig,
+    schema: Sequence[str],
+    keys: Sequence[tuple[EntityConfig, Key, str]],
+    options: Options,
+) -> tuple[list[Step], int]:
+    """Read the rows and items of ``keys`` now and decide each (also the apply's re-check)."""
+    rows = read_rows(conn, [(entity, key) for entity, key, _ in keys])
+    built: dict[tuple[str, Key], Built | str] = {}
+    item_keys: dict[tuple[str, Key], dict[str, AttributeValue]] = {}
+    unresolved: set[tuple[str, Key]] = set()
+    table_key = tuple(schema)
+    for entity, key, _ in keys:
+        slot = (entity.name, key)
+        row = rows.get(slot)
+        if row is not None:
+            try:
+                built[slot] = made = build_item(entity, row, table_key)
+                item_keys[slot] = made.key
+            except Unbuildable as exc:
+                built[slot] = str(exc)
+            continue
+        rendered = _key_only_render(entity, key, table_key)
+        if rendered is not None:
+            item_keys[slot] = rendered
+        else:
+            unresolved.add(slot)
+    if unresolved:
+        log.warning("the items of some keys whose row is gone can only be found by a Scan", keys=len(unresolved))
+        entities = [e for e in config.entity if not options.entities or e.name in options.entities]
+        item_keys.update(scan_for_keys(dynamodb, config.dynamodb.table, schema, entities, unresolved))
+    items = read_items(dynamodb, config.dynamodb.table, item_keys.values())
+    steps: list[Step] = []
+    for entity, key, kind in keys:
+        slot = (entity.name, key)
+        item_key = item_keys.get(slot)
+        item = items.get(key_token(item_key)) if item_key is not None else None
+        if item is not None and match_entity([entity], item) is None:
+            item = None  # another entity's item at this key: not ours to change
+        outcome = built.get(slot)
+        decision = decide(entity, rows.get(slot), item, outcome, include_deletes=options.include_deletes)
+        steps.append(
+            Step(
+                entity.name,
+                key,
+                key_to_json(entity, key),
+                kind,
+                decision,
+                item_key,
+                item,
+                outcome if isinstance(outcome, Built) else None,
+            )
+        )
+    return steps, len(unresolved)
+
+
+def read_rows(conn: Connection, keys: Sequence[tuple[EntityConfig, Key]]) -> dict[tuple[str, Key], Row]:
+    by_entity: dict[str, tuple[EntityConfig, list[Key]]] = {}
+    for entity, key in keys:
+        by_entity.setdefault(entity.name, (entity, []))[1].append(key)
+    rows: dict[tuple[str, Key], Row] = {}
+    for name, (entity, entity_keys) in by_entity.items():
+        for start in range(0, len(entity_keys), _ROW_BATCH):
+            for key, row in fetch_rows(conn, entity, entity_keys[start : start + _ROW_BATCH]).items():
+                rows[(name, key)] = row
+    return rows
+
+
+def _key_only_render(entity: EntityConfig, key: Key, schema: tuple[str, ...]) -> dict[str, AttributeValue] | None:
+    """The item key from the templates when they need only key columns (the row is gone)."""
+    canon = dict(zip(entity.key, key, strict=True))
+    try:
+        rendered = render_item_key(entity, {c: canon.get(c) for c in entity.all_columns})
+    except (KeyError, ValueError):
+        return None
+    if rendered is None or any(name not in rendered for name in schema):
+        return None
+    fields = {name for template in (entity.item_key or {}).values() for name in _fields(template)}
+    if not fields <= set(entity.key):
+        return None
+    return {name: rendered[name] for name in schema}
+
+
+def _fields(template: str) -> list[str]:
+    import string
+
+    return [name for _, name, _, _ in string.Formatter().parse(template) if name]

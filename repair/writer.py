@@ -1,0 +1,316 @@
+"""The DynamoDB side of a repair: guarded writes, throttling retries and a write-capacity budget.
+
+- a **put** (no item when planned) is conditional on the item still being absent; with
+  ``--batch-puts`` (only when the app does not write these keys meanwhile) puts go 25 to a
+  BatchWriteItem instead, unconditioned;
+- an **update** changes only the differing mapped attributes (``SET``/``REMOVE``), so attributes
+  parity does not map survive, and a **delete** removes the item of a row that is gone; both are
+  conditional on the item still holding what the plan judged: the version attribute as read (or
+  still absent), or, for an entity without a version column, every mapped attribute as read. A
+  write the app made since fails the condition and is judged again, never overwritten;
+- every write returns the whole item as it was (``ReturnValues=ALL_OLD``) for the journal;
+- ``ProvisionedThroughputExceededException``, ``ThrottlingException`` and unprocessed batch items
+  are retried with exponential backoff and full jitter; ``--max-wcu`` caps the write capacity
+  units spent per second (estimated from item sizes, 1 WCU per started KB).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import botocore.exceptions
+
+from parity.config import EntityConfig
+from parity.dynamo import dynamodb_errors
+from parity.dynamo_json import AttributeValue, Item
+from parity.errors import DynamoDBError
+from parity.telemetry import get_logger
+
+log = get_logger("repair.writer")
+
+THROTTLING_CODES = frozenset(
+    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded", "LimitExceededException"}
+)
+_BATCH_WRITE = 25  # BatchWriteItem's limit
+T = TypeVar("T")
+
+
+class ConditionFailed(Exception):
+    """The item changed since it was judged: judge it again."""
+
+
+@dataclass(frozen=True)
+class Written:
+    """One write that happened: the item before (None: there was none) and after (None: deleted)."""
+
+    before: Item | None
+    after: Item | None
+
+
+class CapacityBudget:
+    """A token bucket of write capacity units per second, shared by the writer threads."""
+
+    def __init__(self, per_second: float | None) -> None:
+        self.rate = per_second
+        self._tokens = per_second or 0.0
+        self._at = time.monotonic()
+        self._lock = threading.Lock()
+
+    def spend(self, units: int) -> None:
+        if self.rate is None:
+            return
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                self._tokens = min(self.rate, self._tokens + (now - self._at) * self.rate)
+                self._at = now
+                if self._tokens >= min(units, self.rate):
+                    self._tokens -= units
+                    return
+                wait = (min(units, self.rate) - self._tokens) / self.rate
+            time.sleep(wait)
+
+
+class Writer:
+    """Writes one table's repairs; thread-safe (a boto3 client is)."""
+
+    def __init__(
+        self,
+        dynamodb: Any,
+        table: str,
+        *,
+        budget: CapacityBudget | None = None,
+        attempts: int = 10,
+        base_delay: float = 0.05,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.dynamodb = dynamodb
+        self.table = table
+        self.budget = budget or CapacityBudget(None)
+        self.attempts = attempts
+        self.base_delay = base_delay
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self.throttled = 0  # retries after throttling (and unprocessed batch items)
+        self.units = 0  # write capacity units spent (estimated)
+
+    # --- writes ----------------------------------------------------------------------------------
+
+    def put(self, item: Item, schema: Sequence[str]) -> Written:
+        """Put ``item`` where no item is (ConditionFailed when one appeared)."""
+        names = {"#k": schema[0]}
+        answer = self._write(
+            "PutItem",
+            item_units(item),
+            lambda: self.dynamodb.put_item(
+                TableName=self.table,
+                Item=dict(item),
+                ConditionExpression="attribute_not_exists(#k)",
+                ExpressionAttributeNames=names,
+                ReturnValues="ALL_OLD",
+            ),
+        )
+        return Written(answer.get("Attributes") or None, dict(item))
+
+    def update(
+        self,
+        entity: EntityConfig,
+        key: Mapping[str, AttributeValue],
+        seen: Item,
+        changes: Mapping[str, AttributeValue | None],
+    ) -> Written:
+        """Set (value) or remove (None) the ``changes`` attributes of the item ``seen`` when planning."""
+        names: dict[str, str] = {}
+        values: dict[str, AttributeValue] = {}
+        sets, removes = [], []
+        for index, (name, value) in enumerate(changes.items()):
+            names[f"#u{index}"] = name
+            if value is None:
+                removes.append(f"#u{index}")
+            else:
+                values[f":u{index}"] = value
+                sets.append(f"#u{index} = :u{index}")
+        expression = " ".join(
+            part
+            for part in (f"SET {', '.join(sets)}" if sets else "", f"REMOVE {', '.join(removes)}" if removes else "")
+            if part
+        )
+        condition = guard(entity, key, seen, names, values)
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": dict(key),
+            "UpdateExpression": expression,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ReturnValues": "ALL_OLD",
+        }
+        if values:
+            kwargs["ExpressionAttributeValues"] = values
+        answer = self._write("UpdateItem", item_units(seen), lambda: self.dynamodb.update_item(**kwargs))
+        before = answer.get("Attributes") or {}
+        after = dict(before)
+        for name, value in changes.items():
+            if value is None:
+                after.pop(name, None)
+            else:
+                after[name] = value
+        return Written(before, after)
+
+    def delete(self, entity: EntityConfig, key: Mapping[str, AttributeValue], seen: Item) -> Written:
+        names: dict[str, str] = {}
+        values: dict[str, AttributeValue] = {}
+        condition = guard(entity, key, seen, names, values)
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": dict(key),
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ReturnValues": "ALL_OLD",
+        }
+        if values:
+            kwargs["ExpressionAttributeValues"] = values
+        answer = self._write("DeleteItem", item_units(seen), lambda: self.dynamodb.delete_item(**kwargs))
+        return Written(answer.get("Attributes") or None, None)
+
+    def restore(
+        self, key: Mapping[str, AttributeValue], before: Item | None, after: Item | None, schema: Sequence[str]
+    ) -> None:
+        """Undo one journalled write: put ``before`` back (or delete the item when there was none),
+        only while the item still is ``after`` (absent for a delete); ConditionFailed otherwise."""
+        names: dict[str, str] = {}
+        values: dict[str, AttributeValue] = {}
+        if after is None:
+            names["#k"] = schema[0]
+            condition = "attribute_not_exists(#k)"
+        else:
+            parts = []
+            for index, (name, value) in enumerate(after.items()):
+                names[f"#a{index}"] = name
+                values[f":a{index}"] = value
+                parts.append(f"#a{index} = :a{index}")
+            condition = " AND ".join(parts)
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+        }
+        if values:
+            kwargs["ExpressionAttributeValues"] = values
+        if before is None:
+            self._write(
+                "DeleteItem", item_units(after or {}), lambda: self.dynamodb.delete_item(Key=dict(key), **kwargs)
+            )
+        else:
+            self._write("PutItem", item_units(before), lambda: self.dynamodb.put_item(Item=dict(before), **kwargs))
+
+    def batch_put(self, items: Sequence[Item]) -> None:
+        """Unconditioned puts, 25 to a BatchWriteItem; unprocessed items retried with backoff."""
+        for start in range(0, len(items), _BATCH_WRITE):
+            pending: list[dict[str, Any]] = [
+                {"PutRequest": {"Item": dict(i)}} for i in items[start : start + _BATCH_WRITE]
+            ]
+            for attempt in range(self.attempts):
+                units = sum(item_units(r["PutRequest"]["Item"]) for r in pending)
+                answer = self._write(
+                    "BatchWriteItem",
+                    units,
+                    lambda pending=pending: self.dynamodb.batch_write_item(RequestItems={self.table: pending}),  # type: ignore[misc]
+                )
+                pending = (answer.get("UnprocessedItems") or {}).get(self.table, [])
+                if not pending:
+                    break
+                self._backoff(attempt)
+            else:
+                raise DynamoDBError(
+                    f"writing to {self.table!r}: {len(pending)} item(s) stayed unprocessed (throttled)",
+                    hint="lower --max-wcu or --concurrency, or raise the table's write capacity",
+                )
+
+    # --- plumbing --------------------------------------------------------------------------------
+
+    def _write(self, action: str, units: int, call: Callable[[], T]) -> T:
+        """Run one write with the budget, backoff on throttling, and our errors."""
+        for attempt in range(self.attempts):
+            self.budget.spend(units)
+            with self._lock:
+                self.units += units
+            try:
+                return call()
+            except botocore.exceptions.ClientError as exc:
+                code = str(exc.response.get("Error", {}).get("Code", ""))
+                if code == "ConditionalCheckFailedException":
+                    raise ConditionFailed(action) from None
+                if code in THROTTLING_CODES and attempt + 1 < self.attempts:
+                    self._backoff(attempt)
+                    continue
+                if code in ("AccessDeniedException", "UnrecognizedClientException"):
+                    raise DynamoDBError(
+                        f"writing to {self.table!r}: the credentials may not call dynamodb:{action} ({code})",
+                        hint="run repair with the repair task role (docs/repair.md, Permissions)",
+                    ) from exc
+                with dynamodb_errors(f"{action} on {self.table!r}"):
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _backoff(self, attempt: int) -> None:
+        with self._lock:
+            self.throttled += 1
+        self._sleep(random.uniform(0, min(5.0, self.base_delay * 2**attempt)))
+
+
+def guard(
+    entity: EntityConfig,
+    key: Mapping[str, AttributeValue],
+    seen: Item,
+    names: dict[str, str],
+    values: dict[str, AttributeValue],
+) -> str:
+    """The condition that the item still holds what was judged: it exists, and its version attribute
+    (every mapped attribute without a version column) is as read. Fills ``names``/``values``."""
+    first = next(iter(key))
+    names["#gk"] = first
+    parts = ["attribute_exists(#gk)"]
+    if entity.version is not None:
+        watched = [entity.all_columns[entity.version].attribute]
+    else:
+        watched = [spec.attribute for spec in entity.all_columns.values()]
+    for index, name in enumerate(watched):
+        names[f"#g{index}"] = name
+        if name in seen:
+            values[f":g{index}"] = seen[name]
+            parts.append(f"#g{index} = :g{index}")
+        else:
+            parts.append(f"attribute_not_exists(#g{index})")
+    return " AND ".join(parts)
+
+
+def item_units(item: Mapping[str, Any]) -> int:
+    """Write capacity units of an item: one per started KB of its size (names plus values)."""
+    size = sum(len(name.encode("utf-8")) + _size(value) for name, value in item.items())
+    return max(1, math.ceil(size / 1024))
+
+
+def _size(value: Mapping[str, Any]) -> int:
+    (tag, inner), *_ = value.items()
+    if tag == "S":
+        return len(str(inner).encode("utf-8"))
+    if tag == "N":
+        return len(str(Decimal(str(inner)).normalize())) // 2 + 1
+    if tag == "B":
+        return len(inner)
+    if tag in ("BOOL", "NULL"):
+        return 1
+    if tag == "SS":
+        return sum(len(str(v).encode("utf-8")) for v in inner)
+    if tag in ("NS", "BS"):
+        return sum(len(v) for v in inner)
+    if tag == "M":
+        return 3 + sum(len(k.encode("utf-8")) + _size(v) + 1 for k, v in inner.items())
+    return 3 + sum(_size(v) + 1 for v in inner)  # L
