@@ -8,7 +8,9 @@ No I/O: the caller reads the current row and the current item (consistent read) 
 - the item equals the row under the canonical rules and carries the templated attributes:
   **skip_equal**;
 - the item's version is newer than the row's: **skip_newer_in_dynamodb** (the app wrote since;
-  repair never overwrites a newer write);
+  repair never overwrites a newer write). Versions that cannot be ordered (:mod:`parity.versions`:
+  no version on the item, a value of the wrong type) do not stop an update: until the cutover the
+  row is the truth;
 - otherwise **update**: only the differing mapped columns (and templated attributes), so the
   attributes parity does not map survive;
 - the row is gone and the item is still there: **delete** with ``--include-deletes``, else
@@ -25,8 +27,9 @@ from typing import Any
 from parity.compare import compare
 from parity.config import EntityConfig
 from parity.dynamo_json import Item
-from parity.mapping import canonical_item, canonical_row, is_newer, version_value
+from parity.mapping import canonical_item, canonical_row
 from parity.repair.build import Built
+from parity.versions import order_states
 
 
 class Action(StrEnum):
@@ -79,8 +82,6 @@ def decide(
     attributes = tuple(name for name, value in built.templated.items() if item.get(name) != value)
     if comparison.is_match and not attributes:
         return Decision(Action.SKIP_EQUAL)
-    item_version = version_value(entity, canonical_item(entity, item))
-    row_version = version_value(entity, canonical_row(entity, row))
-    if is_newer(item_version, row_version):
+    if order_states(entity, canonical_item(entity, item), canonical_row(entity, row)).newer:
         return Decision(Action.SKIP_NEWER_IN_DYNAMODB, comparison.columns, attributes)
     return Decision(Action.UPDATE, comparison.columns, attributes)
