@@ -25,6 +25,7 @@ SIMPLE_TYPES = frozenset(
     }
 )  # fmt: skip
 MAXSTRLEN = 2047  # bytes; longer words are skipped with a NOTICE and take no position
+SNOWBALL_MAX_BYTES = 1000  # dsnowball_lexize returns longer words (bytes as parsed) lower-cased, unstemmed
 MAXENTRYPOS = 1 << 14  # positions are clamped to MAXENTRYPOS - 1
 MAXNUMPOS = 256  # a lexeme keeps at most MAXNUMPOS - 1 positions
 
@@ -57,6 +58,8 @@ def lexize(token_type: str, token: str) -> list[str] | None:
     """Lexemes for one token: None when no dictionary takes it (no position), [] for a stop word."""
     if token_type in STEM_TYPES:
         lowered = lower(token)
+        if len(token) > SNOWBALL_MAX_BYTES // 4 and len(token.encode()) > SNOWBALL_MAX_BYTES:
+            return [lowered]  # dict_snowball.c: "surely not words in any human language", lower-cased only
         if lowered in ENGLISH_STOP_WORDS:
             return []
         return [stem(lowered)]

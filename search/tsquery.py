@@ -331,82 +331,77 @@ def _execute(vector: TsVector, node: Node) -> bool:
             return _execute(vector, node.left) and _execute(vector, node.right)
         if node.op == "|":
             return _execute(vector, node.left) or _execute(vector, node.right)
-        found = _phrase(vector, node)
-        return found is not None and bool(found[0]) != found[2]
+        # TS_execute hands a phrase to TS_phrase_execute without output data: TS_YES is a match, negated
+        # or not (``!x <-> !y`` is TS_YES whatever the document holds)
+        return _phrase(vector, node)[0]
     return False
 
 
-_ALL = frozenset[int]()
+_NONE = frozenset[int]()
+#: TS_phrase_execute's answer: (TS_YES?, positions, width, negate). With ``negate`` the sub-expression
+#: matches everywhere except at the positions; a TS_NO keeps the width it was given (a NOT above reads it).
+_Phrase = tuple[bool, frozenset[int], int, bool]
 
 
-def _phrase(vector: TsVector, node: Node) -> tuple[frozenset[int], int, bool] | None:
-    """TS_phrase_execute: (positions, width, negate) or None when it cannot match at all.
+def _phrase(vector: TsVector, node: Node) -> _Phrase:
+    """TS_phrase_execute (tsvector_op.c) case by case, TS_phrase_output as set operations on positions.
 
-    With ``negate`` the positions are those where the sub-expression does NOT match.
+    Operands are aligned by their right ends: ``<N>`` shifts the left operand by N plus the right
+    operand's width; ``&`` and ``|`` shift the narrower operand to the wider one's width.
     """
     if isinstance(node, Term):
         found = vector.get(node.lexeme)
-        if found is None:
-            return None
-        return frozenset(found), 0, False
+        return (True, frozenset(found), 0, False) if found else (False, _NONE, 0, False)
     if isinstance(node, Stop):
-        return None
+        return False, _NONE, 0, False
     if isinstance(node, Not):
-        inner = _phrase(vector, node.arg)
-        if inner is None:
-            return _ALL, 0, True
-        positions, width, negate = inner
-        return positions, width, not negate
+        ok, positions, width, negate = _phrase(vector, node.arg)
+        if not ok:
+            return True, _NONE, width, True  # "match nowhere" becomes "match everywhere"
+        if positions:
+            return True, positions, width, not negate
+        return False, _NONE, width, False  # "match everywhere" becomes "match nowhere"
     left = _phrase(vector, node.left)
+    if node.op != "|":
+        if not left[0]:
+            return False, _NONE, 0, False
+        right = _phrase(vector, node.right)
+        if not right[0]:
+            return False, _NONE, 0, False
+        _, lpos, lw, lneg = left
+        _, rpos, rw, rneg = right
+        if node.op == "<->":
+            loffset, roffset, width = node.distance + rw, 0, node.distance + lw + rw
+        else:
+            width = max(lw, rw)
+            loffset, roffset = width - lw, width - rw
+        lset = {p + loffset for p in lpos}
+        rset = {p + roffset for p in rpos}
+        if lneg and rneg:  # !L <-> !R is !(L | R)
+            return True, frozenset(lset | rset), width, True
+        if lneg:
+            out = frozenset(rset - lset)
+        elif rneg:
+            out = frozenset(lset - rset)
+        else:
+            out = frozenset(lset & rset)
+        return bool(out), out, width, False
     right = _phrase(vector, node.right)
-    if node.op == "<->":
-        if left is None or right is None:
-            return None
-        lpos, lw, lneg = left
-        rpos, rw, rneg = right
-        width = lw + rw + node.distance
-        shift = node.distance + rw
-        if not lneg and not rneg:
-            out = frozenset(p for p in rpos if p - shift in lpos)
-            return (out, width, False) if out else None
-        if lneg and rneg:
-            return frozenset(rpos | {p + shift for p in lpos}), width, True
-        if lneg:
-            out = frozenset(p for p in rpos if p - shift not in lpos)
-            return (out, width, False) if out else None
-        out = frozenset(p + shift for p in lpos if p + shift not in rpos)
-        return (out, width, False) if out else None
-    if node.op == "&":
-        if left is None or right is None:
-            return None
-        lpos, lw, lneg = left
-        rpos, rw, rneg = right
-        width = max(lw, rw)
-        if not lneg and not rneg:
-            out = lpos & rpos
-            return (out, width, False) if out else None
-        if lneg and rneg:
-            return lpos | rpos, width, True
-        if lneg:
-            out = rpos - lpos
-            return (out, width, False) if out else None
-        out = lpos - rpos
-        return (out, width, False) if out else None
-    # "|"
-    if left is None:
-        return right
-    if right is None:
-        return left
-    lpos, lw, lneg = left
-    rpos, rw, rneg = right
+    if not left[0] and not right[0]:
+        return False, _NONE, 0, False
+    _, lpos, lw, lneg = left if left[0] else (False, _NONE, right[2], False)
+    _, rpos, rw, rneg = right if right[0] else (False, _NONE, lw, False)
     width = max(lw, rw)
-    if not lneg and not rneg:
-        return lpos | rpos, width, False
-    if lneg and rneg:
-        return lpos & rpos, width, True
-    if lneg:
-        return lpos - rpos, width, True
-    return rpos - lpos, width, True
+    lset = {p + width - lw for p in lpos}
+    rset = {p + width - rw for p in rpos}
+    if lneg and rneg:  # !L | !R is !(L & R)
+        return True, frozenset(lset & rset), width, True
+    if lneg:  # !L | R is !(L & !R)
+        return True, frozenset(lset - rset), width, True
+    if rneg:  # L | !R is !(!L & R)
+        return True, frozenset(rset - lset), width, True
+    out = frozenset(lset | rset)
+    return bool(out), out, width, False
 
 
 def operands(node: Node | None) -> list[str]:
