@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from parity.commands.common import config_from, print_json
@@ -95,6 +96,30 @@ def stream_findings(table: str, description: dict[str, Any], source: str) -> lis
     return findings
 
 
+#: What an SSM parameter holds (deploy/cloudformation/parity.yaml hands the config to the tasks from one).
+SSM_STANDARD_BYTES = 4096
+SSM_ADVANCED_BYTES = 8192
+
+
+def config_size_finding(path: str, size: int) -> Finding:
+    """Whether the config fits the SSM parameter the deployment reads it from (docs/operations.md §3)."""
+    subject = f"config {path}"
+    if size <= SSM_STANDARD_BYTES:
+        return Finding(subject, True, f"{size} bytes: fits a standard SSM parameter (4,096)")
+    if size <= SSM_ADVANCED_BYTES:
+        return Finding(
+            subject,
+            True,
+            f"{size} bytes: over a standard SSM parameter's 4,096; put it with --tier Intelligent-Tiering"
+            " (Advanced, 8,192)",
+        )
+    return Finding(
+        subject,
+        False,
+        f"{size} bytes: over the 8,192 an SSM parameter holds (Advanced tier); remove comments or split it",
+    )
+
+
 def gather(config: ParityConfig) -> list[Finding]:
     """Connect to both stores and collect findings for every entity."""
     findings: list[Finding] = []
@@ -125,7 +150,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = config_from(args)
-    findings = gather(config)
+    findings = [config_size_finding(args.config, len(Path(args.config).read_bytes())), *gather(config)]
     problems = [f for f in findings if not f.ok]
     if args.json:
         print_json({"ok": not problems, "findings": [f.to_json() for f in findings]})

@@ -142,3 +142,20 @@ def test_no_command_prints_any_part_of_a_hostile_password(
         assert code == 2 and out == "", (dsn, out, err)
         assert err.startswith("parity: error: ") and err.count("\n") == 1 and expected in err, err
         assert not any(piece in err for piece in ("Ab9", "Xy", "Zk", "Qw", "Qx")), err
+
+
+def test_check_config_says_whether_the_config_fits_its_ssm_parameter(
+    example_env: ExampleEnv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = example_env.config_path.read_text()
+    assert main(["check-config", "--config", str(example_env.config_path)]) == 0
+    assert "bytes: fits a standard SSM parameter (4,096)" in capsys.readouterr().out
+    example_env.config_path.write_text(text + "#" * (5000 - len(text)) + "\n")
+    assert main(["check-config", "--config", str(example_env.config_path)]) == 0
+    assert "5001 bytes: over a standard SSM parameter's 4,096; put it with --tier Intelligent-Tiering" in (
+        capsys.readouterr().out
+    )
+    example_env.config_path.write_text(text + "#" * 9000 + "\n")
+    assert main(["check-config", "--config", str(example_env.config_path)]) == 2
+    err = capsys.readouterr().err
+    assert "over the 8,192 an SSM parameter holds" in err and len(err.strip().splitlines()) == 1
