@@ -11,12 +11,14 @@
 #   KCL_JARS         the MultiLangDaemon jars (default /opt/kcl/jars, fetched at image build)
 #   PARITY_KCL_WORKER_ID  optional; otherwise the ECS task id from the task metadata endpoint, else the hostname
 #   PARITY_KCL_APPLICATION_NAME  optional; overrides applicationName (the stack sets parity-<env>)
+#   KCL_LOGBACK      the daemon's logging (default /opt/kcl/logback.xml: the processor's JSON lines pass through)
 #   JAVA_OPTS        optional extra JVM flags (e.g. -Xmx512m)
 set -eu
 
 PARITY_CONFIG="${PARITY_CONFIG:-/var/lib/parity/parity.toml}"
 KCL_PROPERTIES="${KCL_PROPERTIES:-/var/lib/parity/kcl.properties}"
 KCL_JARS="${KCL_JARS:-/opt/kcl/jars}"
+KCL_LOGBACK="${KCL_LOGBACK:-/opt/kcl/logback.xml}"
 
 if [ -z "${PARITY_KCL_WORKER_ID:-}" ]; then
     # ECS Fargate: the task ARN from the v4 task metadata endpoint (no curl in the slim image).
@@ -53,5 +55,5 @@ mv "$KCL_PROPERTIES.tmp" "$KCL_PROPERTIES"
 
 # The properties file's directory is on the classpath too: MultiLangDaemon looks it up there.
 # shellcheck disable=SC2086
-exec java ${JAVA_OPTS:-} -cp "$KCL_JARS/*:$(dirname "$KCL_PROPERTIES")" \
+exec java ${JAVA_OPTS:-} -Dlogback.configurationFile="$KCL_LOGBACK" -cp "$KCL_JARS/*:$(dirname "$KCL_PROPERTIES")" \
     software.amazon.kinesis.multilang.MultiLangDaemon --properties-file "$KCL_PROPERTIES"

@@ -57,7 +57,8 @@ def test_starts_the_multilang_daemon_with_the_deployment_values_winning(tmp_path
     args, _, shown = done.stdout.partition("\n--- ")
     run_dir = tmp_path / "run"
     assert args == (
-        f"ARGS -cp /opt/kcl/jars/*:{run_dir} software.amazon.kinesis.multilang.MultiLangDaemon"
+        "ARGS -Dlogback.configurationFile=/opt/kcl/logback.xml"
+        f" -cp /opt/kcl/jars/*:{run_dir} software.amazon.kinesis.multilang.MultiLangDaemon"
         f" --properties-file {run_dir / 'kcl.properties'}"
     )
     props = _properties(shown.partition("\n")[2])
