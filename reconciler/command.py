@@ -51,6 +51,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="worker processes sharing the segments (default: one per CPU, at most one per segment; 1: threads only)",
     )
     parser.add_argument("--resume", nargs="?", const="latest", default=None, metavar="RUN_ID", help="resume a run")
+    parser.add_argument(
+        "--open", action="store_true", help="re-check only the keys of open and accepted discrepancies (no Scan)"
+    )
+    parser.add_argument("--keys", default=None, metavar="F.jsonl", help='re-check only these {"entity", "key"} lines')
 
 
 def _validate(args: argparse.Namespace) -> None:
@@ -81,6 +85,10 @@ def _validate(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace, *, stop_after_pages: int | None = None) -> int:
     _validate(args)
+    if getattr(args, "open", False) or getattr(args, "keys", None):
+        from parity.reconciler.recheck_command import run_recheck
+
+        return run_recheck(args)
     config = config_from(args)
     dsn = resolve_dsn(config)
     settings = config.reconcile

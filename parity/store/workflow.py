@@ -80,61 +80,67 @@ def unresolved_keys(conn: Connection, store: Store) -> list[tuple[str, dict[str,
 
 @dataclass(frozen=True)
 class GateReadings:
-    """Everything ``parity gate`` needs from the store, read in one round trip of small queries."""
+    """Everything ``parity gate`` needs from the store: a handful of small, indexed queries."""
 
-    latest_run: dict[str, Any] | None  # run_id, finished_at, report of the latest finished reconcile
+    now: datetime
+    latest_run: dict[str, Any] | None  # run_id, finished_at, compared, matched, findings, findings_still_open
     counts: dict[str, int]  # discrepancies by status
     dead_letters: int
     gaps: int
-    checkpoints: list[dict[str, Any]]  # stream_id, shard_id, sequence_number, shard_closed, updated_at
-    overdue_pending: int  # stream re-checks past their due time by more than the allowance
-    now: datetime
+    overdue_rechecks: int  # stream re-checks due more than the allowance ago
 
 
 def gate_readings(conn: Connection, store: Store, overdue_after_seconds: float) -> GateReadings:
-    """Read the store's state for the gate: a handful of indexed or tiny queries, no table scans of
-    the application's data."""
+    """Read the store's state for the gate (never the application's tables)."""
     t = store.table
     with postgres_errors("reading the store for the gate"):
-        now = conn.execute("SELECT now() AS now").fetchone()
+        now = _one(conn, sql.SQL("SELECT now() AS v"))
         run = conn.execute(
             sql.SQL(
                 "SELECT run_id, finished_at, report FROM {} WHERE status = 'finished' ORDER BY finished_at DESC LIMIT 1"
             ).format(t("reconcile_runs"))
         ).fetchone()
+        latest: dict[str, Any] | None = None
+        if run is not None:
+            found = conn.execute(
+                sql.SQL(
+                    "SELECT count(*) AS found, count(*) FILTER (WHERE d.status IS DISTINCT FROM 'accepted'"
+                    " AND d.status IS DISTINCT FROM 'resolved') AS still_open"
+                    " FROM {} AS f LEFT JOIN {} AS d ON d.entity = f.entity AND d.key_id = f.key_id"
+                    " WHERE f.run_id = %s"
+                ).format(t("reconcile_findings"), t("discrepancies")),
+                (run["run_id"],),
+            ).fetchone()
+            report = run["report"] if isinstance(run["report"], dict) else {}
+            latest = {
+                "run_id": run["run_id"],
+                "finished_at": run["finished_at"],
+                "compared": int(report.get("compared") or 0),
+                "matched": int(report.get("matched") or 0),
+                "findings": int(found["found"]) if found else 0,
+                "findings_still_open": int(found["still_open"]) if found else 0,
+            }
         counts = {
             r["status"]: int(r["n"])
             for r in conn.execute(
                 sql.SQL("SELECT status, count(*) AS n FROM {} GROUP BY status").format(t("discrepancies"))
             )
         }
-        dead = conn.execute(sql.SQL("SELECT count(*) AS n FROM {}").format(t("dead_letters"))).fetchone()
-        gaps = conn.execute(sql.SQL("SELECT count(*) AS n FROM {}").format(t("stream_gaps"))).fetchone()
-        checkpoints = [
-            dict(r)
-            for r in conn.execute(
-                sql.SQL(
-                    "SELECT stream_id, shard_id, parent_shard_id, sequence_number, shard_closed, updated_at FROM {}"
-                    " ORDER BY stream_id, shard_id"
-                ).format(t("stream_checkpoints"))
-            )
-        ]
-        overdue = conn.execute(
-            sql.SQL("SELECT count(*) AS n FROM {} WHERE due_at < now() - make_interval(secs => %s)").format(
+        dead = _one(conn, sql.SQL("SELECT count(*) AS v FROM {}").format(t("dead_letters")))
+        gaps = _one(conn, sql.SQL("SELECT count(*) AS v FROM {}").format(t("stream_gaps")))
+        overdue = _one(
+            conn,
+            sql.SQL("SELECT count(*) AS v FROM {} WHERE due_at < now() - make_interval(secs => %s)").format(
                 t("consumer_pending")
             ),
             (overdue_after_seconds,),
-        ).fetchone()
-    assert now is not None and dead is not None and gaps is not None and overdue is not None
-    return GateReadings(
-        latest_run=None if run is None else dict(run),
-        counts=counts,
-        dead_letters=int(dead["n"]),
-        gaps=int(gaps["n"]),
-        checkpoints=checkpoints,
-        overdue_pending=int(overdue["n"]),
-        now=now["now"],
-    )
+        )
+    return GateReadings(now, latest, counts, int(dead), int(gaps), int(overdue))
+
+
+def _one(conn: Connection, query: sql.Composed | sql.SQL, params: tuple[Any, ...] = ()) -> Any:
+    row = conn.execute(query, params).fetchone()
+    return None if row is None else row["v"]
 
 
 def status_history(conn: Connection, store: Store) -> list[dict[str, Any]]:
