@@ -45,7 +45,7 @@ from parity.consumer.jsonsafe import json_safe
 from parity.consumer.judge import Outcome, dynamodb_only, judge
 from parity.consumer.rows import configure as configure_row_decoding
 from parity.errors import PostgresError
-from parity.mapping import Key, Row, canonical_item, canonical_row, key_from_json, key_id, key_to_json
+from parity.mapping import Key, Row, canonical_item, canonical_row, json_key_id, key_from_json, key_id, key_to_json
 from parity.pg import Connection, connect, fetch_rows, postgres_errors
 from parity.store import Store
 from parity.stream.grouping import Dead, Located, group
@@ -345,10 +345,10 @@ class Checker:
         )
 
     def _write(self, conn: Connection, work: _Work, now: datetime) -> None:
+        matched = {name: list(ids) for name, ids in work.resolve_ids.items()}
         for name, keys in work.resolve.items():
-            self.store.resolve(conn, name, keys, "stream", now)
-        for name, ids in work.resolve_ids.items():
-            pending.resolve_ids(conn, self.store, name, ids, now)
+            matched.setdefault(name, []).extend(json_key_id(k) for k in keys)
+        self.store.resolve_ids(conn, matched, "stream", now)
         for name, cleared in work.clear.items():
             pending.clear(conn, self.store, name, cleared)
         if work.pending:

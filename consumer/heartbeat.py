@@ -89,6 +89,14 @@ def last_beats(
         return [dict(r) for r in conn.execute(query, {"worker": worker, "table": table})]
 
 
+def records_checked(conn: Connection, store: Store) -> int:
+    """Stream records checked so far, by every consumer together."""
+    query = sql.SQL("SELECT coalesce(sum(records), 0) AS n FROM {}").format(store.table("consumer_heartbeats"))
+    with postgres_errors("reading consumer heartbeats"):
+        row = conn.execute(query).fetchone()
+    return int(row["n"]) if row else 0
+
+
 def file_age_seconds(path: str, now: datetime) -> float | None:
     try:
         mtime = Path(path).stat().st_mtime

@@ -160,19 +160,6 @@ def _entry(row: dict[str, Any]) -> PendingEntry:
     )
 
 
-def resolve_ids(conn: Connection, store: Store, entity: str, key_ids: Sequence[str], now: datetime) -> int:
-    """Like :meth:`Store.resolve` for key ids the checker already computed (no JSON re-encoding)."""
-    if not key_ids:
-        return 0
-    query = sql.SQL(
-        "UPDATE {} SET status = 'resolved', resolved_at = %s, resolved_by = 'stream',"
-        " last_seen = GREATEST(last_seen, %s) WHERE entity = %s AND key_id = ANY(%b::text[]) AND status <> 'resolved'"
-    ).format(store.table("discrepancies"))
-    with postgres_errors("resolving discrepancies"), conn.cursor() as cur:
-        cur.execute(query, (now, now, entity, list(key_ids)))  # %b: binary, no escaping of the JSON ids
-        return cur.rowcount  # -1 inside a pipeline (not known until it syncs)
-
-
 def clear(conn: Connection, store: Store, entity: str, cleared: Sequence[tuple[str, ChangeRecord]]) -> None:
     """Drop the pending re-checks these (matching or superseded) records make moot, in one statement.
 

@@ -32,7 +32,7 @@ from parity.consumer import heartbeat
 from parity.consumer.backoff import Stopped, retry
 from parity.consumer.checker import BatchOutcome, Checker, Undecodable
 from parity.errors import DecodeError
-from parity.pg import Connection, postgres_errors
+from parity.pg import Connection
 from parity.store import Store
 from parity.stream.records import ChangeRecord, Source, parse_stream_record
 from parity.stream.shards import Gap, ShardBatch, StartAt, StreamReader
@@ -230,11 +230,7 @@ class Consumer:
         return self.store.checkpoints(self.checker.connection(), self.stream_arn)
 
     def _count_open(self) -> int:
-        schema = '"' + self.store.schema.replace('"', '""') + '"'
-        query = f"SELECT count(*) AS n FROM {schema}.discrepancies WHERE status = 'open'"
-        with postgres_errors("counting open discrepancies"):
-            row = self.checker.connection().execute(query).fetchone()
-        return int(row["n"]) if row else 0
+        return self.store.count_discrepancies(self.checker.connection(), "open")
 
     def _beat(self) -> None:
         heartbeat.beat(self.checker.connection(), self.store, self.stream_arn, 0, {"idle": True}, table=self.table)

@@ -1,8 +1,10 @@
-"""The reconciler's tables in the store (migration 010): runs, segments, scanned keys, findings, re-checks.
+"""The reconciler's own tables in the store (migration 010): segments, scanned keys, findings, re-checks.
 
-Functions run SQL on a caller's connection; :func:`save_page` and :func:`save_decisions` commit, so
-that what a page changed (its keys, findings, pending re-checks, the segment's LastEvaluatedKey and
-counters) is durable together or not at all: a resumed run never counts a page twice.
+The run rows (``reconcile_runs``) and the discrepancies are the core's: these functions reach them
+through :class:`~parity.store.Store`'s methods. Functions run SQL on a caller's connection;
+:func:`save_page` and :func:`save_decisions` commit, so that what a page changed (its keys,
+findings, pending re-checks, the segment's LastEvaluatedKey and counters) is durable together or
+not at all: a resumed run never counts a page twice.
 """
 
 from __future__ import annotations
@@ -20,11 +22,10 @@ from psycopg.types.json import Jsonb
 
 from parity.compare import Discrepancy
 from parity.errors import InputError
-from parity.jsontext import dumps_exact
 from parity.mapping import json_key_id
 from parity.pg import Connection, postgres_errors
 from parity.reconciler.tally import Tally
-from parity.store import Store
+from parity.store import Store, matched_param
 
 FINAL_SEGMENT = -1  # the segment row that holds the anti-join phase's counters
 
@@ -70,28 +71,16 @@ def decode_typed(key: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def create_run(conn: Connection, store: Store, run_id: str, total_segments: int, options: dict[str, Any]) -> bool:
     """Create the run and its segment rows unless they exist; True when it was new. Commits."""
-    with postgres_errors("creating a reconcile run"):
-        cur = conn.execute(
-            sql.SQL(
-                "INSERT INTO {} (run_id, status, total_segments, options) VALUES (%s, 'running', %s, %s)"
-                " ON CONFLICT (run_id) DO NOTHING"
-            ).format(store.table("reconcile_runs")),
-            (run_id, total_segments, Jsonb(options)),
+    created, stored_total = store.create_run(conn, run_id, total_segments, options)
+    if stored_total != total_segments:
+        conn.rollback()
+        raise InputError(
+            f"run '{run_id}' has {stored_total} segments, not {total_segments}",
+            hint=f"pass --total-segments {stored_total}",
         )
-        created = cur.rowcount == 1
-        row = conn.execute(
-            sql.SQL("SELECT total_segments FROM {} WHERE run_id = %s").format(store.table("reconcile_runs")),
-            (run_id,),
-        ).fetchone()
-        assert row is not None
-        if int(row["total_segments"]) != total_segments:
-            conn.rollback()
-            raise InputError(
-                f"run '{run_id}' has {row['total_segments']} segments, not {total_segments}",
-                hint=f"pass --total-segments {row['total_segments']}",
-            )
-        with conn.cursor() as cur2:
-            cur2.executemany(
+    with postgres_errors("creating a reconcile run"):
+        with conn.cursor() as cur:
+            cur.executemany(
                 sql.SQL("INSERT INTO {} (run_id, segment) VALUES (%s, %s) ON CONFLICT DO NOTHING").format(
                     store.table("reconcile_segments")
                 ),
@@ -102,34 +91,23 @@ def create_run(conn: Connection, store: Store, run_id: str, total_segments: int,
 
 
 def run_info(conn: Connection, store: Store, run_id: str) -> dict[str, Any] | None:
+    row = store.run(conn, run_id)
     with postgres_errors("reading a reconcile run"):
-        row = conn.execute(
-            sql.SQL("SELECT * FROM {} WHERE run_id = %s").format(store.table("reconcile_runs")), (run_id,)
-        ).fetchone()
         conn.commit()
-    return None if row is None else dict(row)
+    return row
 
 
 def latest_unfinished(conn: Connection, store: Store) -> str | None:
     """The newest run that did not finish (interrupted, failed or still marked running)."""
+    run_id = store.latest_unfinished_run(conn)
     with postgres_errors("finding a run to resume"):
-        row = conn.execute(
-            sql.SQL(
-                "SELECT run_id FROM {} WHERE status <> 'finished' ORDER BY started_at DESC, run_id DESC LIMIT 1"
-            ).format(store.table("reconcile_runs"))
-        ).fetchone()
         conn.commit()
-    return None if row is None else str(row["run_id"])
+    return run_id
 
 
 def set_run_status(conn: Connection, store: Store, run_id: str, status: str) -> None:
+    store.set_run_status(conn, run_id, status)
     with postgres_errors("updating a reconcile run"):
-        conn.execute(
-            sql.SQL("UPDATE {} SET status = %s WHERE run_id = %s AND status <> 'finished'").format(
-                store.table("reconcile_runs")
-            ),
-            (status, run_id),
-        )
         conn.commit()
 
 
@@ -224,11 +202,7 @@ def page_statement(
         "WITH scanned AS (INSERT INTO {keys} (run_id, entity, key)"
         "  SELECT %(run_id)s, e.entity, k FROM jsonb_each(%(keys)s::jsonb) AS e(entity, list),"
         "  jsonb_array_elements(e.list) AS k ON CONFLICT DO NOTHING),"
-        " resolved AS (UPDATE {discrepancies} AS d SET status = 'resolved', resolved_at = %(seen_at)s,"
-        "  resolved_by = 'reconcile', last_seen = GREATEST(d.last_seen, %(seen_at)s)"
-        "  FROM (SELECT e.entity, jsonb_array_elements_text(e.list) AS key_id"
-        "   FROM jsonb_each(%(matched)s::jsonb) AS e(entity, list)) AS m"
-        "  WHERE d.entity = m.entity AND d.key_id = m.key_id AND d.status <> 'resolved'),"
+        " resolved AS ({resolve}),"
         " pending AS (INSERT INTO {pending} (run_id, segment, entity, key_id, key, kind, columns, table_key,"
         "  item_version, row_version, due_at)"
         "  SELECT %(run_id)s, %(segment)s, p.entity, p.key_id, p.key, p.kind, p.columns, p.table_key,"
@@ -239,7 +213,7 @@ def page_statement(
         " status = 'running', updated_at = now() WHERE run_id = %(run_id)s AND segment = %(segment)s"
     ).format(
         keys=store.table("reconcile_keys"),
-        discrepancies=store.table("discrepancies"),
+        resolve=store.resolve_sql(),
         pending=store.table("reconcile_pending"),
         segments=store.table("reconcile_segments"),
     )
@@ -247,9 +221,10 @@ def page_statement(
         "run_id": run_id,
         "segment": segment,
         "keys": json.dumps({e: k for e, k in keys.items() if k}),
-        "matched": json.dumps({e: [json_key_id(k) for k in ks] for e, ks in matched.items() if ks}),
+        "matched": matched_param({e: [json_key_id(k) for k in ks] for e, ks in matched.items()}),
         "pending": json.dumps(pending_rows),
         "seen_at": seen_at,
+        "resolved_by": "reconcile",
         "counters": Jsonb(tally.to_json()),
         "lek": Jsonb(encode_typed(last_evaluated_key)),
         "pages": tally.pages,
@@ -265,19 +240,6 @@ def insert_keys(conn: Connection, store: Store, run_id: str, entity: str, keys: 
             " ON CONFLICT DO NOTHING"
         ).format(store.table("reconcile_keys")),
         (run_id, entity, json.dumps(keys)),
-    )
-
-
-def resolve(conn: Connection, store: Store, entity: str, keys: Sequence[dict[str, Any]], seen_at: datetime) -> None:
-    """Resolve open discrepancies of keys that now match: :meth:`Store.resolve` with the key ids as
-    one JSON parameter (a page resolves ~1,000 keys, nearly all without an open discrepancy)."""
-    conn.execute(
-        sql.SQL(
-            "UPDATE {} SET status = 'resolved', resolved_at = %s, resolved_by = 'reconcile',"
-            " last_seen = GREATEST(last_seen, %s)"
-            " WHERE entity = %s AND status <> 'resolved' AND key_id IN (SELECT jsonb_array_elements_text(%s::jsonb))"
-        ).format(store.table("discrepancies")),
-        (seen_at, seen_at, entity, json.dumps([json_key_id(k) for k in keys])),
     )
 
 
@@ -399,30 +361,19 @@ def _decisions(
                 [(run_id, d.entity, json_key_id(d.key), Jsonb(d.key), str(d.kind), list(d.columns)) for d in found],
             )
         store.record_discrepancies(conn, found, "reconcile", seen_at)
-    for entity, entity_keys in cleared.items():
-        if entity_keys:
-            resolve(conn, store, entity, entity_keys, seen_at)
+    store.resolve_ids(conn, {e: [json_key_id(k) for k in ks] for e, ks in cleared.items()}, "reconcile", seen_at)
     _save_segment(conn, store, run_id, segment, tally, last_evaluated_key, status)
 
 
 def lock_run(conn: Connection, store: Store, run_id: str) -> dict[str, Any] | None:
     """Lock the run row for the final phase (slices finishing together run it once)."""
-    with postgres_errors("locking a reconcile run"):
-        row = conn.execute(
-            sql.SQL("SELECT * FROM {} WHERE run_id = %s FOR UPDATE").format(store.table("reconcile_runs")), (run_id,)
-        ).fetchone()
-    return None if row is None else dict(row)
+    return store.run(conn, run_id, lock=True)
 
 
 def finish_run(conn: Connection, store: Store, run_id: str, report: dict[str, Any], finished_at: datetime) -> None:
     """Mark the run finished with its report and drop its scanned keys (caller commits)."""
+    store.finish_run(conn, run_id, report, finished_at)
     with postgres_errors("finishing a reconcile run"):
-        conn.execute(
-            sql.SQL("UPDATE {} SET status = 'finished', finished_at = %s, report = %s WHERE run_id = %s").format(
-                store.table("reconcile_runs")
-            ),
-            (finished_at, Jsonb(report, dumps=dumps_exact), run_id),  # keys read back hold Decimals
-        )
         conn.execute(sql.SQL("DELETE FROM {} WHERE run_id = %s").format(store.table("reconcile_keys")), (run_id,))
 
 

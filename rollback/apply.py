@@ -25,6 +25,7 @@ from parity.config import ParityConfig
 from parity.errors import Interrupted
 from parity.mapping import key_id
 from parity.pg import Connection, fetch_rows, postgres_errors
+from parity.rollback import journal as replay_journal
 from parity.rollback.plan import Action, Decision, decide_delete, decide_upsert
 from parity.rollback.planner import Options, Plan, Step
 from parity.rollback.values import item_to_row
@@ -173,13 +174,7 @@ def _apply_batch(
                 list(decision.columns),
             )
         )
-    if journal:
-        query = sql.SQL(
-            "INSERT INTO {} (run_id, entity, key_id, key, action, previous, applied, columns)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
-        ).format(store.table("replay_journal"))
-        with conn.cursor() as cur:
-            cur.executemany(query, journal)
+    replay_journal.journal(conn, store, journal)
 
 
 class _Statements:
@@ -274,25 +269,19 @@ def _verify(conn: Connection, store: Store, config: ParityConfig, plan: Plan, re
 
 
 def _start_run(conn: Connection, store: Store, run_id: str, options: Options) -> None:
-    query = sql.SQL("INSERT INTO {} (run_id, status, options) VALUES (%s, 'applying', %s)").format(
-        store.table("replay_runs")
-    )
+    recorded = options.__dict__ | {"entities": list(options.entities), "exclude": len(options.exclude)}
+    replay_journal.start_run(conn, store, run_id, recorded)
     with postgres_errors("starting a replay run"):
-        recorded = options.__dict__ | {"entities": list(options.entities), "exclude": len(options.exclude)}
-        conn.execute(query, (run_id, Jsonb(recorded)))
         conn.commit()
 
 
 def _fail_run(conn: Connection, store: Store, run_id: str, exc: BaseException) -> None:
     """Mark the run failed or interrupted (its committed batches stay, journalled); best effort, the error goes on."""
-    query = sql.SQL("UPDATE {} SET status = %s, finished_at = now(), summary = summary || %s WHERE run_id = %s").format(
-        store.table("replay_runs")
-    )
     status = "interrupted" if isinstance(exc, Interrupted) else "failed"
     error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     try:
         conn.rollback()
-        conn.execute(query, (status, Jsonb({"error": error}), run_id))
+        replay_journal.fail_run(conn, store, run_id, error, status=status)
         conn.commit()
     except Exception:  # the connection may be what failed; the original error is what matters
         log.warning("could not mark the replay run failed", run_id=run_id)
@@ -307,9 +296,6 @@ def _finish_run(conn: Connection, store: Store, result: Applied) -> None:
         "resolved": result.resolved,
         "unverified": len(result.unverified),
     }
-    query = sql.SQL("UPDATE {} SET status = 'applied', finished_at = now(), summary = %s WHERE run_id = %s").format(
-        store.table("replay_runs")
-    )
+    replay_journal.finish_run(conn, store, result.run_id, summary)
     with postgres_errors("finishing a replay run"):
-        conn.execute(query, (Jsonb(summary), result.run_id))
         conn.commit()

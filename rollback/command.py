@@ -26,7 +26,8 @@ from parity.dynamo import client
 from parity.dynamo_reads import key_schema
 from parity.errors import InputError
 from parity.keyfile import read_key_file
-from parity.pg import Connection, connect, postgres_errors, resolve_dsn
+from parity.pg import Connection, connect, resolve_dsn
+from parity.rollback import journal as replay_journal
 from parity.rollback.apply import Applied, apply_plan, new_run_id
 from parity.rollback.candidates import Candidate, SourceName
 from parity.rollback.plan import Action
@@ -304,15 +305,7 @@ def _print_plan(plan: Plan, applied: Applied | None, summary: dict[str, Any], *,
 
 
 def _list_runs(conn: Connection, store: Store, as_json: bool) -> int:
-    from psycopg import sql
-
-    with postgres_errors("listing replay runs"):
-        rows = conn.execute(
-            sql.SQL("SELECT run_id, status, started_at, finished_at, summary FROM {} ORDER BY started_at").format(
-                store.table("replay_runs")
-            )
-        ).fetchall()
-    runs = [dict(r) for r in rows]
+    runs = replay_journal.runs(conn, store)
     if as_json:
         print_json(runs)
     elif not runs:

@@ -7,12 +7,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from psycopg import sql
-
 from parity.config import EntityConfig
 from parity.errors import DecodeError, InputError
 from parity.mapping import Key, key_from_json
-from parity.pg import Connection, postgres_errors
+from parity.pg import Connection
 from parity.rollback.candidates import Candidate, Removal, SourceName, candidate, table_key_of
 from parity.store import Store
 from parity.stream.grouping import Located, group
@@ -25,12 +23,7 @@ log = get_logger("rollback.sources")
 
 def from_discrepancies(conn: Connection, store: Store, entities: Sequence[EntityConfig]) -> list[Candidate]:
     """Open ``missing_in_postgres`` and ``mismatched`` discrepancies of configured entities."""
-    query = sql.SQL(
-        "SELECT entity, key FROM {} WHERE status = 'open' AND kind IN ('missing_in_postgres', 'mismatched')"
-        " ORDER BY entity, key_id"
-    ).format(store.table("discrepancies"))
-    with postgres_errors("reading open discrepancies"):
-        rows = conn.execute(query).fetchall()
+    rows = store.discrepancy_rows(conn, "open", kinds=("missing_in_postgres", "mismatched"), order="key")
     by_name = {e.name: e for e in entities}
     located = (_entity_key(by_name, row, "discrepancy") for row in rows)
     return [candidate(entity, key, SourceName.DISCREPANCY) for entity, key in filter(None, located)]
@@ -40,12 +33,7 @@ def from_archive(
     conn: Connection, store: Store, entities: Sequence[EntityConfig], key_schema: Sequence[str]
 ) -> list[Candidate]:
     """Keys of the archived DynamoDB-only writes, with the item key and the newest delete per key."""
-    query = sql.SQL(
-        "SELECT entity, key, event_name, approximate_created_at, user_identity,"
-        " new_image, old_image FROM {} ORDER BY entity, key_id, approximate_created_at, event_id"
-    ).format(store.table("dynamodb_only_archive"))
-    with postgres_errors("reading the archive of DynamoDB-only writes"):
-        rows = conn.execute(query).fetchall()
+    rows = store.archived(conn)
     by_name = {e.name: e for e in entities}
     found: list[Candidate] = []
     for row in rows:

@@ -18,6 +18,7 @@ from parity.config import EntityConfig, ParityConfig
 from parity.errors import InputError
 from parity.mapping import key_from_json
 from parity.pg import Connection, postgres_errors
+from parity.rollback import journal as replay_journal
 from parity.rollback.writer import TableInfo, describe, exact_jsonb, key_condition, key_values
 from parity.store import Store
 from parity.telemetry import get_logger
@@ -36,22 +37,11 @@ class Undone:
 
 def undo_run(conn: Connection, store: Store, config: ParityConfig, run_id: str, *, batch_size: int = 500) -> Undone:
     """Restore the journalled rows of ``run_id`` (see the module docstring)."""
-    runs = store.table("replay_runs")
-    with postgres_errors("reading replay runs"):
-        run = conn.execute(sql.SQL("SELECT status FROM {} WHERE run_id = %s").format(runs), (run_id,)).fetchone()
-    if run is None:
+    if replay_journal.run_status(conn, store, run_id) is None:
         known = _recent_runs(conn, store)
         hint = f"; recent runs: {', '.join(known)}" if known else "; no replay run was applied yet"
         raise InputError(f"--undo {run_id!r}: no such replay run{hint}")
-    journal = store.table("replay_journal")
-    with postgres_errors("reading the replay journal"):
-        entries = conn.execute(
-            sql.SQL(
-                "SELECT seq, entity, key_id, key, action, previous, applied, undone_at FROM {}"
-                " WHERE run_id = %s ORDER BY seq DESC"
-            ).format(journal),
-            (run_id,),
-        ).fetchall()
+    entries = replay_journal.entries(conn, store, run_id)
     conn.commit()
     entities = {e.name: e for e in config.entity}
     missing = sorted({e["entity"] for e in entries} - set(entities))
@@ -74,16 +64,11 @@ def undo_run(conn: Connection, store: Store, config: ParityConfig, run_id: str, 
                     restored.setdefault(entry["entity"], []).append(entry["key_id"])
                 else:
                     result.skipped_changed_since += 1
-            conn.execute(
-                sql.SQL("UPDATE {} SET undone_at = %s WHERE run_id = %s AND seq = ANY(%s)").format(journal),
-                (datetime.now(UTC), run_id, done),
-            )
-            result.reopened += _reopen(conn, store, restored)
+            replay_journal.mark_entries_undone(conn, store, run_id, done, datetime.now(UTC))
+            result.reopened += store.reopen(conn, restored, "replay")
         log.info("undo batch committed", run_id=run_id, rows=len(batch))
+    replay_journal.mark_undone(conn, store, run_id)
     with postgres_errors("marking the replay run undone"):
-        conn.execute(
-            sql.SQL("UPDATE {} SET status = 'undone', undone_at = now() WHERE run_id = %s").format(runs), (run_id,)
-        )
         conn.commit()
     return result
 
@@ -125,21 +110,7 @@ def _restore(conn: Connection, info: TableInfo, entity: EntityConfig, entry: dic
     return True
 
 
-def _reopen(conn: Connection, store: Store, restored: dict[str, list[str]]) -> int:
-    """The rows are as before the replay again: so are the discrepancies it resolved."""
-    query = sql.SQL(
-        "UPDATE {} SET status = 'open', resolved_at = NULL, resolved_by = NULL"
-        " WHERE entity = %s AND key_id = ANY(%s) AND status = 'resolved' AND resolved_by = 'replay'"
-    ).format(store.table("discrepancies"))
-    count = 0
-    for entity, key_ids in restored.items():
-        count += conn.execute(query, (entity, key_ids)).rowcount
-    return count
-
-
 def _recent_runs(conn: Connection, store: Store) -> list[str]:
-    rows = conn.execute(
-        sql.SQL("SELECT run_id, status FROM {} ORDER BY started_at DESC LIMIT 5").format(store.table("replay_runs"))
-    ).fetchall()
+    rows = replay_journal.runs(conn, store, newest=5)
     conn.commit()
     return [f"{r['run_id']} ({r['status']})" for r in rows]

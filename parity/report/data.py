@@ -12,8 +12,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from psycopg import sql
-
 from parity.pg import Connection, postgres_errors
 from parity.store import Store, stored_json
 
@@ -95,11 +93,7 @@ def load(conn: Connection, store: Store, now: datetime | None = None) -> ReportD
     with postgres_errors("reading the store for the report"):
         runs = tuple(
             Run(r["run_id"], r["status"], r["started_at"], r["finished_at"], *_percent(r["report"]))
-            for r in conn.execute(
-                sql.SQL(
-                    "SELECT run_id, status, started_at, finished_at, report FROM {} ORDER BY started_at, run_id"
-                ).format(store.table("reconcile_runs"))
-            )
+            for r in store.runs(conn)
         )
         unresolved = [
             OpenDiscrepancy(
@@ -115,17 +109,10 @@ def load(conn: Connection, store: Store, now: datetime | None = None) -> ReportD
                 r["note"],
                 r["accepted_by"],
             )
-            for r in conn.execute(
-                sql.SQL(
-                    "SELECT entity, key, kind, columns, detected_by, first_seen, last_seen, status, observed, note,"
-                    " accepted_by FROM {} WHERE status <> 'resolved' ORDER BY entity, kind, key_id"
-                ).format(store.table("discrepancies"))
-            )
+            for r in store.discrepancy_rows(conn, "unresolved")
         ]
         open_items = [d for d in unresolved if d.status == "open"]
-        resolved = conn.execute(
-            sql.SQL("SELECT count(*) AS n FROM {} WHERE status = 'resolved'").format(store.table("discrepancies"))
-        ).fetchone()
+        resolved = store.count_discrepancies(conn, "resolved")
         lags = [
             Lag(
                 "stream checkpoint",
@@ -134,12 +121,7 @@ def load(conn: Connection, store: Store, now: datetime | None = None) -> ReportD
                 max(0.0, (now - r["updated_at"]).total_seconds()),
                 "closed" if r["shard_closed"] else (r["sequence_number"] or "no record yet"),
             )
-            for r in conn.execute(
-                sql.SQL(
-                    "SELECT stream_id, shard_id, sequence_number, shard_closed, updated_at FROM {}"
-                    " ORDER BY stream_id, shard_id"
-                ).format(store.table("stream_checkpoints"))
-            )
+            for r in store.all_checkpoints(conn)
         ]
         lags += [
             Lag(
@@ -149,14 +131,11 @@ def load(conn: Connection, store: Store, now: datetime | None = None) -> ReportD
                 max(0.0, (now - r["committed_at"]).total_seconds()),
                 f"{r['records']} records",
             )
-            for r in _optional(
-                conn,
-                store,
-                "SELECT consumer_id, committed_at, records FROM {} ORDER BY consumer_id",
-                "consumer_heartbeats",
+            for r in store.rows_if_present(
+                conn, "consumer_heartbeats", "SELECT consumer_id, committed_at, records FROM {} ORDER BY consumer_id"
             )
         ]
-        pending = _optional(conn, store, "SELECT count(*) AS n FROM {}", "consumer_pending")
+        pending = store.rows_if_present(conn, "consumer_pending", "SELECT count(*) AS n FROM {}")
     by_entity, by_kind, by_column = summarize(open_items)
     return ReportData(
         generated_at=now,
@@ -165,17 +144,8 @@ def load(conn: Connection, store: Store, now: datetime | None = None) -> ReportD
         by_entity=by_entity,
         by_kind=by_kind,
         by_column=by_column,
-        resolved_count=int(resolved["n"]) if resolved else 0,
+        resolved_count=resolved,
         lags=tuple(lags),
         pending_rechecks=int(pending[0]["n"]) if pending else 0,
         accepted_discrepancies=tuple(d for d in unresolved if d.status == "accepted"),
     )
-
-
-def _optional(conn: Connection, store: Store, query: str, table: str) -> list[dict[str, Any]]:
-    """Rows of a table another part owns; none when that part's migration is not in this build."""
-    qualified = '"' + store.schema.replace('"', '""') + '".' + table
-    exists = conn.execute("SELECT to_regclass(%s) AS t", (qualified,)).fetchone()
-    if not exists or exists["t"] is None:
-        return []
-    return list(conn.execute(sql.SQL(query).format(store.table(table))))

@@ -14,10 +14,10 @@ from contextlib import suppress
 from types import TracebackType
 from typing import Any
 
-import psycopg
-from psycopg import sql
-
+from parity.consumer import heartbeat
+from parity.errors import PostgresError
 from parity.pg import connect
+from parity.store import Store
 
 POLL_SECONDS = 0.4
 PROGRESS_SECONDS = 1.5
@@ -31,7 +31,7 @@ class Watcher:
     """Context manager: a polling thread that narrates the store's changes through ``say``."""
 
     def __init__(self, dsn: str, schema: str, *, say: Callable[[str], None]) -> None:
-        self._dsn, self._schema, self._say = dsn, schema, say
+        self._dsn, self._store, self._say = dsn, Store(schema), say
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="demo-watcher", daemon=True)
         self._seen: dict[tuple[str, str], str] = {}
@@ -55,7 +55,7 @@ class Watcher:
         try:
             while True:
                 final = self._stop.is_set()
-                with suppress(psycopg.Error):  # the consumer has not created its tables yet
+                with suppress(PostgresError):  # the consumer has not created its tables yet
                     self._poll(conn, final)
                 if final:
                     return
@@ -63,25 +63,13 @@ class Watcher:
         finally:
             conn.close()
 
-    def _table(self, name: str) -> sql.Composed:
-        return sql.SQL("{}.{}").format(sql.Identifier(self._schema), sql.Identifier(name))
-
     def _poll(self, conn: Any, final: bool) -> None:
-        row = conn.execute(
-            sql.SQL("SELECT coalesce(sum(records), 0) AS n FROM {}").format(self._table("consumer_heartbeats"))
-        ).fetchone()
-        checked = int(row["n"]) if row else 0
+        checked = heartbeat.records_checked(conn, self._store)
         now = time.monotonic()
         if checked != self._checked and (final or now - self._last_progress >= PROGRESS_SECONDS):
             self._say(f"  check  {checked:,} stream records checked so far")
             self._checked, self._last_progress = checked, now
-        rows = conn.execute(
-            sql.SQL(
-                "SELECT entity, key_id, key, kind, columns, status FROM {} WHERE detected_by = 'stream'"
-                " OR resolved_by = 'stream' ORDER BY last_seen, key_id"
-            ).format(self._table("discrepancies"))
-        ).fetchall()
-        for r in rows:
+        for r in self._store.touched_by(conn, "stream"):
             ident = (r["entity"], r["key_id"])
             before = self._seen.get(ident)
             if r["status"] == "open" and before != "open":

@@ -1,0 +1,66 @@
+"""What the store keeps beyond the stream: images of DynamoDB-only writes and dead letters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from parity.mapping import json_key_id
+from parity.pg import Connection, postgres_errors
+from parity.store.schema import StoreSchema
+
+
+class ArchiveTables(StoreSchema):
+    """``dynamodb_only_archive`` (read back by replay) and ``dead_letters``."""
+
+    def archive(self, conn: Connection, entries: Iterable[dict[str, Any]]) -> int:
+        """Keep images of DynamoDB-only writes (keys: entity, key, event_id, event_name,
+        approximate_created_at, new_image, old_image, user_identity)."""
+        rows = [
+            (
+                e["entity"],
+                json_key_id(e["key"]),
+                e["event_id"],
+                Jsonb(e["key"]),
+                e["event_name"],
+                e.get("approximate_created_at"),
+                _jsonb(e.get("new_image")),
+                _jsonb(e.get("old_image")),
+                e.get("user_identity"),
+            )
+            for e in entries
+        ]
+        if not rows:
+            return 0
+        query = sql.SQL(
+            "INSERT INTO {} (entity, key_id, event_id, key, event_name, approximate_created_at, new_image,"
+            " old_image, user_identity) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
+        ).format(self.table("dynamodb_only_archive"))
+        with postgres_errors("archiving DynamoDB-only writes"), conn.cursor() as cur:
+            cur.executemany(query, rows)
+        return len(rows)
+
+    def archived(self, conn: Connection) -> list[dict[str, Any]]:
+        """Every archived write, by entity and key, oldest first per key."""
+        query = sql.SQL(
+            "SELECT entity, key, event_name, approximate_created_at, user_identity,"
+            " new_image, old_image FROM {} ORDER BY entity, key_id, approximate_created_at, event_id"
+        ).format(self.table("dynamodb_only_archive"))
+        with postgres_errors("reading the archive of DynamoDB-only writes"):
+            return [dict(r) for r in conn.execute(query)]
+
+    def dead_letter(self, conn: Connection, source: str, record_id: str, reason: str, raw: Any) -> None:
+        """Keep a record that could not be checked, with why; processing goes on."""
+        query = sql.SQL(
+            "INSERT INTO {} (source, record_id, reason, raw) VALUES (%s, %s, %s, %s)"
+            " ON CONFLICT (source, record_id) DO UPDATE SET reason = EXCLUDED.reason"
+        ).format(self.table("dead_letters"))
+        with postgres_errors("writing a dead letter"):
+            conn.execute(query, (source, record_id, reason, Jsonb(raw)))
+
+
+def _jsonb(value: Any) -> Jsonb | None:
+    return None if value is None else Jsonb(value)

@@ -1,0 +1,82 @@
+"""``reconcile_runs``: one row per reconcile run, its status and, once finished, its report.
+
+The core owns it (the report and ``parity status`` read it); the reconciler's working tables
+(segments, scanned keys, findings, re-checks) are the reconciler's own (reconciler/runs_store.py).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from parity.jsontext import dumps_exact
+from parity.pg import Connection, postgres_errors
+from parity.store.schema import StoreSchema
+
+
+class RunTable(StoreSchema):
+    """Create, look up, lock and finish reconcile runs (the caller owns the transaction)."""
+
+    def create_run(
+        self, conn: Connection, run_id: str, total_segments: int, options: dict[str, Any]
+    ) -> tuple[bool, int]:
+        """Insert the run unless it exists: (whether it was new, the run's stored segment count)."""
+        with postgres_errors("creating a reconcile run"):
+            cur = conn.execute(
+                sql.SQL(
+                    "INSERT INTO {} (run_id, status, total_segments, options) VALUES (%s, 'running', %s, %s)"
+                    " ON CONFLICT (run_id) DO NOTHING"
+                ).format(self.table("reconcile_runs")),
+                (run_id, total_segments, Jsonb(options)),
+            )
+            created = cur.rowcount == 1
+            row = conn.execute(
+                sql.SQL("SELECT total_segments FROM {} WHERE run_id = %s").format(self.table("reconcile_runs")),
+                (run_id,),
+            ).fetchone()
+        assert row is not None
+        return created, int(row["total_segments"])
+
+    def run(self, conn: Connection, run_id: str, *, lock: bool = False) -> dict[str, Any] | None:
+        """The run's row; ``lock`` holds it FOR UPDATE until the caller's transaction ends."""
+        query = sql.SQL("SELECT * FROM {} WHERE run_id = %s{}").format(
+            self.table("reconcile_runs"), sql.SQL(" FOR UPDATE" if lock else "")
+        )
+        with postgres_errors("locking a reconcile run" if lock else "reading a reconcile run"):
+            row = conn.execute(query, (run_id,)).fetchone()
+        return None if row is None else dict(row)
+
+    def runs(self, conn: Connection) -> list[dict[str, Any]]:
+        """Every run (run_id, status, started_at, finished_at, report), oldest first."""
+        query = sql.SQL(
+            "SELECT run_id, status, started_at, finished_at, report FROM {} ORDER BY started_at, run_id"
+        ).format(self.table("reconcile_runs"))
+        with postgres_errors("reading reconcile runs"):
+            return [dict(r) for r in conn.execute(query)]
+
+    def latest_unfinished_run(self, conn: Connection) -> str | None:
+        """The newest run that did not finish (interrupted, failed or still marked running)."""
+        query = sql.SQL(
+            "SELECT run_id FROM {} WHERE status <> 'finished' ORDER BY started_at DESC, run_id DESC LIMIT 1"
+        ).format(self.table("reconcile_runs"))
+        with postgres_errors("finding a run to resume"):
+            row = conn.execute(query).fetchone()
+        return None if row is None else str(row["run_id"])
+
+    def set_run_status(self, conn: Connection, run_id: str, status: str) -> None:
+        """Any status but over a finished run (a finished run stays finished)."""
+        query = sql.SQL("UPDATE {} SET status = %s WHERE run_id = %s AND status <> 'finished'").format(
+            self.table("reconcile_runs")
+        )
+        with postgres_errors("updating a reconcile run"):
+            conn.execute(query, (status, run_id))
+
+    def finish_run(self, conn: Connection, run_id: str, report: dict[str, Any], finished_at: datetime) -> None:
+        query = sql.SQL("UPDATE {} SET status = 'finished', finished_at = %s, report = %s WHERE run_id = %s").format(
+            self.table("reconcile_runs")
+        )
+        with postgres_errors("finishing a reconcile run"):
+            conn.execute(query, (finished_at, Jsonb(report, dumps=dumps_exact), run_id))  # keys read back hold Decimals
