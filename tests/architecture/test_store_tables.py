@@ -36,9 +36,10 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "replay_runs": ("parity.rollback.journal",),
     "replay_journal": ("parity.rollback.journal",),
 }
-# read-only uses of the consumer's tables by the core: the report shows the consumer's positions,
-# the cutover gate counts overdue re-checks
+# read-only uses of apps' tables by the core: the report shows the consumer's positions, the
+# cutover gate counts overdue re-checks and the latest reconcile run's findings still open
 READERS = {
+    ("parity.store.workflow", "reconcile_findings"),
     ("parity.report.data", "consumer_heartbeats"),
     ("parity.report.data", "consumer_pending"),
     ("parity.store.workflow", "consumer_pending"),
