@@ -2,8 +2,9 @@
 
 :func:`run` forks ``workers`` processes; each takes every ``workers``-th segment of this invocation
 and runs them in threads exactly as a single process would (its own DynamoDB client, one
-PostgreSQL connection per segment, the segment's state in the store). What crosses process
-boundaries is small and explicit:
+PostgreSQL connection per segment, the segment's state in the store). A worker receives plain
+values (the :class:`~reconciler.segment.Job`, its segments) and builds its own live pieces; it
+touches no object of the parent. What crosses process boundaries is small and explicit:
 
 - a shared stop event (SIGTERM/SIGINT in any process, an error, or the test hook sets it; every
   worker then finishes and commits its current page);
@@ -15,30 +16,33 @@ boundaries is small and explicit:
 Workers are forked (Linux), before the parent starts any thread of its own, so they start in
 milliseconds with the parent's imports and config. They leave with ``os._exit`` (multiprocessing's
 default), so the parent's PostgreSQL connection and HTTP pool, inherited but never used, are not
-closed by a child.
+closed by a child. A worker dies with its parent: the kernel sends it SIGKILL when the parent ends
+(``PR_SET_PDEATHSIG``), so a parent killed with SIGKILL leaves no worker scanning on.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing
+import os
 import queue
 import signal
 import sys
 import traceback
 from collections.abc import Callable, Sequence
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from parity import errors
-from parity.dynamo import client
 from parity.errors import ParityError
-from parity.reconciler import fast_scan
+from parity.reconciler import segment
 from parity.reconciler.budget import RcuBudget
-from parity.reconciler.engine import Events, PageCounter, Progress
+from parity.reconciler.segment import Job
+from parity.reconciler.shared import Events, PageCounter, Progress, Runtime
+from parity.reconciler.source import TableSource, new_client
 
-if TYPE_CHECKING:
-    from parity.reconciler.engine import Reconciler
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 class WorkerFailed(ParityError):
@@ -88,8 +92,21 @@ def _rebuild(name: str, message: str, hint: str | None, trace: str) -> BaseExcep
     return WorkerFailed(f"a reconcile worker failed: {name}: {message}", hint=trace.strip().splitlines()[-1] or None)
 
 
-def _child(reconciler: Reconciler, index: int, segments: Sequence[int], shared: dict[str, Any]) -> None:
-    """A worker process: swap in the shared pieces and a fresh DynamoDB client, run the segments."""
+def _die_with_parent(parent: int) -> None:
+    """Ask the kernel for SIGKILL when the parent ends (Linux ``PR_SET_PDEATHSIG``); if the parent
+    ended already (before the request took effect), end now."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - not Linux: the parent stops workers itself
+        return
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _child(job: Job, segments: Sequence[int], index: int, parent: int, shared: dict[str, Any]) -> None:
+    """A worker process: its own DynamoDB client and runtime around the shared pieces; run the segments."""
+    _die_with_parent(parent)
     stop = shared["stop"]
     messages = shared["messages"]
 
@@ -98,15 +115,17 @@ def _child(reconciler: Reconciler, index: int, segments: Sequence[int], shared: 
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, on_signal)
-    reconciler.inherited = reconciler.dynamodb  # keep the parent's pool referenced: never closed here
-    reconciler.dynamodb = fast_scan.install(client(reconciler.config.dynamodb, max_pool=2 * len(segments) + 2))
-    reconciler.stop = stop
-    reconciler.budget = shared["budget"]
-    reconciler.pages = shared["pages"]
-    reconciler.events = _QueueEvents(messages)
-    reconciler.progress = _QueueProgress(messages)
+    runtime = Runtime(
+        stop=stop,
+        budget=shared["budget"],
+        pages=shared["pages"],
+        events=_QueueEvents(messages),
+        progress=_QueueProgress(messages),
+        stop_after_pages=shared["stop_after_pages"],
+    )
+    source = TableSource(job.config, job.shape, new_client(job.config, 2 * len(segments) + 2), runtime.budget)
     try:
-        reconciler.run_threads(segments)
+        segment.run_threads(job, segments, runtime, source)
     except BaseException as exc:  # reported to the parent, which raises it
         stop.set()
         messages.put(("error", (index, _portable(exc))))
@@ -114,22 +133,33 @@ def _child(reconciler: Reconciler, index: int, segments: Sequence[int], shared: 
         messages.put(("done", index))
 
 
-def run(reconciler: Reconciler, workers: int, started: Callable[[], None] | None = None) -> None:
-    """Run the invocation's segments in ``workers`` forked processes; re-raise the first error."""
+def run(
+    job: Job,
+    mine: Sequence[int],
+    workers: int,
+    parent: Runtime,
+    max_rcu: float | None,
+    started: Callable[[], None] | None = None,
+) -> None:
+    """Run the segments ``mine`` in ``workers`` forked processes; re-raise the first error.
+
+    ``parent`` is this process's runtime: its stop event is watched and set, its events and
+    progress receive what the workers report.
+    """
     context = multiprocessing.get_context("fork")
     messages: Any = context.Queue()
     stop = context.Event()
-    pages = PageCounter(context.RawArray("q", [0]), context.Lock())
     shared = {
         "stop": stop,
         "messages": messages,
-        "budget": RcuBudget.shared(reconciler.options.max_rcu, context),
-        "pages": pages,
+        "budget": RcuBudget.shared(max_rcu, context),
+        "pages": PageCounter(context.RawArray("q", [0]), context.Lock()),
+        "stop_after_pages": parent.stop_after_pages,
     }
-    mine = list(reconciler.options.segments)
-    groups = [mine[i::workers] for i in range(workers)]
+    groups = [list(mine)[i::workers] for i in range(workers)]
+    pid = os.getpid()
     procs = [
-        context.Process(target=_child, args=(reconciler, i, group, shared), name=f"reconcile-worker-{i}", daemon=True)
+        context.Process(target=_child, args=(job, group, i, pid, shared), name=f"reconcile-worker-{i}", daemon=True)
         for i, group in enumerate(groups)
     ]
     for proc in procs:
@@ -142,13 +172,13 @@ def run(reconciler: Reconciler, workers: int, started: Callable[[], None] | None
     def handle(message: tuple[str, Any]) -> None:
         kind, value = message
         if kind == "page":
-            reconciler.progress.add(int(value))
+            parent.progress.add(int(value))
         elif kind == "compared":
-            reconciler.events.compared(int(value))
+            parent.events.compared(int(value))
         elif kind == "found":
-            reconciler.events.found(str(value))
+            parent.events.found(str(value))
         elif kind == "scanned":
-            reconciler.events.scanned(int(value))
+            parent.events.scanned(int(value))
         elif kind == "error":
             index, error = value
             ended.add(int(index))
@@ -158,7 +188,7 @@ def run(reconciler: Reconciler, workers: int, started: Callable[[], None] | None
 
     # each worker's last message is "done" or "error": once all arrived, the queue is drained
     while len(ended) < len(procs) and any(p.is_alive() for p in procs):
-        if reconciler.stop.is_set():
+        if parent.stop.is_set():
             stop.set()
         with contextlib.suppress(queue.Empty):
             handle(messages.get(timeout=0.2))
@@ -167,18 +197,18 @@ def run(reconciler: Reconciler, workers: int, started: Callable[[], None] | None
             if any(p.exitcode is not None and i not in ended for i, p in enumerate(procs)):
                 stop.set()  # it died without a word (killed): stop the others after their page
         if stop.is_set():
-            reconciler.stop.set()
+            parent.stop.set()
     for proc in procs:
         proc.join()
     if len(ended) < len(procs):
         _drain(messages, handle)  # what a worker that died sent before
     if stop.is_set():
-        reconciler.stop.set()
+        parent.stop.set()
     if failures:
         raise failures[0]
     if len(ended) < len(procs):
         codes = [p.exitcode for p in procs]
-        reconciler.stop.set()
+        parent.stop.set()
         raise WorkerFailed(f"a reconcile worker process ended without finishing (exit codes {codes})")
 
 

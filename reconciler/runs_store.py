@@ -24,25 +24,11 @@ from parity.compare import Discrepancy
 from parity.errors import InputError
 from parity.mapping import json_key_id
 from parity.pg import Connection, postgres_errors
+from parity.reconciler.page import DEAD_LETTER_SOURCE, DeadItem, Pending
 from parity.reconciler.tally import Tally
 from parity.store import Store, matched_param
 
 FINAL_SEGMENT = -1  # the segment row that holds the anti-join phase's counters
-
-
-@dataclass(frozen=True)
-class Pending:
-    """A first discrepancy waiting for its re-check."""
-
-    entity: str
-    key: dict[str, Any]
-    key_id: str
-    kind: str
-    columns: tuple[str, ...]
-    table_key: dict[str, Any]  # typed DynamoDB JSON as boto3 takes it (B as bytes)
-    item_version: str | None
-    row_version: str | None
-    due_at: datetime
 
 
 @dataclass(frozen=True)
@@ -90,11 +76,18 @@ def create_run(conn: Connection, store: Store, run_id: str, total_segments: int,
     return created
 
 
-def run_info(conn: Connection, store: Store, run_id: str) -> dict[str, Any] | None:
+def run_info(conn: Connection, store: Store, run_id: str, *, commit: bool = True) -> dict[str, Any] | None:
+    """The run's row. ``commit=False`` keeps the caller's transaction (and the run's lock) open;
+    otherwise the read ends its transaction, so that a long-lived connection holds no snapshot."""
     row = store.run(conn, run_id)
     with postgres_errors("reading a reconcile run"):
-        conn.commit()
+        _end_read(conn, commit)
     return row
+
+
+def _end_read(conn: Connection, commit: bool) -> None:
+    if commit and not conn.autocommit:
+        conn.commit()
 
 
 def latest_unfinished(conn: Connection, store: Store) -> str | None:
@@ -111,7 +104,7 @@ def set_run_status(conn: Connection, store: Store, run_id: str, status: str) -> 
         conn.commit()
 
 
-def segments(conn: Connection, store: Store, run_id: str) -> list[SegmentState]:
+def segments(conn: Connection, store: Store, run_id: str, *, commit: bool = True) -> list[SegmentState]:
     with postgres_errors("reading reconcile segments"):
         rows = conn.execute(
             sql.SQL(
@@ -119,7 +112,7 @@ def segments(conn: Connection, store: Store, run_id: str) -> list[SegmentState]:
             ).format(store.table("reconcile_segments")),
             (run_id,),
         ).fetchall()
-        conn.commit()
+        _end_read(conn, commit)
     return [
         SegmentState(
             int(r["segment"]), r["status"], decode_typed(r["last_evaluated_key"]), Tally.from_json(r["counters"])
@@ -151,13 +144,14 @@ def save_page(
     keys: dict[str, list[dict[str, Any]]],
     matched: dict[str, list[dict[str, Any]]],
     pending: Sequence[Pending],
+    dead: Sequence[DeadItem] = (),
     last_evaluated_key: dict[str, Any] | None,
     tally: Tally,
     seen_at: datetime,
 ) -> None:
     """Run :func:`page_statement` now and commit."""
     statement, params = page_statement(
-        store, run_id, segment, keys=keys, matched=matched, pending=pending,
+        store, run_id, segment, keys=keys, matched=matched, pending=pending, dead=dead,
         last_evaluated_key=last_evaluated_key, tally=tally, seen_at=seen_at,
     )  # fmt: skip
     with postgres_errors("saving a scanned page"):
@@ -173,12 +167,14 @@ def page_statement(
     keys: dict[str, list[dict[str, Any]]],
     matched: dict[str, list[dict[str, Any]]],
     pending: Sequence[Pending],
+    dead: Sequence[DeadItem] = (),
     last_evaluated_key: dict[str, Any] | None,
     tally: Tally,
     seen_at: datetime,
 ) -> Statement:
     """One page as ONE statement (data-modifying CTEs, atomic by itself): scanned keys, resolved
-    discrepancies, pending re-checks and the segment's checkpoint, durable together or not at all.
+    discrepancies, pending re-checks, dead letters (items whose key cannot be decoded) and the
+    segment's checkpoint, durable together or not at all.
 
     The segment workers send it in the same pipeline as the next page's row reads (one round trip
     per page). Key lists and pending rows travel as one JSON text parameter each (expanded on the
@@ -208,7 +204,8 @@ def page_statement(
         "  SELECT %(run_id)s, %(segment)s, p.entity, p.key_id, p.key, p.kind, p.columns, p.table_key,"
         "  p.item_version, p.row_version, p.due_at FROM jsonb_to_recordset(%(pending)s::jsonb) AS p(entity text,"
         "  key_id text, key jsonb, kind text, columns text[], table_key jsonb, item_version text, row_version text,"
-        "  due_at timestamptz) ON CONFLICT DO NOTHING)"
+        "  due_at timestamptz) ON CONFLICT DO NOTHING),"
+        " dead AS ({dead_letters})"
         " UPDATE {segments} SET counters = %(counters)s, last_evaluated_key = %(lek)s, pages = %(pages)s,"
         " status = 'running', updated_at = now() WHERE run_id = %(run_id)s AND segment = %(segment)s"
     ).format(
@@ -216,6 +213,7 @@ def page_statement(
         resolve=store.resolve_sql(),
         pending=store.table("reconcile_pending"),
         segments=store.table("reconcile_segments"),
+        dead_letters=store.dead_letters_sql(),
     )
     params = {
         "run_id": run_id,
@@ -223,6 +221,8 @@ def page_statement(
         "keys": json.dumps({e: k for e, k in keys.items() if k}),
         "matched": matched_param({e: [json_key_id(k) for k in ks] for e, ks in matched.items()}),
         "pending": json.dumps(pending_rows),
+        "dead": json.dumps([{"record_id": d.record_id, "reason": d.reason, "raw": d.raw} for d in dead]),
+        "dead_source": DEAD_LETTER_SOURCE,
         "seen_at": seen_at,
         "resolved_by": "reconcile",
         "counters": Jsonb(tally.to_json()),
@@ -314,7 +314,7 @@ def save_decisions(
 
     The statements go out in one pipeline; on an autocommit connection (the segment workers') they
     are wrapped in BEGIN/COMMIT, on a connection already in a transaction (the final phase, which
-    holds the run's lock) they join it and are committed at the end.
+    holds the run's lock) they join it, and the caller commits (with the run finished).
     """
     args = (conn, store, run_id, segment, decided, found, cleared, keys, tally, last_evaluated_key, status, seen_at)
     with postgres_errors("saving re-check outcomes"), conn.pipeline():
@@ -323,7 +323,6 @@ def save_decisions(
                 _decisions(*args)
         else:
             _decisions(*args)
-            conn.commit()
 
 
 def _decisions(
@@ -377,7 +376,9 @@ def finish_run(conn: Connection, store: Store, run_id: str, report: dict[str, An
         conn.execute(sql.SQL("DELETE FROM {} WHERE run_id = %s").format(store.table("reconcile_keys")), (run_id,))
 
 
-def findings(conn: Connection, store: Store, run_id: str, limit: int) -> tuple[list[dict[str, Any]], bool]:
+def findings(
+    conn: Connection, store: Store, run_id: str, limit: int, *, commit: bool = True
+) -> tuple[list[dict[str, Any]], bool]:
     """Up to ``limit`` findings of a run (entity, key order) and whether more exist."""
     with postgres_errors("listing reconcile findings"):
         rows = conn.execute(
@@ -386,7 +387,7 @@ def findings(conn: Connection, store: Store, run_id: str, limit: int) -> tuple[l
             ).format(store.table("reconcile_findings")),
             (run_id, limit + 1),
         ).fetchall()
-        conn.commit()
+        _end_read(conn, commit)
     listed = [
         {"entity": r["entity"], "key": r["key"], "kind": r["kind"], "columns": list(r["columns"])} for r in rows[:limit]
     ]

@@ -68,6 +68,7 @@ class Tally:
     entities: dict[str, EntityTally] = field(default_factory=dict)
     items: int = 0
     skipped: int = 0
+    dead_letters: int = 0  # items whose key cannot be decoded: kept as dead letters, not compared
     pages: int = 0
     consumed_rcu: float = 0.0
 
@@ -81,6 +82,7 @@ class Tally:
             self.entity(name).merge(tally)
         self.items += other.items
         self.skipped += other.skipped
+        self.dead_letters += other.dead_letters
         self.pages += other.pages
         self.consumed_rcu += other.consumed_rcu
 
@@ -89,6 +91,7 @@ class Tally:
             "entities": {name: t.to_json() for name, t in sorted(self.entities.items())},
             "items": self.items,
             "skipped": self.skipped,
+            "dead_letters": self.dead_letters,
             "pages": self.pages,
             "consumed_rcu": self.consumed_rcu,
         }
@@ -100,6 +103,7 @@ class Tally:
             entities={str(k): EntityTally.from_json(v) for k, v in dict(data.get("entities") or {}).items()},
             items=int(data.get("items", 0)),
             skipped=int(data.get("skipped", 0)),
+            dead_letters=int(data.get("dead_letters", 0)),
             pages=int(data.get("pages", 0)),
             consumed_rcu=float(data.get("consumed_rcu", 0.0)),
         )
@@ -159,6 +163,7 @@ def build_report(
         "complete": complete,
         "items_scanned": total.items,
         "skipped": total.skipped,
+        "dead_letters": total.dead_letters,
         "in_flight": overall.in_flight,
         "rechecked": overall.rechecked,
         "cleared": overall.cleared,

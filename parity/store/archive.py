@@ -61,6 +61,20 @@ class ArchiveTables(StoreSchema):
         with postgres_errors("writing a dead letter"):
             conn.execute(query, (source, record_id, reason, Jsonb(raw)))
 
+    def dead_letters_sql(self) -> sql.Composed:
+        """THE insert of many dead letters at once, embeddable as a data-modifying CTE (the
+        reconciler commits a page's dead letters in the page's one statement).
+
+        Named parameters: ``dead_source`` and ``dead`` (JSON text of ``[{"record_id", "reason",
+        "raw"}]``; ``raw`` must be a value jsonb accepts).
+        """
+        return sql.SQL(
+            "INSERT INTO {} (source, record_id, reason, raw)"
+            " SELECT %(dead_source)s, d.record_id, d.reason, d.raw"
+            " FROM jsonb_to_recordset(%(dead)s::jsonb) AS d(record_id text, reason text, raw jsonb)"
+            " ON CONFLICT (source, record_id) DO UPDATE SET reason = EXCLUDED.reason"
+        ).format(self.table("dead_letters"))
+
 
 def _jsonb(value: Any) -> Jsonb | None:
     return None if value is None else Jsonb(value)

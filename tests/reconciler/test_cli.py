@@ -97,7 +97,7 @@ def test_a_worker_process_that_dies_fails_the_run_with_one_line(
 ) -> None:
     """A worker killed outright (OOM killer, SIGKILL) sends nothing: the parent notices its exit."""
     seed(example_env)
-    monkeypatch.setattr("parity.reconciler.engine.Reconciler.run_threads", lambda self, segments: os._exit(3))
+    monkeypatch.setattr("parity.reconciler.segment.run_threads", lambda job, segments, runtime, source: os._exit(3))
     code = main(["reconcile", "--config", str(example_env.config_path), "--segments", "2", "--processes", "2"])
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("parity: error:")]
     assert code == 2
