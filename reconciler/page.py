@@ -255,7 +255,18 @@ class Decision:
 def _found(
     entity: EntityConfig, comparison: Comparison, item: dict[str, Canon] | None, row: dict[str, Canon] | None
 ) -> Decision:
-    return Decision("found", comparison, discrepancy_values(entity, comparison, item, row))
+    return Decision("found", comparison, _nul_free(discrepancy_values(entity, comparison, item, row)))
+
+
+def _nul_free(value: Any) -> Any:
+    """Values as jsonb accepts them: U+0000 (which jsonb cannot hold) as the six characters ``\\u0000``."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\\u0000")
+    if isinstance(value, dict):
+        return {_nul_free(k): _nul_free(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_nul_free(v) for v in value]
+    return value
 
 
 def decide_recheck(

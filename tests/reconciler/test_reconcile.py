@@ -136,3 +136,24 @@ def test_threads_processes_and_both_anti_joins_give_the_same_report(
     _, python_anti_join = reconcile(example_env, tmp_path, "--segments", "2")
     assert processes["missing_in_dynamodb"] == 1
     assert stable(processes) == stable(threads) == stable(python_anti_join)
+
+
+def test_integer_version_row_without_item_is_missing_not_in_flight(example_env: ExampleEnv, tmp_path: Path) -> None:
+    """An integer version cannot be compared with the run's start time: a row without item is a
+    discrepancy, never counted in flight (which used to report 100 %)."""
+    from parity.local.example import generate, write_dynamodb, write_postgres
+
+    text = example_env.config_path.read_text()
+    session_version = 'version = "updated_at"\nitem_key = { pk = "$campaignapp#campaignid_{campaign_id}"'
+    assert session_version in text
+    example_env.config_path.write_text(
+        text.replace(session_version, session_version.replace("updated_at", "session_number"))
+    )
+    data = generate(1, 3, seed=9)
+    write_postgres(example_env.conn, [data[0], *data[0].sessions])
+    write_dynamodb(example_env.dynamodb, example_env.table, [data[0], *data[0].sessions[:2]])
+    code, report = reconcile(example_env, tmp_path)
+    assert code == 0
+    assert report["in_flight"] == 0
+    assert report["missing_in_dynamodb"] == 1 and report["parity_percent"] < 100
+    assert [d["key"]["id"] for d in report["discrepancies"]] == [data[0].sessions[2].id]
