@@ -1,4 +1,4 @@
-"""The canonical form of each column type (shared/CONTRACT.md §2), for both sides of a comparison.
+"""The canonical form of each column type (docs/reference.md §2), for both sides of a comparison.
 
 A DynamoDB attribute value and a PostgreSQL value are equal exactly when their canonical forms are
 equal. Canonical forms are hashable plain values:

@@ -28,7 +28,7 @@ from parity.mapping import Row, canonical_item, canonical_row
 
 
 class Verdict(StrEnum):
-    """How one key stands between the two stores (shared/CONTRACT.md §3)."""
+    """How one key stands between the two stores (docs/reference.md, Verdicts)."""
 
     MATCH = "match"
     MISSING_IN_POSTGRES = "missing_in_postgres"

@@ -1,6 +1,6 @@
 """The config file (TOML, ``parity.toml`` by default), validated before any work is done.
 
-The shape is the user-facing contract (shared/CONTRACT.md §1). Every model forbids unknown keys;
+The shape is documented in docs/reference.md §1 and docs/configuration.md. Every model forbids unknown keys;
 :func:`load_config` turns pydantic's errors into one :class:`~parity.errors.ConfigError` line that
 names the key path (``entity[0].columns.tags.type``) and suggests the nearest valid name.
 """
@@ -309,10 +309,14 @@ def parse_config(data: dict[str, Any], source: str = "config") -> ParityConfig:
     try:
         return ParityConfig.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        more = len(exc.errors()) - 1
-        suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-        raise ConfigError(_describe(first, source) + suffix) from None
+        # An unknown key is the likely cause of the rest (``tabel`` also leaves ``table`` missing): first.
+        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        message = _describe(errors[0], source)
+        if len(errors) == 2:
+            message += f" (and 1 more problem: {_describe(errors[1], source).removeprefix(source + ': ')})"
+        elif len(errors) > 2:
+            message += f" (and {len(errors) - 1} more problems)"
+        raise ConfigError(message) from None
 
 
 def load_config(path: str | os.PathLike[str]) -> ParityConfig:

@@ -137,7 +137,7 @@ def build_report(
     segments_done: int | None = None,
     total_segments: int | None = None,
 ) -> dict[str, Any]:
-    """The contract's report (shared/CONTRACT.md §5) plus rechecked, cleared, in_flight, skipped, run_id."""
+    """The contract's report (docs/reference.md §5) plus rechecked, cleared, in_flight, skipped, run_id."""
     entities: dict[str, Any] = {}
     overall = EntityTally()
     for name in entity_names:

@@ -1,4 +1,4 @@
-"""Every comparison rule of the contract (§2), including the traps, on the pure core."""
+"""Every comparison rule of docs/reference.md §2, including the traps, on the pure core."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """End to end: the real KCL MultiLangDaemon (java) runs ``parity kcl-processor`` on a 2-shard stream.
 
-moto is served over HTTP/2 (KCL's Kinesis client speaks h2c; see ../shared/KCL.md). moto has no
+moto is served over HTTP/2 (KCL's Kinesis client speaks h2c; see docs/kcl.md). moto has no
 Kinesis streaming destination for DynamoDB, so the test writes records in the Kinesis Data Streams
 for DynamoDB JSON shape to the stream itself, as DynamoDB would. The properties come from
 ``parity kcl-properties --local``. Asserted: every record's verdict in the PostgreSQL store (the
