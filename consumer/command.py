@@ -14,7 +14,7 @@ import signal
 import threading
 from types import FrameType
 
-from parity.commands.common import config_from
+from parity.commands.common import config_from, require_tables
 from parity.consumer.checker import Checker
 from parity.consumer.runner import Consumer, RunOptions
 from parity.dynamo import client
@@ -25,6 +25,13 @@ from parity.stream.shards import StartAt, stream_arn_of
 from parity.telemetry import configure_logging, configure_metrics, get_logger, shutdown_metrics
 
 log = get_logger("consumer")
+
+
+EXAMPLES = """\
+examples:
+  parity consume                            # runs until SIGTERM
+  parity consume --from latest --stop-when-idle 10   # a batch job: exits once the stream is quiet
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,7 +48,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="exit 0 once no record arrived for SECONDS and every pending re-check is decided",
     )
-    parser.add_argument("--grace-seconds", type=float, help="override [consumer].grace_seconds")
+    parser.add_argument(
+        "--grace-seconds",
+        type=float,
+        metavar="SECONDS",
+        help="override [consumer].grace_seconds (default: the config's, 30)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -72,7 +84,8 @@ def run(args: argparse.Namespace) -> int:
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        checker.connection()  # fail fast (exit 2) when PostgreSQL is unreachable at start
+        # fail fast (exit 2) when PostgreSQL is unreachable at start or a mapped table is misspelt
+        require_tables(checker.connection(), config, args.config)
         consumer = Consumer(
             config,
             checker,

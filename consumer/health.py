@@ -20,9 +20,20 @@ from datetime import UTC, datetime
 from parity.commands.common import config_from, print_json, store_connection
 from parity.consumer import heartbeat
 
+EXAMPLES = """\
+examples:
+  parity health                             # exit 0 healthy, 1 unhealthy
+  parity health --any-worker --json
+"""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--max-age", type=float, metavar="SECONDS", help="override [consumer].health_max_age_seconds")
+    parser.add_argument(
+        "--max-age",
+        type=float,
+        metavar="SECONDS",
+        help="override [consumer].health_max_age_seconds (default: the config's, 120)",
+    )
     parser.add_argument("--json", action="store_true", help="print the heartbeat as JSON")
     who = parser.add_mutually_exclusive_group()
     who.add_argument("--worker", metavar="ID", help="check this worker's heartbeat (default: this task's identity)")

@@ -31,6 +31,12 @@ from parity.telemetry import get_logger
 log = get_logger("consumer.kcl")
 
 
+EXAMPLES = """\
+examples:
+  parity kcl-processor --config /etc/parity/parity.toml   # as executableName in the KCL properties
+"""
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-attempts",

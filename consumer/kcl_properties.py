@@ -180,9 +180,21 @@ def settings_from(args: argparse.Namespace, config: ParityConfig, environ: Mappi
     )
 
 
+EXAMPLES = """\
+examples:
+  parity kcl-properties --output app.properties
+  parity kcl-properties --local --application-name parity-dev   # against the local stack
+"""
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", metavar="FILE", help="write the properties here (default: stdout)")
-    parser.add_argument("--application-name", metavar="NAME", help="KCL applicationName (lease table name)")
+    parser.add_argument(
+        "--application-name",
+        metavar="NAME",
+        help="KCL applicationName, the lease table name"
+        " (default: PARITY_KCL_APPLICATION_NAME, else parity-$PARITY_ENVIRONMENT)",
+    )
     parser.add_argument("--stream-name", metavar="NAME", help="Kinesis stream (default [consumer].stream_name)")
     parser.add_argument("--worker-id", metavar="ID", help="KCL workerId (default: the ECS task id)")
     parser.add_argument(

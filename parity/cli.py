@@ -9,6 +9,7 @@ and the contract's exit code (2); nothing else is printed for them.
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import sys
 from collections.abc import Sequence
@@ -36,31 +37,133 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+#: the options every command that reads the config takes, before or after the command name
+GLOBAL_OPTIONS = ("--config", "--log-level")
+CONFIG_DEFAULT = "parity.toml"
+LOG_LEVEL_HELP = "debug, info, warning or error (default: info, or PARITY_LOG_LEVEL)"
+
+
 def _load(module_name: str) -> Any:
     return importlib.import_module(module_name)
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Every option shows its default (unless its help already says it); examples keep their lines."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if (
+            "default" in text
+            or "%(default)" in text
+            or not action.option_strings
+            or default is None
+            or default is argparse.SUPPRESS
+            or isinstance(default, bool)
+            or default == []
+        ):
+            return text
+        return f"{text} (default: %(default)s)" if text else "(default: %(default)s)"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with the nearest valid name for a mistyped command or option.
+
+    An unknown option is reported by the chosen command's parser (its usage, not the top level's).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+        self.commands: dict[str, argparse.ArgumentParser] = {}
+
+    def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:  # type: ignore[override]
+        argv = list(sys.argv[1:] if args is None else args)
+        self._check_command(argv)
+        parsed, extras = self.parse_known_args(argv, namespace)
+        if extras:
+            target = self.commands.get(getattr(parsed, "command", None) or "", self)
+            unknown = [a for a in extras if a.startswith("-")] or extras
+            hint = _suggest_option(unknown[0], target)
+            target.error(f"unrecognized arguments: {' '.join(extras)}{hint}")
+        return parsed
+
+    def _check_command(self, argv: list[str]) -> None:
+        """Answer ``parity reconcle`` with the nearest command instead of argparse's list of choices."""
+        skip = False
+        for arg in argv:
+            if skip:
+                skip = False
+                continue
+            if arg in GLOBAL_OPTIONS:
+                skip = True
+                continue
+            if arg.startswith("-"):
+                continue
+            if arg not in COMMANDS:
+                close = difflib.get_close_matches(arg, list(COMMANDS), n=1, cutoff=0.6)
+                hint = f"; did you mean '{close[0]}'?" if close else f" (commands: {', '.join(COMMANDS)})"
+                self.error(f"unknown command '{arg}'{hint}")
+            return
+
+
+def _suggest_option(word: str, parser: argparse.ArgumentParser) -> str:
+    options = [o for action in parser._actions for o in action.option_strings if o.startswith("--")]
+    close = difflib.get_close_matches(word.split("=", 1)[0], options, n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _add_global_options(parser: argparse.ArgumentParser, *, config: bool, top: bool) -> None:
+    """``--config``/``--log-level`` on the top-level parser (with defaults) and on each command.
+
+    On a command they default to SUPPRESS, so a value given before the command name is kept unless
+    it is given again after it.
+    """
+    default_config = CONFIG_DEFAULT if top else argparse.SUPPRESS
+    default_level = None if top else argparse.SUPPRESS
+    if config:
+        parser.add_argument(
+            "--config", default=default_config, metavar="PATH", help=f"config file (default: {CONFIG_DEFAULT})"
+        )
+    parser.add_argument("--log-level", default=default_level, metavar="LEVEL", help=LOG_LEVEL_HELP)
+
+
 def build_parser(commands: Sequence[str] | None = None) -> argparse.ArgumentParser:
-    """The argument parser; only the chosen command's module is imported for its arguments."""
-    parser = argparse.ArgumentParser(
+    """The argument parser; only the chosen command's module is imported for its arguments.
+
+    Each command module provides ``add_arguments(parser)``, ``run(args)`` and ``EXAMPLES`` (shown
+    under the command's help); ``TAKES_CONFIG = False`` when the command has no use for ``--config``.
+    """
+    parser = _Parser(
         prog="parity",
         description="Prove, before the cutover, that DynamoDB holds what PostgreSQL holds.",
+        epilog=(
+            "examples:\n"
+            "  parity check-config                      # reads ./parity.toml\n"
+            "  parity --config prod.toml reconcile --json\n"
+            "  parity demo                              # everything on a local stack, no setup\n\n"
+            "parity COMMAND --help shows each command's options and examples; docs/reference.md has them all."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"parity {__version__}")
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", default="parity.toml", metavar="PATH", help="config file (default parity.toml)")
-    common.add_argument("--log-level", default=None, metavar="LEVEL", help="debug, info, warning or error")
+    _add_global_options(parser, config=True, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module_name, help_text) in COMMANDS.items():
-        command = sub.add_parser(name, help=help_text, parents=[common], description=help_text.replace("%%", "%"))
+        command = sub.add_parser(
+            name, help=help_text, description=help_text.replace("%%", "%"), formatter_class=HelpFormatter
+        )
+        parser.commands[name] = command
         if commands is None or name in commands:
             try:
                 module = _load(module_name)
             except ModuleNotFoundError as exc:
                 if exc.name and module_name.startswith(exc.name):
+                    _add_global_options(command, config=True, top=False)
                     command.set_defaults(_unavailable=module_name)
                     continue
                 raise
+            _add_global_options(command, config=getattr(module, "TAKES_CONFIG", True), top=False)
+            command.epilog = getattr(module, "EXAMPLES", None)
             module.add_arguments(command)
             command.set_defaults(_run=module.run)
     return parser

@@ -71,6 +71,11 @@ def key_to_json(entity: EntityConfig, key: Key) -> dict[str, Any]:
     return {column: to_json_value(spec, part) for (column, spec), part in zip(entity.key.items(), key, strict=True)}
 
 
+def key_text(key: Mapping[str, Any]) -> str:
+    """A key object as people read it in text output: ``id=4f1c...`` (``a=1,b=2`` for several columns)."""
+    return ",".join(f"{column}={value}" for column, value in key.items())
+
+
 def key_from_json(entity: EntityConfig, obj: Mapping[str, Any]) -> Key:
     """Parse a key object (from the store or a user) back into a canonical key."""
     missing = [c for c in entity.key if c not in obj]

@@ -234,6 +234,13 @@ def table_columns(conn: Connection, schema: str, table: str) -> dict[str, str] |
     }
 
 
+def schema_tables(conn: Connection, schema: str) -> list[str]:
+    """Names of the tables and views in ``schema`` (to suggest one for a misspelt name)."""
+    with postgres_errors(f"listing the tables of schema {schema}"), conn.cursor() as cur:
+        cur.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,))
+        return [str(r["table_name"]) for r in cur.fetchall()]
+
+
 def as_mapping(row: Mapping[str, Any]) -> dict[str, Any]:
     return dict(row)
 

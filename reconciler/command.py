@@ -17,7 +17,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from parity.commands.common import config_from, print_json, store_connection
+from parity.commands.common import config_from, print_json, require_tables, store_connection
 from parity.errors import InputError, ParityError
 from parity.pg import resolve_dsn
 from parity.reconciler import runs_store
@@ -32,17 +32,63 @@ class Interrupted(ParityError):
     """The run stopped on SIGTERM/SIGINT with its progress saved."""
 
 
+EXAMPLES = """\
+examples:
+  parity reconcile --segments 8 --report reconcile.json
+  parity reconcile --json --fail-under 99.9 --max-rcu 500   # exit 1 below 99.9 %
+"""
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--segments", type=int, default=None, metavar="N", help="parallel Scan segments (workers)")
-    parser.add_argument("--segment", type=int, default=None, metavar="K", help="run only segment K (0-based) ...")
+    parser.add_argument(
+        "--segments",
+        type=int,
+        default=None,
+        metavar="N",
+        help="parallel Scan segments (default: [reconcile].segments, 4)",
+    )
+    parser.add_argument(
+        "--segment", type=int, default=None, metavar="K", help="run only segment K (0-based; default: all) ..."
+    )
     parser.add_argument("--total-segments", type=int, default=None, metavar="N", help="... of N (one slice per task)")
-    parser.add_argument("--run-id", default=None, metavar="ID", help="name the run (slices of one run share it)")
-    parser.add_argument("--report", default=None, metavar="FILE", help="also write the JSON report to FILE")
+    parser.add_argument(
+        "--run-id",
+        default=None,
+        metavar="ID",
+        help="name the run; slices of one run share it (default: a timestamp, or TABLE-DATE-N for slices)",
+    )
+    parser.add_argument(
+        "--report", default=None, metavar="FILE", help="also write the JSON report to FILE (default: none)"
+    )
     parser.add_argument("--json", action="store_true", help="print the JSON report on stdout")
-    parser.add_argument("--fail-under", type=float, default=None, metavar="PERCENT", help="exit 1 below this parity %%")
-    parser.add_argument("--max-rcu", type=float, default=None, metavar="N", help="read capacity units per second")
-    parser.add_argument("--max-listed", type=int, default=None, metavar="N", help="discrepancies listed (10000)")
-    parser.add_argument("--recheck-delay", type=float, default=None, metavar="SECONDS", help="wait before re-checks")
+    parser.add_argument(
+        "--fail-under",
+        type=float,
+        default=None,
+        metavar="PERCENT",
+        help="exit 1 below this parity %% (default: no threshold)",
+    )
+    parser.add_argument(
+        "--max-rcu",
+        type=float,
+        default=None,
+        metavar="N",
+        help="read capacity units per second, all workers together (default: no limit)",
+    )
+    parser.add_argument(
+        "--max-listed",
+        type=int,
+        default=None,
+        metavar="N",
+        help="discrepancies listed in the report (default: [reconcile].max_listed, 10000)",
+    )
+    parser.add_argument(
+        "--recheck-delay",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="wait before re-reading keys that differed (default: [reconcile].recheck_delay_seconds, 2)",
+    )
     parser.add_argument(
         "--processes",
         type=int,
@@ -50,7 +96,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="worker processes sharing the segments (default: one per CPU, at most one per segment; 1: threads only)",
     )
-    parser.add_argument("--resume", nargs="?", const="latest", default=None, metavar="RUN_ID", help="resume a run")
+    parser.add_argument(
+        "--resume",
+        nargs="?",
+        const="latest",
+        default=None,
+        metavar="RUN_ID",
+        help="resume an interrupted run (default: the latest unfinished)",
+    )
     parser.add_argument(
         "--open", action="store_true", help="re-check only the keys of open and accepted discrepancies (no Scan)"
     )
@@ -93,6 +146,7 @@ def run(args: argparse.Namespace, *, stop_after_pages: int | None = None) -> int
     dsn = resolve_dsn(config)
     settings = config.reconcile
     with store_connection(config) as (conn, store):
+        require_tables(conn, config, args.config)
         run_id, total, mine = _plan(args, conn, store, settings.segments, config.dynamodb.table)
         options = Options(
             run_id=run_id,
@@ -204,7 +258,7 @@ def _output(args: argparse.Namespace, report: dict[str, Any]) -> int:
     if args.json:
         print_json(report)
     else:
-        sys.stdout.write(summary_text(report))
+        sys.stdout.write(summary_text(report, args.report))
         sys.stdout.flush()
     if args.fail_under is not None and report.get("complete") and report["parity_percent"] < args.fail_under:
         log.warning("parity below threshold", parity_percent=report["parity_percent"], fail_under=args.fail_under)

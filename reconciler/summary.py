@@ -10,6 +10,7 @@ import threading
 import time
 from typing import Any
 
+from parity.mapping import key_text
 from parity.reconciler.tally import KINDS
 from parity.telemetry import get_logger
 
@@ -68,7 +69,7 @@ class ProgressDisplay:
         sys.stderr.flush()
 
 
-def summary_text(report: dict[str, Any]) -> str:
+def summary_text(report: dict[str, Any], report_path: str | None = None) -> str:
     """The readable end-of-run summary (stdout when not --json)."""
     lines = []
     state = "" if report.get("complete", True) else "  (partial: waiting for other segments)"
@@ -94,8 +95,10 @@ def summary_text(report: dict[str, Any]) -> str:
     shown = report["discrepancies"][:20]
     for d in shown:
         cols = f" [{', '.join(d['columns'])}]" if d["columns"] else ""
-        lines.append(f"  - {d['entity']} {d['key']} {d['kind']}{cols}")
+        lines.append(f"  - {d['entity']} {key_text(d['key'])} {d['kind']}{cols}")
     more = len(report["discrepancies"]) - len(shown)
     if more > 0 or report.get("listed_truncated"):
-        lines.append("  ... more in the JSON report and `parity discrepancies`")
+        count = f"{more:,} more" if more > 0 else "more"
+        where = f"{report_path} (the JSON report) and " if report_path else ""
+        lines.append(f"  ... {count}: see {where}`parity discrepancies`")
     return "\n".join(lines) + "\n"

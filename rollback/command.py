@@ -26,6 +26,7 @@ from parity.dynamo import client
 from parity.dynamo_reads import key_schema
 from parity.errors import InputError
 from parity.keyfile import read_key_file
+from parity.mapping import key_text
 from parity.pg import Connection, connect, resolve_dsn
 from parity.rollback import journal as replay_journal
 from parity.rollback.apply import Applied, apply_plan, new_run_id
@@ -73,9 +74,17 @@ _SKIP_WORDS = {
 }
 
 
+EXAMPLES = """\
+examples:
+  parity replay                             # the plan (dry run)
+  parity replay --apply --include-deletes   # write it; prints the RUN_ID to undo it
+  parity replay --undo RUN_ID
+"""
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--apply", action="store_true", help="write the plan (default: dry run, prints it)")
-    parser.add_argument("--json", action="store_true", help="print the contract's JSON summary (with the plan)")
+    parser.add_argument("--json", action="store_true", help="print the JSON summary (docs/reference.md) with the plan")
     parser.add_argument(
         "--from-stream", action="store_true", help="also read the stream window still retained (writes never checked)"
     )
@@ -168,7 +177,7 @@ def _replay(args: argparse.Namespace, config: ParityConfig, conn: Connection, st
     plan = build_plan(conn, dynamodb, config, groups, schema, options)
     if args.apply and plan.unstorable:
         first = plan.unstorable[0]
-        key = ",".join(f"{k}={v}" for k, v in first.key_json.items())
+        key = key_text(first.key_json)
         raise InputError(
             f"{len(plan.unstorable)} key(s) cannot be written to PostgreSQL, e.g. {first.entity} {key}:"
             f" {first.decision.reason}; nothing was written",
@@ -256,7 +265,7 @@ def _summary(plan: Plan, applied: Applied | None, *, dry_run: bool, stream_recor
 def _print_plan(plan: Plan, applied: Applied | None, summary: dict[str, Any], *, dry_run: bool) -> None:
     shown = [s for s in plan.steps if s.action is not Action.SKIP_EQUAL]
     for step in shown:
-        key = ",".join(f"{k}={v}" for k, v in step.key_json.items())
+        key = key_text(step.key_json)
         if step.action.writes:
             columns = f"  [{', '.join(step.decision.columns)}]" if step.decision.columns else ""
             marker = "" if plan.is_change(step) else "  (over --max-rows: next run)"
@@ -271,7 +280,10 @@ def _print_plan(plan: Plan, applied: Applied | None, summary: dict[str, Any], *,
         f"{summary['planned']} change(s): {summary['inserts']} insert(s), {summary['updates']} update(s),"
         f" {sum(1 for s in plan.changes if s.action is Action.DELETE)} delete(s)"
     )
-    tail = f"; {summary['skipped_newer_in_postgres']} newer in PostgreSQL left alone; {equal} already equal"
+    tail = (
+        f"; {summary['skipped_newer_in_postgres']} newer in PostgreSQL left alone;"
+        f" {equal} already equal in both stores (nothing to write)"
+    )
     if plan.unstorable:
         print(
             f"{len(plan.unstorable)} key(s) cannot be written (see 'error' above): --apply refuses until the"

@@ -7,12 +7,22 @@ import json
 from pathlib import Path
 from typing import Any
 
+from psycopg import sql
+
 from parity.commands.common import config_from, print_json
+from parity.config import ParityConfig
 from parity.dynamo import client as dynamo_client
 from parity.dynamo import dynamodb_errors
 from parity.errors import InputError
-from parity.pg import connect, postgres_errors, resolve_dsn
-from parity.search.engine import Hit, check_campaign, rank_text, search_dynamodb, search_postgres
+from parity.pg import connect, postgres_errors, resolve_dsn, table_identifier
+from parity.search.engine import Hit, check_campaign, rank_text, search_config, search_dynamodb, search_postgres
+
+EXAMPLES = """\
+examples:
+  parity search --campaign 6f1c0a4e-… "late delivery" -refund
+  parity search --list-campaigns            # campaign ids to search in
+  parity search --batch queries.jsonl --json
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,6 +31,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", type=Path, metavar="FILE.jsonl", help='lines of {"campaign": ..., "query": ...}')
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.add_argument("--compare-postgres", action="store_true", help="also run the PostgreSQL baseline")
+    parser.add_argument(
+        "--list-campaigns",
+        nargs="?",
+        type=int,
+        const=20,
+        default=None,
+        metavar="N",
+        help="list the N campaigns with the most sessions (from PostgreSQL) to search in (default N: 20)",
+    )
 
 
 def _hits(hits: list[Hit]) -> list[dict[str, Any]]:
@@ -48,8 +67,46 @@ def _requests(args: argparse.Namespace) -> list[tuple[str, str]]:
     return [(args.campaign, args.query)]
 
 
+def list_campaigns(config: ParityConfig, limit: int) -> tuple[list[tuple[str, int]], int]:
+    """(the ``limit`` campaigns with the most rows of the searched entity, how many campaigns there are)."""
+    search, entity = search_config(config)
+    column = sql.Identifier(search.campaign_column)
+    query = sql.SQL(
+        "SELECT {col}::text AS campaign, count(*) AS n, count(*) OVER () AS total FROM {table}"
+        " WHERE {col} IS NOT NULL GROUP BY {col} ORDER BY n DESC, campaign LIMIT %(limit)s"
+    ).format(col=column, table=table_identifier(entity))
+    dsn = resolve_dsn(config)
+    with postgres_errors(f"listing campaigns from {entity.table}.{search.campaign_column}", dsn):
+        conn = connect(dsn, autocommit=True)
+        try:
+            rows = conn.execute(query, {"limit": limit}).fetchall()
+        finally:
+            conn.close()
+    return [(str(r["campaign"]), int(r["n"])) for r in rows], int(rows[0]["total"]) if rows else 0
+
+
+def _print_campaigns(args: argparse.Namespace, config: ParityConfig) -> int:
+    if args.list_campaigns < 1:
+        raise InputError(f"--list-campaigns {args.list_campaigns}: must be at least 1")
+    campaigns, total = list_campaigns(config, args.list_campaigns)
+    if args.json:
+        print_json({"campaigns": [{"campaign": c, "sessions": n} for c, n in campaigns], "total": total})
+        return 0
+    if not campaigns:
+        print("no campaigns: the searched table has no rows")
+        return 0
+    print(f"{'sessions':>8}  campaign")
+    for campaign, count in campaigns:
+        print(f"{count:>8}  {campaign}")
+    shown = f"the {len(campaigns)} with the most sessions of {total:,}" if total > len(campaigns) else "all"
+    print(f"{shown} campaigns; search one with: parity search --campaign {campaigns[0][0]} QUERY")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     config = config_from(args)
+    if args.list_campaigns is not None:
+        return _print_campaigns(args, config)
     requests = _requests(args)
     client = dynamo_client(config.dynamodb)
     conn = None

@@ -18,7 +18,7 @@ from parity.commands.common import config_from, print_json
 from parity.config import EntityConfig, ParityConfig
 from parity.dynamo import client, dynamodb_errors, error_code
 from parity.errors import ConfigError, DynamoDBError
-from parity.pg import connect, describe_server, resolve_dsn, table_columns
+from parity.pg import connect, describe_server, resolve_dsn, schema_tables, table_columns
 
 #: PostgreSQL types (information_schema data_type, or udt_name for arrays) each column type accepts.
 COMPATIBLE: dict[str, frozenset[str]] = {
@@ -47,11 +47,28 @@ class Finding:
         return {"subject": self.subject, "ok": self.ok, "message": self.message}
 
 
-def column_findings(entity: EntityConfig, pg_columns: dict[str, str] | None) -> list[Finding]:
-    """Compare an entity's mapped columns with the live table's columns and types."""
+def column_findings(
+    entity: EntityConfig,
+    pg_columns: dict[str, str] | None,
+    *,
+    index: int = 0,
+    schema_tables: list[str] | None = None,
+) -> list[Finding]:
+    """Compare an entity's mapped columns with the live table's columns and types.
+
+    ``index`` is the entity's place in the config (to name the key ``entity[N].table``);
+    ``schema_tables`` the tables of its schema, to suggest one when the table does not exist.
+    """
     subject = f"entity {entity.name}: postgres {entity.table}"
     if pg_columns is None:
-        return [Finding(subject, False, f"table {entity.table} does not exist")]
+        import difflib
+
+        names = [f"{entity.schema_name}.{t}" for t in schema_tables or []]
+        close = difflib.get_close_matches(entity.table, names, n=1, cutoff=0.6)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        return [
+            Finding(subject, False, f"table {entity.table} does not exist (config key entity[{index}].table){hint}")
+        ]
     findings = [Finding(subject, True, f"table {entity.table} exists ({len(pg_columns)} columns)")]
     for column, spec in entity.all_columns.items():
         actual = pg_columns.get(column)
@@ -127,8 +144,10 @@ def gather(config: ParityConfig) -> list[Finding]:
     conn = connect(dsn)
     try:
         findings.append(Finding("postgres", True, f"connected to {describe_server(dsn)}"))
-        for entity in config.entity:
-            findings.extend(column_findings(entity, table_columns(conn, entity.schema_name, entity.table_name)))
+        for index, entity in enumerate(config.entity):
+            columns = table_columns(conn, entity.schema_name, entity.table_name)
+            tables = None if columns is not None else schema_tables(conn, entity.schema_name)
+            findings.extend(column_findings(entity, columns, index=index, schema_tables=tables))
     finally:
         conn.close()
     dynamodb = client(config.dynamodb, max_attempts=2)
@@ -142,6 +161,13 @@ def gather(config: ParityConfig) -> list[Finding]:
         raise
     findings.extend(stream_findings(config.dynamodb.table, description, config.consumer.source))
     return findings
+
+
+EXAMPLES = """\
+examples:
+  parity check-config                       # ./parity.toml against both live databases
+  parity --config prod.toml check-config --json
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -10,7 +10,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from parity.config import ParityConfig, load_config
-from parity.pg import Connection, connect, resolve_dsn
+from parity.errors import ConfigError
+from parity.pg import Connection, connect, resolve_dsn, schema_tables, table_columns
 from parity.store import Store
 
 
@@ -29,6 +30,35 @@ def store_connection(config: ParityConfig, *, migrate: bool = True) -> Iterator[
         yield conn, store
     finally:
         conn.close()
+
+
+def require_tables(conn: Connection, config: ParityConfig, source: str) -> None:
+    """Fail in one line naming the entity, the table and the config key when a mapped table or column is missing.
+
+    Without it, the first query on a misspelt table ends the command with PostgreSQL's raw
+    ``relation ... does not exist LINE 1: ...``; ``parity check-config`` reports every such problem.
+    """
+    import difflib
+
+    for index, entity in enumerate(config.entity):
+        columns = table_columns(conn, entity.schema_name, entity.table_name)
+        if columns is None:
+            tables = [f"{entity.schema_name}.{name}" for name in schema_tables(conn, entity.schema_name)]
+            close = difflib.get_close_matches(entity.table, tables, n=1, cutoff=0.6)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise ConfigError(
+                f"{source}: entity '{entity.name}': PostgreSQL table {entity.table} does not exist"
+                f" (config key entity[{index}].table){hint}"
+            )
+        for name in entity.all_columns:
+            if name not in columns:
+                close = difflib.get_close_matches(name, list(columns), n=1, cutoff=0.6)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                section = "key" if name in entity.key else "columns"
+                raise ConfigError(
+                    f"{source}: entity '{entity.name}': column {name} does not exist in {entity.table}"
+                    f" (config key entity[{index}].{section}.{name}){hint}"
+                )
 
 
 def print_json(value: Any) -> None:

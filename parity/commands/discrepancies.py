@@ -21,24 +21,31 @@ from parity.compare import DISCREPANCY_KINDS
 from parity.config import ParityConfig
 from parity.errors import InputError
 from parity.jsontext import dumps_exact
-from parity.mapping import key_from_json, key_to_json
+from parity.mapping import key_from_json, key_text, key_to_json
 from parity.store import workflow
 
 STATUSES = ("open", "accepted", "resolved", "all")
+
+EXAMPLES = """\
+examples:
+  parity discrepancies                      # the open ones, with what each store holds
+  parity discrepancies --status all --json
+  parity discrepancies accept --entity session --key '{"id": "4f1c..."}' --note "known: trimmed by the app"
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "action", nargs="?", choices=["accept", "reopen"], help="accept or reopen discrepancies (default: list them)"
     )
-    parser.add_argument("--status", choices=STATUSES, default="open", help="which to list (default open)")
+    parser.add_argument("--status", choices=STATUSES, default="open", help="which to list (default: open)")
     parser.add_argument("--entity", metavar="E", help="only this entity")
     parser.add_argument("--kind", choices=[str(k) for k in DISCREPANCY_KINDS], help="only this kind")
     parser.add_argument("--key", metavar="JSON", help='only this key, e.g. \'{"id": "4f1c..."}\' (needs --entity)')
     parser.add_argument("--note", metavar="TEXT", help="accept: why this difference is tolerated")
     parser.add_argument("--by", metavar="WHO", help="accept: who decided (default: the OS user)")
     parser.add_argument("--file", metavar="F.jsonl", help='accept/reopen: lines of {"entity", "key", "note"}')
-    parser.add_argument("--json", action="store_true", help="print the contract's JSON")
+    parser.add_argument("--json", action="store_true", help="print the JSON list (docs/reference.md)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -71,12 +78,14 @@ def print_table(found: list[dict[str, Any]], status: str) -> None:
     if not found:
         print(f"no {status if status != 'all' else ''} discrepancies".replace("  ", " "))
         return
-    print(f"{'entity':<14} {'kind':<20} {'status':<9} {'by':<10} {'last seen':<26} key / columns")
-    for d in found:
-        key = ",".join(f"{k}={v}" for k, v in d["key"].items())
+    header = ("entity", "kind", "status", "found by", "last seen (UTC)")
+    rows = [(d["entity"], d["kind"], d["status"], d["detected_by"], _when(d["last_seen"])) for d in found]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    print("  ".join(f"{cell:<{width}}" for cell, width in zip(header, widths, strict=True)) + "  key  [columns]")
+    for d, row in zip(found, rows, strict=True):
         columns = f"  [{', '.join(d['columns'])}]" if d["columns"] else ""
-        head = f"{d['entity']:<14} {d['kind']:<20} {d['status']:<9} {d['detected_by']:<10} {d['last_seen']:<26}"
-        print(f"{head} {key}{columns}")
+        head = "  ".join(f"{cell:<{width}}" for cell, width in zip(row, widths, strict=True))
+        print(f"{head}  {key_text(d['key'])}{columns}")
         for line in value_lines(d["kind"], d.get("values") or {}):
             print(f"    {line}")
         if d.get("note"):
@@ -87,6 +96,13 @@ def print_table(found: list[dict[str, Any]], status: str) -> None:
         counts[d["status"]] = counts.get(d["status"], 0) + 1
     detail = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     print(f"{len(found)} discrepanc{'y' if len(found) == 1 else 'ies'} ({detail})")
+
+
+def _when(value: Any) -> str:
+    """A timestamp in UTC to the second: it fits its column (the JSON keeps the full value)."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return str(value)[:19].replace("T", " ")
 
 
 def value_lines(kind: str, values: dict[str, Any]) -> Iterator[str]:

@@ -13,9 +13,15 @@ from parity.errors import InputError
 from parity.report.data import load
 from parity.report.page import render
 
+EXAMPLES = """\
+examples:
+  parity report                             # writes ./parity-report.html
+  parity report --html /tmp/parity.html
+"""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--html", required=True, metavar="FILE", help="where to write the HTML page")
+    parser.add_argument("--html", default="parity-report.html", metavar="FILE", help="where to write the HTML page")
 
 
 def write_atomically(path: Path, text: str) -> None:

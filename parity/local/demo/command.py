@@ -39,15 +39,29 @@ from parity.local.example import (
 from parity.pg import connect
 
 TABLE = "app"
+#: the demo writes its own config into --workdir; a --config would mean nothing here
+TAKES_CONFIG = False
+
+
+EXAMPLES = """\
+examples:
+  parity demo
+  parity demo --keep --workdir /tmp/demo   # keep the stack up to try the other commands on it
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--campaigns", type=int, default=300, metavar="N", help="campaigns to seed (300)")
-    parser.add_argument("--sessions", type=int, default=5, metavar="N", help="sessions per campaign (5)")
-    parser.add_argument("--updates", type=int, default=400, metavar="N", help="dual writes in the workload (400)")
-    parser.add_argument("--fault-rate", type=float, default=0.03, metavar="P", help="share of faulty writes (0.03)")
+    parser.add_argument("--campaigns", type=int, default=300, metavar="N", help="campaigns to seed")
+    parser.add_argument("--sessions", type=int, default=5, metavar="N", help="sessions per campaign")
+    parser.add_argument("--updates", type=int, default=400, metavar="N", help="dual writes in the workload")
+    parser.add_argument("--fault-rate", type=float, default=0.03, metavar="P", help="share of faulty writes")
     parser.add_argument("--keep", action="store_true", help="keep the stack running and print how to use it")
-    parser.add_argument("--workdir", default=None, metavar="DIR", help="where to write the config and report")
+    parser.add_argument(
+        "--workdir",
+        default=None,
+        metavar="DIR",
+        help="where to write the config, reconcile.json and the report (default: ./.parity-demo)",
+    )
 
 
 @dataclass

@@ -16,6 +16,7 @@ from typing import Any
 
 from parity.consumer import heartbeat
 from parity.errors import PostgresError
+from parity.mapping import key_text
 from parity.pg import connect
 from parity.store import Store
 
@@ -24,7 +25,7 @@ PROGRESS_SECONDS = 1.5
 
 
 def render_key(key: dict[str, Any]) -> str:
-    return " ".join(f"{k}={v}" for k, v in sorted(key.items()))
+    return key_text(key)
 
 
 class Watcher:
