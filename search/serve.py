@@ -23,6 +23,13 @@ _CONFIG_ENV = "PARITY_SERVE_CONFIG"
 _SETTINGS_ENV = "PARITY_SERVE_SETTINGS"
 
 
+EXAMPLES = """\
+examples:
+  parity serve                              # http://127.0.0.1:8080/v1/campaigns/ID/search?q=QUERY
+  parity serve --host 0.0.0.0 --port 8080 --workers 2
+"""
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")

@@ -161,7 +161,7 @@ def test_reconcile_discrepancies_replay_and_report_speak_plainly(
     assert lines[1].endswith(f"id={row['id']}  [name]") and "{'id'" not in out
     assert len(lines[1]) < 140  # the last-seen column fits (seconds, UTC)
     assert lines[0].index("key") == lines[1].index("id=")  # columns line up
-    assert lines[-1] == "1 discrepancy"
+    assert lines[-1] == "1 discrepancy (1 open)"
 
     code, out, _ = run(capsys, "replay", *cfg)
     assert code == 0
