@@ -38,9 +38,16 @@ _SKIP_WORDS = {
 }
 
 
+EXAMPLES = """\
+examples:
+  parity repair                             # the plan (dry run): which items would be rewritten from rows
+  parity repair --apply --max-wcu 200       # write it; prints the RUN_ID to undo it with --undo
+"""
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--apply", action="store_true", help="write the plan (default: dry run, prints it)")
-    parser.add_argument("--json", action="store_true", help="print the contract's JSON summary (with the plan)")
+    parser.add_argument("--json", action="store_true", help="print the JSON summary (docs/reference.md) with the plan")
     parser.add_argument("--entity", action="append", default=[], metavar="NAME", help="only this entity (repeatable)")
     parser.add_argument(
         "--include-deletes",
@@ -53,7 +60,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--exclude", default=None, metavar="FILE", help="leave these keys out (a reviewed dry run's plan entries work)"
     )
-    parser.add_argument("--max-wcu", type=float, default=None, metavar="N", help="spend at most N write units a second")
+    parser.add_argument(
+        "--max-wcu",
+        type=float,
+        default=None,
+        metavar="N",
+        help="spend at most N write units a second (default: no limit)",
+    )
     parser.add_argument("--concurrency", type=int, default=16, metavar="N", help="writes in flight (default 16)")
     parser.add_argument(
         "--batch-puts",
