@@ -26,6 +26,13 @@ _parity = _meter.create_gauge(
 )
 
 
+EXAMPLES = """\
+examples:
+  parity gate                               # exit 0 when it is safe to cut over, 1 naming what is not
+  parity gate --min-parity 99.99 --max-age 6 --json
+"""
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-parity", type=float, default=100.0, metavar="P", help="percent (default 100)")
     parser.add_argument(
