@@ -5,7 +5,7 @@
 --   parity_checker  the consumer, the KCL processor and the reconciler: SELECT on the mapped tables,
 --                   nothing else on them; creates and writes the parity store schema.
 --   parity_replay   `parity replay --apply` only: INSERT/UPDATE/DELETE (and SELECT) on the mapped
---                   tables, and writes the parity store schema.
+--                   tables, and writes (never creates) the parity store's tables.
 --
 -- Both are NOLOGIN group roles; give each job its own LOGIN user in one of them, e.g.
 --   CREATE ROLE parity_consumer LOGIN PASSWORD '...' IN ROLE parity_checker;
@@ -54,7 +54,10 @@ BEGIN
     END IF;
     -- The store's grants are the checker's to give (it owns the schema and the tables in it): act as it.
     SET LOCAL ROLE parity_checker;
-    EXECUTE format('GRANT USAGE, CREATE ON SCHEMA %I TO parity_replay', store);
+    -- Usage only: the store's tables are made by its owner (parity runs every migration as
+    -- parity_checker, and refuses a replay job that starts first on a fresh store).
+    EXECUTE format('GRANT USAGE ON SCHEMA %I TO parity_replay', store);
+    EXECUTE format('REVOKE CREATE ON SCHEMA %I FROM parity_replay', store);
     EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %I TO parity_checker, parity_replay', store);
     EXECUTE format('GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA %I TO parity_checker, parity_replay', store);
     EXECUTE format('ALTER DEFAULT PRIVILEGES FOR ROLE parity_checker IN SCHEMA %I'

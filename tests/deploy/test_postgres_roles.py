@@ -11,12 +11,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 
 import psycopg
 import pytest
 from psycopg import errors
 
+from parity.cli import main
 from parity.compare import Discrepancy
 from parity.local import example
 from parity.pg import connect
@@ -180,3 +182,64 @@ def test_the_script_runs_as_a_database_owner_who_is_not_a_superuser(own_cluster:
     finally:
         checker.close()
     assert _denied(checker_dsn, "DELETE FROM public.sessions")
+
+
+def _store_tables(dsn: str) -> dict[str, str]:
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute("SELECT tablename, tableowner FROM pg_tables WHERE schemaname = 'parity'").fetchall()
+    return dict(rows)
+
+
+def test_replay_first_on_a_fresh_store_leaves_it_to_the_checker(
+    login: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`parity replay` as the replay role, first on a fresh store, must not create the store tables
+    (they would be its own, and every checker job would then be denied): it refuses, naming what to
+    run, and the checker's first start creates them owned by parity_checker for both jobs."""
+    config = tmp_path / "parity.toml"
+    example_toml = resources.files("parity.local").joinpath("example.toml").read_text()
+    config.write_text(example_toml.replace('table = "app"', 'table = "app"\nendpoint_url = "http://127.0.0.1:1"', 1))
+    monkeypatch.setenv("PARITY_POSTGRES_DSN", login["parity_replay"])
+    code = main(["replay", "--config", str(config)])
+    out, err = capsys.readouterr()
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1, err
+    assert err.startswith(
+        "parity: error: the store schema 'parity' belongs to parity_checker, and parity_replay may not apply its"
+    ), err
+    assert "run a checker command first (parity check-config as parity_checker)" in err
+    assert "GRANT parity_checker TO parity_replay" in err
+    assert _store_tables(login["parity_checker"]) == {}  # nothing half-made
+
+    monkeypatch.setenv("PARITY_POSTGRES_DSN", login["parity_checker"])
+    assert main(["discrepancies", "--config", str(config)]) == 0  # the checker's first command migrates
+    capsys.readouterr()
+    owners = _store_tables(login["parity_checker"])
+    assert owners and set(owners.values()) == {"parity_checker"}, owners
+
+    monkeypatch.setenv("PARITY_POSTGRES_DSN", login["parity_replay"])
+    assert main(["replay", "--config", str(config)]) == 2  # now past the store, on to DynamoDB
+    assert "cannot reach DynamoDB" in capsys.readouterr().err
+    assert _denied(login["parity_replay"], "CREATE TABLE parity.intruder (x int)")
+
+
+def test_a_login_user_without_set_role_still_migrates_as_the_owner(app_db: str) -> None:
+    """A checker login that forgot `ALTER ROLE ... SET role`: the tables it creates are still the
+    group role's (owned by parity_checker), so the replay role's default grants apply to them."""
+    user = f"t_plain_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(app_db, autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {user} LOGIN IN ROLE parity_checker")
+    try:
+        conn = connect(psycopg.conninfo.make_conninfo(app_db, user=user))
+        try:
+            assert conn.execute("SELECT current_user AS u").fetchone() == {"u": user}
+            assert Store("parity").migrate(conn)
+            conn.commit()
+        finally:
+            conn.close()
+        owners = _store_tables(app_db)
+        assert owners and set(owners.values()) == {"parity_checker"}, owners
+    finally:
+        with psycopg.connect(app_db, autocommit=True) as admin:
+            admin.execute(f"DROP OWNED BY {user}")
+            admin.execute(f"DROP ROLE {user}")
