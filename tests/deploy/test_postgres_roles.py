@@ -8,6 +8,8 @@ the mapped tables and the store tables the checker created, but cannot change th
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -136,16 +138,19 @@ def test_a_missing_mapped_table_fails_with_a_hint(pg_dsn: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def own_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def own_cluster() -> Iterator[str]:
     """A PostgreSQL cluster of this module's own (pgserver): global roles of other tests cannot interfere,
     and the roles script meets a cluster where parity_checker and parity_replay do not exist yet."""
     from parity.local.embedded import start_postgres
 
-    server = start_postgres(tmp_path_factory.mktemp("own-cluster"))
+    # not under pytest's basetemp: another pytest run on the machine prunes old basetemp folders
+    root = Path(tempfile.mkdtemp(prefix="parity-test-own-cluster-"))
+    server = start_postgres(root)
     try:
         yield server.dsn
     finally:
         server.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_the_script_runs_as_a_database_owner_who_is_not_a_superuser(own_cluster: str) -> None:
