@@ -112,12 +112,13 @@ def run(args: argparse.Namespace) -> int:
             return _list_runs(conn, store, args.json)
         # the writer's client retries throttling itself (counted, with backoff): botocore does not
         dynamodb = client(config.dynamodb, max_pool=max(32, args.concurrency * 2))
-        writes = client(config.dynamodb, max_pool=max(32, args.concurrency * 2), max_attempts=1)
+        writes = client(config.dynamodb, max_pool=max(32, args.concurrency * 2), max_attempts=0)
         table = config.dynamodb.table
         schema = key_schema(dynamodb, table)
+        writer = _writer(writes, config, args)
         if args.undo is not None:
-            check_write_permissions(writes, table, ["PutItem", "DeleteItem"])
-            undone = undo_run(conn, store, _writer(writes, config, args), config, schema, args.undo)
+            check_write_permissions(writer, ["PutItem", "DeleteItem"])
+            undone = undo_run(conn, store, writer, config, schema, args.undo)
             if args.json:
                 print_json(as_json(undone))
             else:
@@ -131,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
             actions = ["PutItem", "UpdateItem"]
             actions += ["DeleteItem"] if args.include_deletes else []
             actions += ["BatchWriteItem"] if args.batch_puts else []
-            check_write_permissions(writes, table, actions)
+            check_write_permissions(writer, actions)
         plan = build_plan(conn, store, dynamodb, config, schema, options)
         if args.apply and plan.unbuildable:
             first = plan.unbuildable[0]
@@ -146,7 +147,6 @@ def run(args: argparse.Namespace) -> int:
         if args.apply and plan.changes:
             progress = _progress if sys.stderr.isatty() and not args.json else None
             settings = Settings(concurrency=args.concurrency, batch_puts=args.batch_puts)
-            writer = _writer(writes, config, args)
             applied = apply_plan(
                 conn,
                 store,

@@ -5,21 +5,20 @@ with a condition that can never hold (``attribute_exists(k) AND attribute_not_ex
 DynamoDB checks the permission first, so an allowed action answers
 ConditionalCheckFailedException and writes nothing (no item, no stream record), and a missing one
 answers AccessDeniedException. ``BatchWriteItem`` (``--batch-puts``) is probed with a delete of the
-probe key, which does not exist: a no-op.
+probe key, which does not exist: a no-op. The probes go through the repair's writer, so a
+throttled probe is retried like any write.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
-
-import botocore.exceptions
 
 from parity.dynamo import dynamodb_errors
 from parity.errors import DynamoDBError
+from parity.repair.writer import ConditionFailed, Denied, Writer
 
 PROBE = "__parity_repair_permission_probe__"
-_DENIED = ("AccessDeniedException", "UnrecognizedClientException", "AccessDenied")
 
 
 def probe_key(dynamodb: Any, table: str) -> dict[str, Any]:
@@ -27,48 +26,40 @@ def probe_key(dynamodb: Any, table: str) -> dict[str, Any]:
     with dynamodb_errors(f"describing table {table!r}"):
         described = dynamodb.describe_table(TableName=table)["Table"]
     types = {d["AttributeName"]: d["AttributeType"] for d in described["AttributeDefinitions"]}
-    key: dict[str, Any] = {}
-    for entry in described["KeySchema"]:
-        kind = types[entry["AttributeName"]]
-        key[entry["AttributeName"]] = (
-            {"S": PROBE} if kind == "S" else {"N": "-1.7976931348623157"} if kind == "N" else {"B": PROBE.encode()}
-        )
-    return key
+    samples = {"S": {"S": PROBE}, "N": {"N": "-1.7976931348623157"}, "B": {"B": PROBE.encode()}}
+    return {entry["AttributeName"]: samples[types[entry["AttributeName"]]] for entry in described["KeySchema"]}
 
 
-def check_write_permissions(dynamodb: Any, table: str, actions: Sequence[str]) -> None:
+def check_write_permissions(writer: Writer, actions: Sequence[str]) -> None:
     """Raise DynamoDBError (exit 2) naming every write action of ``actions`` the credentials lack."""
+    dynamodb, table = writer.dynamodb, writer.table
     key = probe_key(dynamodb, table)
-    first = next(iter(key))
-    never = {
-        "ConditionExpression": "attribute_exists(#k) AND attribute_not_exists(#k)",
-        "ExpressionAttributeNames": {"#k": first},
-    }
-    calls = {
-        "PutItem": lambda: dynamodb.put_item(TableName=table, Item=key, **never),
+    names = {"#k": next(iter(key))}
+    never = "attribute_exists(#k) AND attribute_not_exists(#k)"
+    calls: dict[str, Callable[[], Any]] = {
+        "PutItem": lambda: dynamodb.put_item(
+            TableName=table, Item=key, ConditionExpression=never, ExpressionAttributeNames=names
+        ),
         "UpdateItem": lambda: dynamodb.update_item(
             TableName=table,
             Key=key,
             UpdateExpression="REMOVE #p",
-            **{**never, "ExpressionAttributeNames": {"#k": first, "#p": "__parity_probe__"}},
+            ConditionExpression=never,
+            ExpressionAttributeNames={**names, "#p": "__parity_probe__"},
         ),
-        "DeleteItem": lambda: dynamodb.delete_item(TableName=table, Key=key, **never),
+        "DeleteItem": lambda: dynamodb.delete_item(
+            TableName=table, Key=key, ConditionExpression=never, ExpressionAttributeNames=names
+        ),
         "BatchWriteItem": lambda: dynamodb.batch_write_item(RequestItems={table: [{"DeleteRequest": {"Key": key}}]}),
     }
     missing = []
     for action in actions:
         try:
-            calls[action]()
-        except botocore.exceptions.ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code", ""))
-            if code in _DENIED:
-                missing.append(action)
-            elif code != "ConditionalCheckFailedException":
-                with dynamodb_errors(f"checking dynamodb:{action} on {table!r}"):
-                    raise
-        except botocore.exceptions.BotoCoreError:
-            with dynamodb_errors(f"checking dynamodb:{action} on {table!r}"):
-                raise
+            writer.call(action, 1, calls[action])
+        except ConditionFailed:
+            continue  # allowed: the condition that can never hold was evaluated
+        except Denied:
+            missing.append(action)
     if missing:
         raise DynamoDBError(
             f"the credentials may not call {', '.join('dynamodb:' + a for a in missing)} on table {table!r};"

@@ -46,6 +46,17 @@ class ConditionFailed(Exception):
     """The item changed since it was judged: judge it again."""
 
 
+class Denied(DynamoDBError):
+    """The credentials may not call this write action."""
+
+    def __init__(self, table: str, action: str, code: str) -> None:
+        super().__init__(
+            f"writing to {table!r}: the credentials may not call dynamodb:{action} ({code})",
+            hint="run repair with the repair task role (docs/repair.md, Permissions)",
+        )
+        self.action = action
+
+
 @dataclass(frozen=True)
 class Written:
     """One write that happened: the item before (None: there was none) and after (None: deleted)."""
@@ -106,7 +117,7 @@ class Writer:
     def put(self, item: Item, schema: Sequence[str]) -> Written:
         """Put ``item`` where no item is (ConditionFailed when one appeared)."""
         names = {"#k": schema[0]}
-        answer = self._write(
+        answer = self.call(
             "PutItem",
             item_units(item),
             lambda: self.dynamodb.put_item(
@@ -153,7 +164,7 @@ class Writer:
         }
         if values:
             kwargs["ExpressionAttributeValues"] = values
-        answer = self._write("UpdateItem", item_units(seen), lambda: self.dynamodb.update_item(**kwargs))
+        answer = self.call("UpdateItem", item_units(seen), lambda: self.dynamodb.update_item(**kwargs))
         before = answer.get("Attributes") or {}
         after = dict(before)
         for name, value in changes.items():
@@ -176,7 +187,7 @@ class Writer:
         }
         if values:
             kwargs["ExpressionAttributeValues"] = values
-        answer = self._write("DeleteItem", item_units(seen), lambda: self.dynamodb.delete_item(**kwargs))
+        answer = self.call("DeleteItem", item_units(seen), lambda: self.dynamodb.delete_item(**kwargs))
         return Written(answer.get("Attributes") or None, None)
 
     def restore(
@@ -204,11 +215,9 @@ class Writer:
         if values:
             kwargs["ExpressionAttributeValues"] = values
         if before is None:
-            self._write(
-                "DeleteItem", item_units(after or {}), lambda: self.dynamodb.delete_item(Key=dict(key), **kwargs)
-            )
+            self.call("DeleteItem", item_units(after or {}), lambda: self.dynamodb.delete_item(Key=dict(key), **kwargs))
         else:
-            self._write("PutItem", item_units(before), lambda: self.dynamodb.put_item(Item=dict(before), **kwargs))
+            self.call("PutItem", item_units(before), lambda: self.dynamodb.put_item(Item=dict(before), **kwargs))
 
     def batch_put(self, items: Sequence[Item]) -> None:
         """Unconditioned puts, 25 to a BatchWriteItem; unprocessed items retried with backoff."""
@@ -218,7 +227,7 @@ class Writer:
             ]
             for attempt in range(self.attempts):
                 units = sum(item_units(r["PutRequest"]["Item"]) for r in pending)
-                answer = self._write(
+                answer = self.call(
                     "BatchWriteItem",
                     units,
                     lambda pending=pending: self.dynamodb.batch_write_item(RequestItems={self.table: pending}),  # type: ignore[misc]
@@ -235,7 +244,7 @@ class Writer:
 
     # --- plumbing --------------------------------------------------------------------------------
 
-    def _write(self, action: str, units: int, call: Callable[[], T]) -> T:
+    def call(self, action: str, units: int, call: Callable[[], T]) -> T:
         """Run one write with the budget, backoff on throttling, and our errors."""
         for attempt in range(self.attempts):
             self.budget.spend(units)
@@ -250,11 +259,8 @@ class Writer:
                 if code in THROTTLING_CODES and attempt + 1 < self.attempts:
                     self._backoff(attempt)
                     continue
-                if code in ("AccessDeniedException", "UnrecognizedClientException"):
-                    raise DynamoDBError(
-                        f"writing to {self.table!r}: the credentials may not call dynamodb:{action} ({code})",
-                        hint="run repair with the repair task role (docs/repair.md, Permissions)",
-                    ) from exc
+                if code in ("AccessDeniedException", "UnrecognizedClientException", "AccessDenied"):
+                    raise Denied(self.table, action, code) from exc
                 with dynamodb_errors(f"{action} on {self.table!r}"):
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
