@@ -24,11 +24,11 @@ from parity.config import EntityConfig, ParityConfig
 from parity.mapping import key_id
 from parity.pg import Connection
 from parity.repair.build import Built, Unbuildable, build_item
+from parity.repair.journal import JournalEntry, fail_run, finish_run, journal, start_run
 from parity.repair.plan import Action, decide
 from parity.repair.planner import Options, Plan, Step, judge, read_rows
 from parity.repair.writer import ConditionFailed, Writer, Written
 from parity.store import Store
-from parity.store.repair import JournalEntry, fail_run, finish_run, journal, start_run
 from parity.telemetry import get_logger, meter
 
 log = get_logger("repair.apply")

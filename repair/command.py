@@ -23,13 +23,13 @@ from parity.errors import InputError
 from parity.keyfile import read_key_file
 from parity.pg import Connection, connect, resolve_dsn
 from parity.repair.apply import Applied, Settings, apply_plan, new_run_id
+from parity.repair.journal import runs
 from parity.repair.permissions import check_write_permissions
 from parity.repair.plan import Action
 from parity.repair.planner import Options, Plan, build_plan
 from parity.repair.undo import as_json, undo_run
 from parity.repair.writer import CapacityBudget, Writer
 from parity.store import Store
-from parity.store.repair import runs
 
 _SKIP_WORDS = {
     Action.SKIP_NEWER_IN_DYNAMODB: "newer in DynamoDB (the app wrote since), left alone",

@@ -22,7 +22,6 @@ from parity.pg import Connection, fetch_rows
 from parity.repair.build import Built, Unbuildable, build_item
 from parity.repair.plan import Action, Decision, decide
 from parity.store import Store
-from parity.store.repair import open_discrepancies
 from parity.telemetry import get_logger
 
 log = get_logger("repair.planner")
@@ -88,7 +87,9 @@ def candidates(conn: Connection, store: Store, config: ParityConfig, options: Op
     by_name = {e.name: e for e in config.entity if not options.entities or e.name in options.entities}
     found: list[_Candidate] = []
     excluded = 0
-    for row in open_discrepancies(conn, store, include_deletes=options.include_deletes):
+    kinds = ["missing_in_dynamodb", "mismatched", *(["missing_in_postgres"] if options.include_deletes else [])]
+    # open only: an accepted discrepancy is a difference someone decided to keep, never repaired
+    for row in store.discrepancy_rows(conn, "open", kinds=kinds, order="key"):
         entity = by_name.get(row["entity"])
         if entity is None:
             continue

@@ -17,9 +17,9 @@ from typing import Any
 from parity.config import ParityConfig
 from parity.errors import InputError
 from parity.pg import Connection
+from parity.repair.journal import journal_of, mark_undone, run_status, runs
 from parity.repair.writer import ConditionFailed, Writer
 from parity.store import Store
-from parity.store.repair import journal_of, mark_undone, run_status, runs
 from parity.telemetry import get_logger
 
 log = get_logger("repair.undo")

@@ -31,8 +31,8 @@ OWNERS: dict[str, tuple[str, ...]] = {
         f"reconcile_{name}": ("parity.reconciler.runs_store", "parity.reconciler.anti_join", "parity.reconciler.final")
         for name in ("segments", "keys", "findings", "pending")
     },
-    "repair_runs": ("parity.store.repair",),
-    "repair_journal": ("parity.store.repair",),
+    "repair_runs": ("parity.repair.journal",),
+    "repair_journal": ("parity.repair.journal",),
     "replay_runs": ("parity.rollback.journal",),
     "replay_journal": ("parity.rollback.journal",),
 }

@@ -1,4 +1,8 @@
-"""The store's SQL for ``parity repair``: the keys to repair, its runs and its journal.
+"""Repair's own tables (migration 080): ``repair_runs`` and ``repair_journal``.
+
+Every repair run is a row; every item it wrote is journalled with the whole item before and after,
+so that ``parity repair --undo RUN_ID`` can put it back. This module is the only one that writes
+SQL against them; the caller owns the transaction unless a function says it commits.
 
 Images are typed DynamoDB JSON; binary values (bytes from boto3) are kept as base64 text under
 ``{"B": ...}`` and come back as bytes, so a journalled image can be written to DynamoDB again.
@@ -18,8 +22,6 @@ from psycopg.types.json import Jsonb
 from parity.pg import Connection, postgres_errors
 from parity.store import Store
 
-REPAIRABLE_KINDS = ("missing_in_dynamodb", "mismatched")
-
 
 @dataclass(frozen=True)
 class JournalEntry:
@@ -35,17 +37,6 @@ class JournalEntry:
     columns: tuple[str, ...] = ()
     seq: int = 0
     undone_at: datetime | None = None
-
-
-def open_discrepancies(conn: Connection, store: Store, *, include_deletes: bool) -> list[dict[str, Any]]:
-    """``{"entity", "key", "kind"}`` of every *open* discrepancy repair may act on (accepted and
-    resolved ones never): missing_in_dynamodb and mismatched, and missing_in_postgres with deletes."""
-    kinds = [*REPAIRABLE_KINDS, *(["missing_in_postgres"] if include_deletes else [])]
-    query = sql.SQL(
-        "SELECT entity, key, kind FROM {} WHERE status = 'open' AND kind = ANY(%s) ORDER BY entity, key_id"
-    ).format(store.table("discrepancies"))
-    with postgres_errors("reading open discrepancies"):
-        return [dict(r) for r in conn.execute(query, (kinds,)).fetchall()]
 
 
 def start_run(conn: Connection, store: Store, run_id: str, options: Mapping[str, Any]) -> None:
