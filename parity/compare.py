@@ -14,7 +14,7 @@ shortcut to the canonical answer).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -59,8 +59,58 @@ MATCH = Comparison(Verdict.MATCH)
 
 
 def diff_canonical(entity: EntityConfig, left: Mapping[str, Canon], right: Mapping[str, Canon]) -> tuple[str, ...]:
-    """The non-key columns whose canonical values differ, in config order."""
-    return tuple(column for column in entity.columns if left.get(column) != right.get(column))
+    """The compared non-key columns whose canonical values differ (after their normalize rules), in config order."""
+    return tuple(
+        column
+        for column, spec in entity.columns.items()
+        if spec.compare and left.get(column) != right.get(column) and not _normalized_equal(spec, left, right, column)
+    )
+
+
+def _normalized_equal(spec: ColumnSpec, left: Mapping[str, Canon], right: Mapping[str, Canon], column: str) -> bool:
+    a, b = left.get(column), right.get(column)
+    if not spec.normalize or not isinstance(a, str) or not isinstance(b, str):
+        return False
+    return normalize_text(spec.normalize, a) == normalize_text(spec.normalize, b)
+
+
+def normalize_text(rules: tuple[str, ...], text: str) -> str:
+    """A string after a column's ``normalize`` rules, in order: "trim" (surrounding whitespace), "casefold"."""
+    for rule in rules:
+        text = text.strip() if rule == "trim" else text.casefold()
+    return text
+
+
+def column_rules(entity: EntityConfig) -> dict[str, dict[str, Any]]:
+    """The comparison rules in force on an entity's columns (only columns that have any), for reports."""
+    rules: dict[str, dict[str, Any]] = {}
+    for column, spec in entity.columns.items():
+        rule: dict[str, Any] = {}
+        if not spec.compare:
+            rule["compare"] = False
+        if spec.normalize:
+            rule["normalize"] = list(spec.normalize)
+        if spec.redact:
+            rule["redact"] = True
+        if rule:
+            rules[column] = rule
+    return rules
+
+
+def rules_text(entities: Sequence[EntityConfig]) -> str | None:
+    """One line naming every rule in force, or None when every column is compared exactly."""
+    parts = []
+    for entity in entities:
+        for column, rule in column_rules(entity).items():
+            said = []
+            if rule.get("compare") is False:
+                said.append("not compared")
+            if rule.get("normalize"):
+                said.append("normalized (" + ", ".join(rule["normalize"]) + ")")
+            if rule.get("redact"):
+                said.append("redacted")
+            parts.append(f"{entity.name}.{column} {' and '.join(said)}")
+    return "; ".join(parts) if parts else None
 
 
 def compare_canonical(
@@ -314,6 +364,7 @@ def _plan(entity: EntityConfig) -> Plan:
             _same_timestamp(spec) if spec.type == "timestamp" else _SAME.get(spec.type, _absent),
         )
         for column, spec in entity.all_columns.items()
+        if spec.compare  # a column that is never compared cannot make a pair unequal
     )
     if len(_plans) > 256:  # configs are few; tests build many
         _plans.clear()

@@ -24,6 +24,7 @@ ColumnType = Literal[
 COLUMN_TYPES: tuple[str, ...] = get_args(ColumnType)
 TimeUnit = Literal["s", "ms"]
 TimePrecision = Literal["s", "ms", "us"]
+Normalization = Literal["trim", "casefold"]
 TimeFormat = Literal["iso", "epoch"]
 
 
@@ -45,6 +46,19 @@ class ColumnSpec(_Model):
     # "iso" (ISO-8601 UTC text) or "epoch" (a number in `unit`). Default: "epoch" when `unit` is
     # given, else "iso".
     format: TimeFormat | None = None
+    # Per-column comparison rules (never silent: reports list them). compare = false keeps the column
+    # mapped (replay and repair still write it) but never compares it; normalize applies to strings
+    # before they are compared ("trim": surrounding whitespace, "casefold": case), in the order given.
+    compare: bool = True
+    normalize: tuple[Normalization, ...] = ()
+
+    @model_validator(mode="after")
+    def _normalize_strings_only(self) -> ColumnSpec:
+        if self.normalize and self.type != "string":
+            raise ValueError(f"'normalize' applies only to columns of type 'string', not '{self.type}'")
+        if len(set(self.normalize)) != len(self.normalize):
+            raise ValueError(f"'normalize' names a rule twice: {list(self.normalize)}")
+        return self
 
     @model_validator(mode="after")
     def _timestamp_only_options(self) -> ColumnSpec:
@@ -121,6 +135,8 @@ class EntityConfig(_Model):
         if overlap:
             raise ValueError(f"column(s) {sorted(overlap)} are both key and non-key columns")
         for name, spec in self.key.items():
+            if not spec.compare or spec.normalize:
+                raise ValueError(f"key column '{name}' is always compared exactly (no 'compare' or 'normalize')")
             if spec.type not in ("string", "uuid", "integer", "decimal", "timestamp"):
                 raise ValueError(f"key column '{name}' has type '{spec.type}', which cannot be a key")
         for option, templates in (("item_key", self.item_key), ("item_attributes", self.item_attributes)):

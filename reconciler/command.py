@@ -188,7 +188,16 @@ def run(args: argparse.Namespace, *, stop_after_pages: int | None = None) -> int
                 report = reconciler.report(conn, complete=False)
         finally:
             _restore_signals(previous)
-    return _output(args, report)
+    return _output(args, with_rules(report, config))
+
+
+def with_rules(report: dict[str, Any], config: Any) -> dict[str, Any]:
+    """The report with the per-column comparison rules in force (``compare``, ``normalize``,
+    ``redact``), so that no rule is ever silent."""
+    from parity.compare import column_rules
+
+    rules = {e.name: column_rules(e) for e in config.entity if column_rules(e)}
+    return {**report, "rules": rules}
 
 
 def _cpus() -> int:
@@ -259,6 +268,12 @@ def _output(args: argparse.Namespace, report: dict[str, Any]) -> int:
         print_json(report)
     else:
         sys.stdout.write(summary_text(report, args.report))
+        rules = "; ".join(
+            f"{entity}.{column} " + ", ".join(f"{k}={v}" for k, v in rule.items())
+            for entity, columns in report.get("rules", {}).items()
+            for column, rule in columns.items()
+        )
+        sys.stdout.write(f"Column rules in force: {rules}\n" if rules else "")
         sys.stdout.flush()
     if args.fail_under is not None and report.get("complete") and report["parity_percent"] < args.fail_under:
         log.warning("parity below threshold", parity_percent=report["parity_percent"], fail_under=args.fail_under)

@@ -43,7 +43,9 @@ def run(args: argparse.Namespace) -> int:
     with store_connection(config) as (conn, store):
         data = load(conn, store)
     target = Path(args.html)
-    write_atomically(target, render(data))
+    from parity.compare import rules_text
+
+    write_atomically(target, render(data, rules=rules_text(config.entity)))
     print(
         f"wrote {target}: {len(data.runs)} reconcile runs, {len(data.open_discrepancies)} open discrepancies",
         file=sys.stdout,

@@ -102,7 +102,7 @@ def discrepancy_table(items: tuple[OpenDiscrepancy, ...], table_id: str, *, note
     )
 
 
-def render(data: ReportData, *, title: str = "parity report") -> str:
+def render(data: ReportData, *, title: str = "parity report", rules: str | None = None) -> str:
     """The whole page as one string."""
     latest = next((r for r in reversed(data.runs) if r.parity_percent is not None), None)
     tiles = [
@@ -178,7 +178,9 @@ def render(data: ReportData, *, title: str = "parity report") -> str:
 <body><header><h1>{escape(title)}</h1>
 <p>DynamoDB compared with PostgreSQL · generated {_when(data.generated_at)} UTC</p></header>
 <main>
-<section id="summary"><div class="tiles">{tile_html}</div></section>
+<section id="summary"><div class="tiles">{tile_html}</div>
+<p id="rules">{escape("Column rules in force: " + rules) if rules else "Every mapped column is compared exactly."}</p>
+</section>
 <section id="parity-over-time"><h2>Parity % over reconcile runs</h2>{runs_chart}
 {runs_html}
 </section>
