@@ -16,6 +16,16 @@ commits, in ONE PostgreSQL transaction, everything the batch concluded:
 - undecodable records and items of no entity go to the dead-letter table with a reason;
 - the caller's ``in_transaction`` hook (a checkpoint) runs inside the same transaction.
 
+**One record's problem is that record's problem.** A record that cannot be judged (a value that
+cannot be canonicalized or stored) becomes a dead letter with the reason and the batch goes on.
+When PostgreSQL refuses a value of the batch (SQLSTATE class 22 or 54:
+:class:`~parity.errors.PostgresRefusedValue`), the batch is checked again record by record, each in
+a transaction of its own, and the record PostgreSQL refuses is dead-lettered; the hook commits with
+the last transaction. Only systemic failures (PostgreSQL or DynamoDB unreachable or refusing the
+statement itself) propagate, so the caller retries the whole batch and never checkpoints past a
+record that was neither checked nor dead-lettered. Every dead letter is logged with its record id
+and reason (``BatchOutcome.failures``), like the partial failures of Powertools' batch utility.
+
 Because pending re-checks are persisted, a caller may checkpoint past records whose verdict waits
 for grace. Every write is an idempotent upsert: a replayed record never doubles a row.
 
@@ -44,7 +54,7 @@ from parity.consumer import pending
 from parity.consumer.jsonsafe import json_safe
 from parity.consumer.judge import Outcome, dynamodb_only, judge
 from parity.consumer.rows import configure as configure_row_decoding
-from parity.errors import PostgresError
+from parity.errors import DependencyError, ParityError, PostgresRefusedValue
 from parity.mapping import Key, Row, canonical_item, canonical_row, json_key_id, key_from_json, key_id, key_to_json
 from parity.pg import Connection, connect, fetch_rows, postgres_errors
 from parity.store import Store
@@ -83,6 +93,7 @@ class BatchOutcome:
     archived: int = 0
     committed_at: datetime | None = None
     latencies_ms: tuple[float, ...] = ()
+    failures: tuple[Dead, ...] = ()  # every record dead-lettered by this call, with its reason
 
     @property
     def records(self) -> int:
@@ -98,6 +109,7 @@ class BatchOutcome:
             self.archived + other.archived,
             other.committed_at or self.committed_at,
             self.latencies_ms + other.latencies_ms,
+            self.failures + other.failures,
         )
 
 
@@ -109,7 +121,7 @@ class _Work:
     resolve: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     resolve_ids: dict[str, list[str]] = field(default_factory=dict)
     clear: dict[str, list[tuple[str, ChangeRecord]]] = field(default_factory=dict)
-    pending: list[tuple[str, str, dict[str, Any], ChangeRecord]] = field(default_factory=list)
+    pending: list[pending.PendingRow] = field(default_factory=list)
     discrepancies: list[Discrepancy] = field(default_factory=list)
     archive: list[dict[str, Any]] = field(default_factory=list)
     dead: list[Dead] = field(default_factory=list)
@@ -199,20 +211,53 @@ class Checker:
         *,
         in_transaction: InTransaction | None = None,
         received_at: datetime | None = None,
+        retire: Sequence[str] = (),
     ) -> BatchOutcome:
-        """Check a batch and commit its verdicts (and the ``in_transaction`` hook) in one transaction."""
+        """Check a batch and commit its verdicts (and the ``in_transaction`` hook) in one transaction.
+
+        ``retire``: ids of this checker's dead letters being retried; those whose record is not
+        dead-lettered again are removed in the same transaction.
+        """
         received = received_at or datetime.now(UTC)
+        try:
+            return self._process_once(records, undecodable, in_transaction, received, retire)
+        except PostgresRefusedValue as exc:
+            if not records:
+                raise  # only dead letters, stored in a form PostgreSQL accepts: not a record's problem
+            log.warning(
+                "PostgreSQL refused a value of this batch; checking its records one by one",
+                records=len(records),
+                error=exc.message,
+            )
+        total = BatchOutcome()
+        for record in records:
+            try:
+                total = total.merge(self._process_once([record], (), None, received, retire))
+            except PostgresRefusedValue as exc:
+                dead = Dead(record.event_id, f"PostgreSQL refused a value of this record: {exc.message}", record.raw)
+                total = total.merge(self._process_once([], [dead], None, received, ()))
+        return total.merge(self._process_once([], undecodable, in_transaction, received, retire))
+
+    def _process_once(
+        self,
+        records: Sequence[ChangeRecord],
+        undecodable: Sequence[Undecodable],
+        in_transaction: InTransaction | None,
+        received: datetime,
+        retire: Sequence[str],
+    ) -> BatchOutcome:
         try:
             conn = self.connection()
             with postgres_errors("checking a batch of stream records"), _batch_transaction(conn):
                 work = self._check(conn, records, received)
                 work.dead.extend(undecodable)
                 self._write(conn, work, received)
+                if retire:
+                    dead_ids = {d.record_id for d in work.dead}
+                    done = [r for r in retire if r not in dead_ids]
+                    self.store.delete_dead_letters(conn, str(self.source), done)
                 if in_transaction is not None:
                     in_transaction(conn, self.store)
-        except PostgresError:
-            self._abort()
-            raise
         except BaseException:
             self._abort()
             raise
@@ -263,7 +308,12 @@ class Checker:
             entity = self._entities[name]
             rows = fetch_rows(conn, entity, list(located))
             for key, found in located.items():
-                self._judge_first(entity, key, found, rows.get(key), work)
+                try:
+                    self._judge_first(entity, key, found, rows.get(key), work)
+                except DependencyError:
+                    raise
+                except Exception as exc:  # this record's problem: a dead letter, the batch goes on
+                    work.dead.append(Dead(found.record.event_id, f"cannot check: {_reason(exc)}", found.record.raw))
         return work
 
     def _judge_first(self, entity: EntityConfig, key: Key, found: Located, row: Any, work: _Work) -> None:
@@ -272,8 +322,9 @@ class Checker:
         if judgement.outcome is Outcome.MISMATCH:
             key_json = key_to_json(entity, key)
             if self.grace.total_seconds() > 0:
+                row_to_wait = pending.pending_row(entity.name, key_id(entity, key), key_json, record)
                 work.counts["pending"] += 1
-                work.pending.append((entity.name, key_id(entity, key), key_json, record))
+                work.pending.append(row_to_wait)
                 return
             self._discrepancy(entity, key_json, record, judgement.comparison, row, work)
             return
@@ -300,7 +351,11 @@ class Checker:
             entity = self._entities[name]
             rows = fetch_rows(conn, entity, [k for k, _ in items])
             for key, entry in items:
-                judgement = judge(entity, entry.record, rows.get(key), ttl_deletes_rows=self.ttl_deletes_rows)
+                try:
+                    judgement = judge(entity, entry.record, rows.get(key), ttl_deletes_rows=self.ttl_deletes_rows)
+                except Exception as exc:  # a stored image that cannot be judged: its own dead letter
+                    work.dead.append(Dead(entry.event_id, f"cannot re-check: {_reason(exc)}", entry.key))
+                    continue
                 if judgement.outcome is Outcome.MISMATCH:
                     self._discrepancy(entity, entry.key, entry.record, judgement.comparison, rows.get(key), work)
                     continue
@@ -319,20 +374,9 @@ class Checker:
         row: Row | None,
         work: _Work,
     ) -> None:
-        work.counts[str(comparison.verdict)] += 1
-        work.created.append(record.approximate_created)
-        image = record.image
-        values = discrepancy_values(
-            entity,
-            comparison,
-            None if image is None else canonical_item(entity, image),
-            None if row is None else canonical_row(entity, row),
-        )
-        work.discrepancies.append(Discrepancy(entity.name, key_json, comparison.verdict, comparison.columns, values))
-        if not dynamodb_only(entity, record, row):
-            return
-        work.archive.append(
-            {
+        archived = None
+        if dynamodb_only(entity, record, row):
+            archived = {
                 "entity": entity.name,
                 "key": key_json,
                 "event_id": record.event_id,
@@ -342,7 +386,18 @@ class Checker:
                 "old_image": None if record.old_image is None else json_safe(record.old_image),
                 "user_identity": record.user_identity,
             }
+        image = record.image
+        values = discrepancy_values(
+            entity,
+            comparison,
+            None if image is None else canonical_item(entity, image),
+            None if row is None else canonical_row(entity, row),
         )
+        work.counts[str(comparison.verdict)] += 1
+        work.created.append(record.approximate_created)
+        work.discrepancies.append(Discrepancy(entity.name, key_json, comparison.verdict, comparison.columns, values))
+        if archived is not None:
+            work.archive.append(archived)
 
     def _write(self, conn: Connection, work: _Work, now: datetime) -> None:
         matched = {name: list(ids) for name, ids in work.resolve_ids.items()}
@@ -358,7 +413,7 @@ class Checker:
         if work.archive:
             self.store.archive(conn, work.archive)
         for dead in work.dead:
-            self.store.dead_letter(conn, str(self.source), dead.record_id, dead.reason, json_safe(dead.raw))
+            self.store.dead_letter(conn, str(self.source), dead.record_id, dead.reason, dead.raw)
         work.counts["dead_letter"] += len(work.dead)
 
     def _finish(self, work: _Work) -> BatchOutcome:
@@ -375,8 +430,8 @@ class Checker:
                 count=len(work.discrepancies),
                 sample=[d.to_json() for d in work.discrepancies[:5]],
             )
-        for dead in work.dead[:5]:
-            log.warning("dead letter", record_id=dead.record_id, reason=dead.reason)
+        for dead in work.dead:  # every one, with its id and reason (a batch holds few of them)
+            log.warning("record dead-lettered", source=str(self.source), record_id=dead.record_id, reason=dead.reason)
         return BatchOutcome(
             counts,
             tuple(work.discrepancies),
@@ -384,4 +439,13 @@ class Checker:
             len(work.archive),
             committed,
             latencies,
+            tuple(work.dead),
         )
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, ParityError):
+        return exc.message
+    if isinstance(exc, RecursionError):
+        return "a value nested too deeply to check"
+    return f"{type(exc).__name__}: {str(exc)[:300]}"

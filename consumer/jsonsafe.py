@@ -3,26 +3,11 @@
 boto3 hands ``B``/``BS`` values as ``bytes`` and ApproximateCreationDateTime as ``datetime``; the
 store keeps typed DynamoDB JSON, where binary is base64 text (what stream JSON and
 :func:`parity.dynamo_json.decode_binary` expect), so images stay decodable after a round trip.
+U+0000, which jsonb cannot hold, is written as the text ``\\u0000`` (see :func:`parity.jsontext.json_safe`).
 """
 
 from __future__ import annotations
 
-import base64
-from collections.abc import Mapping
-from datetime import date, datetime
-from decimal import Decimal
-from typing import Any
+from parity.jsontext import json_safe
 
-
-def json_safe(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [json_safe(v) for v in value]
-    if isinstance(value, bytes | bytearray | memoryview):
-        return base64.b64encode(bytes(value)).decode("ascii")
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
+__all__ = ["json_safe"]

@@ -11,7 +11,13 @@ how stdout is kept for the protocol alone). The rules it keeps:
 - **never swallow an error**: amazon_kclpy's dispatcher logs and *ignores* exceptions raised by a
   processor (the batch would be lost and the next checkpoint would skip it). A failing batch is
   retried with backoff; when it still fails the process exits non-zero (``SystemExit`` is the one
-  thing kclpy lets through), so the daemon restarts the shard from the last checkpoint;
+  thing kclpy lets through), so the daemon restarts the shard from the last checkpoint. Any other
+  exception escaping ``process_records`` also ends the process instead of reaching kclpy;
+- **one record's problem is that record's problem**: decoding never raises (a record that cannot
+  be decoded, whatever the reason, is a dead letter), the checker dead-letters a record it cannot
+  judge or store, and every such record is logged on its own line with its Kinesis sequence number
+  and the reason (``record failed``), like the partial failures of Powertools' batch utility;
+  the batch goes on and is checkpointed once all its records are checked or dead-lettered;
 - ``shard_ended`` checkpoints (required to move on to child shards), ``lease_lost`` does not
   (another worker owns the shard), ``shutdown_requested`` decides due re-checks, then checkpoints;
 - checkpoint errors from the daemon: ``ThrottlingException`` and
@@ -57,6 +63,7 @@ class HandledBatch:
     checked: int
     stale: int
     undecodable: int
+    failures: tuple[Undecodable, ...] = ()  # every record dead-lettered, with its id and reason
 
 
 class BatchHandler(Protocol):
@@ -98,7 +105,9 @@ class CheckerHandler:
         if split.stale:
             _stale.add(len(split.stale))
             log.info("stale records skipped", stale=len(split.stale), verdicts=outcome.verdicts)
-        return HandledBatch(checked=len(split.fresh), stale=len(split.stale), undecodable=len(undecodable))
+        return HandledBatch(
+            checked=len(split.fresh), stale=len(split.stale), undecodable=len(undecodable), failures=outcome.failures
+        )
 
     def decide_due(self) -> None:
         """Decide due re-checks, then record liveness for ``parity health`` (store row, health file)."""
@@ -140,6 +149,8 @@ def decode(record: Any) -> ChangeRecord | Undecodable:
         return parse_kinesis_data(data, kinesis_sequence=sequence)
     except DecodeError as exc:
         return Undecodable(sequence, str(exc), raw)
+    except Exception as exc:  # a decoder bug must not lose the batch: this record is a dead letter
+        return Undecodable(sequence, f"Kinesis record {sequence}: {type(exc).__name__}: {str(exc)[:300]}", raw)
 
 
 @dataclass(frozen=True)
@@ -180,19 +191,43 @@ class ParityRecordProcessor(RecordProcessorBase):  # type: ignore[misc]
         log.info("shard initialized", shard=self.shard_id, from_sequence=initialize_input.sequence_number)
 
     def process_records(self, process_records_input: Any) -> None:
+        try:
+            self._process_records(process_records_input)
+        except Exception as exc:  # kclpy would log and ignore it, and the next checkpoint would skip the batch
+            log.error(
+                "processing a batch failed unexpectedly; exiting so the daemon restarts the shard from its"
+                " last checkpoint",
+                shard=self.shard_id,
+                error=f"{type(exc).__name__}: {exc}",
+            )
+            self._close()
+            raise SystemExit(1) from exc
+
+    def _process_records(self, process_records_input: Any) -> None:
         records = list(process_records_input.records)
         lag = process_records_input.millis_behind_latest
         if lag is not None:
             _lag.record(float(lag))
         decoded: list[ChangeRecord] = []
         undecodable: list[Undecodable] = []
+        sequences: dict[str, str] = {}  # event id -> Kinesis sequence number, for per-record reports
         for record in records:
             item = decode(record)
-            (undecodable if isinstance(item, Undecodable) else decoded).append(item)  # type: ignore[arg-type]
-        for dead in undecodable:
-            log.warning("undecodable Kinesis record sent to dead letters", shard=self.shard_id, reason=dead.reason)
+            if isinstance(item, ChangeRecord):
+                decoded.append(item)
+                sequences[item.event_id] = str(record.sequence_number)
+            else:
+                undecodable.append(item)
         if records:
             handled = self._committed("checking a batch", lambda: self.handler.process(decoded, undecodable))
+            for failed in handled.failures:
+                log.warning(
+                    "record failed",
+                    shard=self.shard_id,
+                    sequence_number=sequences.get(failed.record_id, failed.record_id),
+                    record_id=failed.record_id,
+                    reason=failed.reason,
+                )
             log.info(
                 "batch committed",
                 shard=self.shard_id,

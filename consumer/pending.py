@@ -56,6 +56,30 @@ _STORED_NEWER = (
 
 
 @dataclass(frozen=True)
+class PendingRow:
+    """A first mismatch to store: its key and the record, images already in a form jsonb accepts."""
+
+    entity: str
+    key_id: str
+    key: dict[str, Any]
+    record: ChangeRecord
+    new_image: Any
+    old_image: Any
+
+
+def pending_row(entity: str, key_id: str, key: dict[str, Any], record: ChangeRecord) -> PendingRow:
+    """Prepare a pending re-check; DecodeError when the record's images cannot be stored."""
+    return PendingRow(
+        entity,
+        key_id,
+        key,
+        record,
+        None if record.new_image is None else json_safe(record.new_image),
+        None if record.old_image is None else json_safe(record.old_image),
+    )
+
+
+@dataclass(frozen=True)
 class PendingEntry:
     """A stored pending re-check, as read back when it is due."""
 
@@ -71,11 +95,11 @@ class PendingEntry:
 def upsert(
     conn: Connection,
     store: Store,
-    rows: Sequence[tuple[str, str, dict[str, Any], ChangeRecord]],
+    rows: Sequence[PendingRow],
     received_at: datetime,
     due_at: datetime,
 ) -> None:
-    """Add or replace pending re-checks (entity, key_id, key json, record); older records never replace newer."""
+    """Add or replace pending re-checks; older records never replace newer."""
     if not rows:
         return
     query = upsert_sql(
@@ -87,21 +111,21 @@ def upsert(
     )
     params = [
         (
-            entity,
-            key_id,
-            Jsonb(key),
-            str(r.source),
-            r.event_id,
-            str(r.event_name),
-            r.sequence_number,
-            r.approximate_created,
-            None if r.new_image is None else Jsonb(json_safe(r.new_image)),
-            None if r.old_image is None else Jsonb(json_safe(r.old_image)),
-            r.user_identity,
+            p.entity,
+            p.key_id,
+            Jsonb(json_safe(p.key)),
+            str(p.record.source),
+            p.record.event_id,
+            str(p.record.event_name),
+            p.record.sequence_number,
+            p.record.approximate_created,
+            None if p.new_image is None else Jsonb(p.new_image),
+            None if p.old_image is None else Jsonb(p.old_image),
+            p.record.user_identity,
             received_at,
             due_at,
         )
-        for entity, key_id, key, r in rows
+        for p in rows
     ]
     with postgres_errors("saving pending re-checks"), conn.cursor() as cur:
         cur.executemany(query, params)

@@ -34,7 +34,7 @@ from parity.consumer.checker import BatchOutcome, Checker, Undecodable
 from parity.errors import DecodeError
 from parity.pg import Connection
 from parity.store import Store
-from parity.stream.records import ChangeRecord, Source, parse_stream_record
+from parity.stream.records import ChangeRecord, Source, parse_record
 from parity.stream.shards import Gap, ShardBatch, StartAt, StreamReader
 from parity.telemetry import get_logger, meter
 
@@ -53,17 +53,23 @@ class RunOptions:
 
 
 def decode(raw_records: Iterable[dict[str, Any]]) -> tuple[list[ChangeRecord], list[Undecodable]]:
-    """Decode GetRecords records; the undecodable ones keep their raw form and the reason."""
+    """Decode GetRecords records; the undecodable ones keep their raw form and the reason.
+
+    Never raises: whatever is wrong with one record makes that record a dead letter (a decoder
+    bug included), so a poison record can neither crash the loop nor be skipped unrecorded.
+    """
     records: list[ChangeRecord] = []
     bad: list[Undecodable] = []
+    received = datetime.now(UTC)
     for raw in raw_records:
         try:
-            records.append(parse_stream_record(raw))
-        except DecodeError as exc:
+            records.append(parse_record(raw, Source.DYNAMODB_STREAMS, received_at=received))
+        except Exception as exc:
+            reason = exc.message if isinstance(exc, DecodeError) else f"{type(exc).__name__}: {str(exc)[:300]}"
             body = raw.get("dynamodb") if isinstance(raw, dict) else None
             rid = raw.get("eventID") if isinstance(raw, dict) else None
             seq = body.get("SequenceNumber") if isinstance(body, dict) else None
-            bad.append(Undecodable(str(rid or seq or "unknown"), exc.message, raw))
+            bad.append(Undecodable(str(rid or seq or "unknown"), reason, raw))
     return records, bad
 
 

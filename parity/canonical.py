@@ -17,8 +17,11 @@ binary                  ``bytes``
 missing / NULL          ``None``
 ======================  =====================================================================
 
-A value of the wrong type (an ``N`` where a string is mapped) canonicalizes to :class:`WrongType`,
-which equals nothing, so the column is reported as mismatched instead of crashing the run.
+A value of the wrong type (an ``N`` where a string is mapped), a malformed value (``{"S": null}``,
+``{"BOOL": "false"}``, a timestamp ``{"N": "abc"}``, a uuid ``"not-a-uuid"``) or one that cannot be
+compared (JSON nested too deep to parse, a timestamp outside years 1-9999) canonicalizes to
+:class:`WrongType`, which equals nothing, so the column is reported as mismatched instead of crashing
+the run or comparing a guessed value. Numbers are compared exactly, whatever their number of digits.
 Pure functions, no I/O.
 """
 
@@ -26,21 +29,45 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal
 from typing import Any
 
 from parity.config import ColumnSpec
-from parity.dynamo_json import DYNAMODB_CONTEXT, AttributeValue, decode_binary, decode_number, deserialize, type_of
+from parity.dynamo_json import (
+    AttributeValue,
+    bool_of,
+    decode_binary,
+    decode_number,
+    deserialize,
+    members_of,
+    string_of,
+    type_of,
+)
 from parity.errors import DecodeError
 from parity.jsontext import dumps_exact
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_DECIMAL_JSON = json.JSONDecoder(parse_float=Decimal, parse_int=Decimal)  # made once: json.loads builds one per call
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+# made once: json.loads builds a decoder per call; NaN/Infinity are not JSON (Python accepts them)
+_DECIMAL_JSON = json.JSONDecoder(parse_float=Decimal, parse_int=Decimal, parse_constant=_no_constant)
 _UNITS_PER_SECOND = {"s": 1, "ms": 1000, "us": 1_000_000}
+# exact arithmetic for any finite number (no rounding, no signal trapped): normalizing a 40-digit
+# spelled-out 1E+39 or a 39-digit PostgreSQL numeric must neither round nor raise
+_EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[])
+_MICROS_MIN = -62_135_596_800_000_000  # 0001-01-01T00:00:00Z in microseconds since the epoch
+_MICROS_MAX = 253_402_300_799_999_999  # 9999-12-31T23:59:59.999999Z
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_UUID_OTHER = re.compile(r"\{?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\}?")
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,7 +93,7 @@ def normalize_decimal(value: Decimal) -> Decimal:
     """``1.50`` -> ``1.5``, ``100`` -> ``1E+2``: one representative per numeric value."""
     if value.is_zero():
         return Decimal(0)
-    return value.normalize(DYNAMODB_CONTEXT)
+    return value.normalize(_EXACT)
 
 
 def _json_canon(value: Any) -> Any:
@@ -137,8 +164,28 @@ def _units(moment: datetime, precision: str) -> int:
 
 
 def _epoch_units(number: Decimal, unit: str, precision: str) -> int:
-    scaled = number * _UNITS_PER_SECOND[precision] / _UNITS_PER_SECOND[unit]
+    """Epoch ``number`` in ``unit`` as whole ``precision`` units (floor); DecodeError outside years 1-9999."""
+    if not number.is_finite():
+        raise DecodeError(f"{number} is not a point in time")
+    micros = _EXACT.divide(_EXACT.multiply(number, Decimal(1_000_000)), Decimal(_UNITS_PER_SECOND[unit]))
+    if not _MICROS_MIN <= micros <= _MICROS_MAX:
+        raise DecodeError(f"{number} {unit} since the epoch is outside the years 1-9999")
+    scaled = _EXACT.divide(_EXACT.multiply(number, Decimal(_UNITS_PER_SECOND[precision])), _UNITS_PER_SECOND[unit])
     return int(scaled.to_integral_value(rounding="ROUND_FLOOR"))
+
+
+def is_uuid_text(text: str) -> bool:
+    """Is ``text`` a uuid in PostgreSQL's text form (lower-case, hyphenated)?"""
+    return _UUID.fullmatch(text) is not None
+
+
+def canon_uuid(text: str) -> str:
+    """A uuid in PostgreSQL's text form (lower-case, hyphenated); DecodeError when it is not a uuid."""
+    if _UUID.fullmatch(text):
+        return text
+    if _UUID_OTHER.fullmatch(text) and (text[0] == "{") == (text[-1] == "}"):
+        return str(uuid.UUID(text))
+    raise DecodeError(f"{text[:60]!r} is not a uuid")
 
 
 def render_timestamp(units: int, precision: str) -> str:
@@ -157,10 +204,14 @@ def canon_dynamo(spec: ColumnSpec, value: AttributeValue | None) -> Canon:
     try:
         tag = type_of(value)
         if tag == "NULL":
+            if value[tag] is not True:
+                raise DecodeError(f"NULL value {value[tag]!r} is not true")
             return None
         return _canon_dynamo(spec, tag, value[tag], value)
     except DecodeError as exc:
         return WrongType(exc.message)
+    except RecursionError:  # JSON text nested deeper than Python's parser goes
+        return WrongType(f"a value nested too deeply to compare where a {spec.type} is mapped")
 
 
 def _wrong(spec: ColumnSpec, tag: str) -> WrongType:
@@ -170,38 +221,38 @@ def _wrong(spec: ColumnSpec, tag: str) -> WrongType:
 def _canon_dynamo(spec: ColumnSpec, tag: str, inner: Any, value: AttributeValue) -> Canon:
     kind = spec.type
     if kind == "string":
-        return str(inner) if tag == "S" else _wrong(spec, tag)
+        return string_of(inner) if tag == "S" else _wrong(spec, tag)
     if kind in ("integer", "decimal"):
         if tag != "N":
             return _wrong(spec, tag)
-        number = decode_number(str(inner))
+        number = decode_number(inner)
         if kind == "integer" and number != number.to_integral_value():
             return WrongType(f"{inner} is not an integer")
         return normalize_decimal(number)
     if kind == "boolean":
-        return bool(inner) if tag == "BOOL" else _wrong(spec, tag)
+        return bool_of(inner) if tag == "BOOL" else _wrong(spec, tag)
     if kind == "uuid":
-        return str(inner).lower() if tag == "S" else _wrong(spec, tag)
+        return canon_uuid(string_of(inner).lower()) if tag == "S" else _wrong(spec, tag)
     if kind == "binary":
         return decode_binary(inner) if tag == "B" else _wrong(spec, tag)
     if kind == "timestamp":
         if tag == "S":
-            return _units(parse_iso(str(inner)), spec.precision)
+            return _units(parse_iso(string_of(inner)), spec.precision)
         if tag == "N":
-            return _epoch_units(decode_number(str(inner)), spec.unit, spec.precision)
+            return _epoch_units(decode_number(inner), spec.unit, spec.precision)
         return _wrong(spec, tag)
     if kind == "string_set":
         if tag == "SS":
-            members = frozenset(str(v) for v in inner)
-        elif tag == "L" and all(type_of(v) == "S" for v in inner):
-            members = frozenset(str(v["S"]) for v in inner)
+            members = frozenset(string_of(v) for v in members_of(tag, inner))
+        elif tag == "L" and all(type_of(v) == "S" for v in members_of(tag, inner)):
+            members = frozenset(string_of(v["S"]) for v in inner)
         else:
             return _wrong(spec, tag)
         return members or None
     if kind == "json":
         if tag == "S":  # JSON kept as a string attribute
             try:
-                return _json_canon(_DECIMAL_JSON.decode(str(inner)))
+                return _json_canon(_DECIMAL_JSON.decode(string_of(inner)))
             except ValueError:
                 return WrongType("an S attribute that is not JSON where json is mapped")
         return _json_canon(attribute_to_json(value))
@@ -219,8 +270,9 @@ def canon_postgres(spec: ColumnSpec, value: Any) -> Canon:
         return None
     try:
         return _canon_postgres(spec, value)
+    except RecursionError:  # json nested deeper than Python's parser goes
+        return WrongType(f"PostgreSQL value nested too deeply to compare for a {spec.type} column")
     except (DecodeError, ArithmeticError, ValueError, TypeError) as exc:  # decimal's signals are ArithmeticErrors
-        # e.g. a 39-digit numeric: DynamoDB cannot hold it, so it equals nothing (not a crash)
         return WrongType(f"PostgreSQL value of type {type(value).__name__} for a {spec.type} column: {exc}")
 
 
@@ -232,6 +284,8 @@ def _canon_postgres(spec: ColumnSpec, value: Any) -> Canon:
         if isinstance(value, bool):
             return WrongType("boolean for a number")
         number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        if not number.is_finite():  # numeric 'NaN' / 'Infinity': DynamoDB holds no such number
+            return WrongType(f"{value} is not a finite number")
         if kind == "integer" and number != number.to_integral_value():
             return WrongType(f"{value} is not an integer")
         return normalize_decimal(number)
@@ -249,7 +303,7 @@ def _canon_postgres(spec: ColumnSpec, value: Any) -> Canon:
             return _units(datetime(value.year, value.month, value.day, tzinfo=UTC), spec.precision)
         if isinstance(value, str):
             return _units(parse_iso(value), spec.precision)
-        if isinstance(value, int | Decimal):
+        if isinstance(value, int | Decimal) and not isinstance(value, bool):
             return _epoch_units(Decimal(value), spec.unit, spec.precision)
         return WrongType(f"{type(value).__name__} for timestamp")
     if kind == "string_set":

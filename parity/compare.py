@@ -21,7 +21,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from parity.canonical import Canon, display_value, timestamp_units
+from parity.canonical import Canon, display_value, is_uuid_text, timestamp_units
 from parity.config import ColumnSpec, EntityConfig
 from parity.dynamo_json import Item
 from parity.mapping import Row, canonical_item, canonical_row
@@ -213,7 +213,7 @@ def _same_uuid(av: Any, rv: Any) -> bool:
             return False
         if type(rv) is uuid.UUID:
             return s.lower() == str(rv)
-        return type(rv) is str and s.lower() == rv.lower()
+        return type(rv) is str and s.lower() == rv.lower() and is_uuid_text(rv.lower())
     return av is None and rv is None
 
 

@@ -10,7 +10,8 @@ with ``raise ... from exc`` so that callers never need to know which driver sits
     ├── DependencyError             a store parity needs cannot be used                            (exit 2)
     │   ├── DynamoDBError           DynamoDB / DynamoDB Streams / Kinesis unreachable or refusing
     │   └── PostgresError           PostgreSQL unreachable, refusing, or a statement failed
-    │       └── PostgresUnavailable the server cannot be reached right now (retryable)
+    │       ├── PostgresUnavailable the server cannot be reached right now (retryable)
+    │       └── PostgresRefusedValue a value was refused (SQLSTATE class 22 or 54): one record's problem
     ├── StoreError                  parity's own tables are inconsistent (a bug or a manual edit)
     ├── Interrupted                 SIGTERM/SIGINT stopped a command between two safe points       (exit 143)
     └── DecodeError                 a stream record or attribute value cannot be decoded
@@ -55,6 +56,14 @@ class PostgresError(DependencyError):
 
 class PostgresUnavailable(PostgresError):
     """PostgreSQL cannot be reached right now; the caller may retry."""
+
+
+class PostgresRefusedValue(PostgresError):
+    """PostgreSQL refused a value of the statement (bad input syntax, out of range, U+0000, too large).
+
+    The server is fine; a record carried a value it cannot take, so a checker isolates that record
+    (dead letter) instead of retrying the whole batch for ever.
+    """
 
 
 class StoreError(ParityError):

@@ -7,8 +7,11 @@ produces: dict, list/tuple, str, bool, None, int and Decimal.
 
 from __future__ import annotations
 
+import base64
 import json
+import math
 from collections.abc import Mapping
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -64,3 +67,50 @@ def _decimal_text(value: Decimal) -> str:
     if "E" in text or "e" in text:
         text = format(value, "f")  # JSON allows exponents, PostgreSQL too, but plain digits read best
     return text
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` as JSON PostgreSQL's jsonb accepts: bytes as base64, datetimes ISO, Decimals text.
+
+    PostgreSQL's text and jsonb cannot hold U+0000: in strings (and object keys) it is written as
+    the six characters ``\\u0000``, so a record holding one can still be stored (dead letter, pending
+    re-check, archive) instead of failing the batch's transaction. A float that is not finite (JSON
+    has no NaN) becomes its text. Raises :class:`~parity.errors.DecodeError` when ``value`` is
+    nested too deeply to walk.
+    """
+    try:
+        return _safe(value)
+    except RecursionError:
+        from parity.errors import DecodeError
+
+        raise DecodeError("value nested too deeply to store") from None
+
+
+def _safe(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "\\u0000") if "\x00" in value else value
+    if isinstance(value, Mapping):
+        return {_safe(str(k)): _safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_safe(v) for v in value]
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+def without_nul(value: Any) -> Any:
+    """``value`` with U+0000 in its strings written as the text ``\\u0000`` (jsonb cannot hold it);
+    nothing else changes (numbers stay Decimal for :func:`dumps_exact`)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\\u0000") if "\x00" in value else value
+    if isinstance(value, Mapping):
+        return {without_nul(str(k)): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [without_nul(v) for v in value]
+    return value

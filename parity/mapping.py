@@ -33,9 +33,10 @@ def match_entity(entities: Sequence[EntityConfig], item: Item) -> EntityConfig |
 
 
 def _string_value(value: AttributeValue | None) -> str | None:
-    if value is None or "S" not in value:
+    if (type(value) is not dict and not isinstance(value, Mapping)) or "S" not in value:
         return None
-    return str(value["S"])
+    inner = value["S"]
+    return inner if isinstance(inner, str) else None
 
 
 def item_key(entity: EntityConfig, item: Item) -> Key:

@@ -22,7 +22,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import set_json_loads
 
 from parity.config import EntityConfig, ParityConfig
-from parity.errors import ConfigError, PostgresError, PostgresUnavailable
+from parity.errors import ConfigError, PostgresError, PostgresRefusedValue, PostgresUnavailable
 from parity.mapping import Key, Row, key_to_postgres, row_key
 
 _LIBPQ_VARS = ("PGHOST", "PGHOSTADDR", "PGSERVICE", "PGDATABASE", "PGPORT", "PGUSER")
@@ -157,6 +157,8 @@ def postgres_errors(what: str, dsn: str = "") -> Iterator[None]:
         yield
     except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
         raise PostgresUnavailable(f"{what}: PostgreSQL unavailable: {_scrub_text(str(exc), dsn)}") from exc
+    except (psycopg.DataError, psycopg.errors.ProgramLimitExceeded) as exc:
+        raise PostgresRefusedValue(f"{what}: {_scrub_text(str(exc), dsn)}") from exc
     except psycopg.Error as exc:
         raise PostgresError(f"{what}: {_scrub_text(str(exc), dsn)}") from exc
 
@@ -202,8 +204,27 @@ def key_params(entity: EntityConfig, keys: Sequence[Key]) -> list[Any]:
     return [[parts[i] for parts in converted] for i in range(len(entity.key))]
 
 
+_BIGINT = (-(2**63), 2**63 - 1)
+
+
+def storable_key(entity: EntityConfig, key: Key) -> bool:
+    """Could a PostgreSQL row have this key? False for text holding U+0000 and integers beyond bigint.
+
+    Binding such a key fails the whole statement, so :func:`fetch_rows` leaves it out: no row has
+    it, and the checker reports the item as missing in PostgreSQL instead of failing the batch.
+    """
+    for spec, part in zip(entity.key.values(), key, strict=True):
+        if type(part) is str:
+            if "\x00" in part:
+                return False
+        elif spec.type == "integer" and not _BIGINT[0] <= part <= _BIGINT[1]:
+            return False
+    return True
+
+
 def fetch_rows(conn: Connection, entity: EntityConfig, keys: Sequence[Key]) -> dict[Key, Row]:
     """The rows of ``keys`` in one round trip, by canonical key (absent keys have no entry)."""
+    keys = [k for k in keys if storable_key(entity, k)]
     if not keys:
         return {}
     with postgres_errors(f"reading {entity.table}"), conn.cursor() as cur:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from parity.errors import DecodeError
+from parity.jsontext import json_safe
 from parity.mapping import json_key_id
 from parity.pg import Connection, postgres_errors
 from parity.store.schema import StoreSchema
@@ -24,7 +26,7 @@ class ArchiveTables(StoreSchema):
                 e["entity"],
                 json_key_id(e["key"]),
                 e["event_id"],
-                Jsonb(e["key"]),
+                Jsonb(json_safe(e["key"])),
                 e["event_name"],
                 e.get("approximate_created_at"),
                 _jsonb(e.get("new_image")),
@@ -53,13 +55,47 @@ class ArchiveTables(StoreSchema):
             return [dict(r) for r in conn.execute(query)]
 
     def dead_letter(self, conn: Connection, source: str, record_id: str, reason: str, raw: Any) -> None:
-        """Keep a record that could not be checked, with why; processing goes on."""
+        """Keep a record that could not be checked, with why; processing goes on.
+
+        ``source`` names who could not check it (``dynamodb-streams``, ``kinesis``, ``reconcile``),
+        ``record_id`` the record within that source (event id, Kinesis sequence number, item key).
+        ``raw`` is what ``parity dead-letters --retry`` rebuilds the record from: a stream record or
+        Kinesis payload (``{"dynamodb": ...}``), a Kinesis record (``{"sequenceNumber", "data"}``), or
+        ``{"item": <typed item>}``. It is stored in a form jsonb accepts whatever it holds (U+0000 as
+        the text ``\\u0000``, bytes as base64, non-finite floats as text; a value nested too deeply
+        to walk is replaced by a note), so writing a dead letter never fails because of the record it
+        keeps. Writing the same record again updates its reason and raw form, and keeps ``created_at``.
+        """
         query = sql.SQL(
             "INSERT INTO {} (source, record_id, reason, raw) VALUES (%s, %s, %s, %s)"
-            " ON CONFLICT (source, record_id) DO UPDATE SET reason = EXCLUDED.reason"
+            " ON CONFLICT (source, record_id) DO UPDATE SET reason = EXCLUDED.reason, raw = EXCLUDED.raw"
         ).format(self.table("dead_letters"))
+        try:
+            stored = json_safe(raw)
+        except DecodeError as exc:
+            stored = {"unstorable": exc.message}
         with postgres_errors("writing a dead letter"):
-            conn.execute(query, (source, record_id, reason, Jsonb(raw)))
+            conn.execute(query, (source, json_safe(record_id), json_safe(reason), Jsonb(stored)))
+
+    def list_dead_letters(self, conn: Connection, *, with_raw: bool = False) -> list[dict[str, Any]]:
+        """Dead letters, oldest first: ``{"source", "record_id", "reason", "created_at"}`` (+ ``raw``)."""
+        columns = "source, record_id, reason, created_at" + (", raw" if with_raw else "")
+        query = sql.SQL("SELECT " + columns + " FROM {} ORDER BY created_at, source, record_id").format(
+            self.table("dead_letters")
+        )
+        with postgres_errors("listing dead letters"):
+            return [dict(r) for r in conn.execute(query)]
+
+    def delete_dead_letters(self, conn: Connection, source: str, record_ids: Sequence[str]) -> int:
+        """Forget dead letters that were checked after all; returns how many went."""
+        if not record_ids:
+            return 0
+        query = sql.SQL("DELETE FROM {} WHERE source = %s AND record_id = ANY(%s::text[])").format(
+            self.table("dead_letters")
+        )
+        with postgres_errors("removing dead letters"), conn.cursor() as cur:
+            cur.execute(query, (source, list(record_ids)))
+            return cur.rowcount
 
     def dead_letters_sql(self) -> sql.Composed:
         """THE insert of many dead letters at once, embeddable as a data-modifying CTE (the

@@ -17,7 +17,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from parity.compare import Discrepancy
-from parity.jsontext import dumps_exact
+from parity.jsontext import dumps_exact, json_safe, without_nul
 from parity.mapping import json_key_id
 from parity.pg import Connection, postgres_errors
 from parity.store.schema import StoreSchema
@@ -45,13 +45,13 @@ class DiscrepancyTable(StoreSchema):
             (
                 d.entity,
                 json_key_id(d.key),
-                Jsonb(d.key),
+                Jsonb(json_safe(d.key)),
                 str(d.kind),
                 list(d.columns),
                 detected_by,
                 seen_at,
                 seen_at,
-                None if d.values is None else Jsonb(d.values, dumps=dumps_exact),
+                None if d.values is None else Jsonb(without_nul(d.values), dumps=dumps_exact),
             )
             for d in found
         ]

@@ -75,15 +75,15 @@ def locate(entities: Sequence[EntityConfig], record: ChangeRecord) -> Located | 
         try:
             return Located(entity, item_key(entity, item), record)
         except DecodeError as exc:
-            return Dead(record.event_id, f"undecodable key: {exc.message}", dict(record.raw))
+            return Dead(record.event_id, f"undecodable key: {exc.message}", record.raw)
     what = (
         "REMOVE without an old image" if record.event_name is EventName.REMOVE and record.old_image is None else "item"
     )
     names = ", ".join(repr(e.name) for e in entities)
     return Dead(
         record.event_id,
-        f"{what} matches no entity ({names}); keys {dict(record.keys)!r}",
-        dict(record.raw),
+        f"{what} matches no entity ({names}); keys {_short(record.keys)}",
+        record.raw,
     )
 
 
@@ -93,7 +93,10 @@ def group(entities: Sequence[EntityConfig], records: Sequence[ChangeRecord]) -> 
     dead: list[Dead] = []
     coalesced = 0
     for record in records:
-        found = locate(entities, record)
+        try:
+            found = locate(entities, record)
+        except (TypeError, ValueError, AttributeError, RecursionError) as exc:  # a malformed Keys/image
+            found = Dead(record.event_id, f"cannot locate the item: {type(exc).__name__}: {str(exc)[:200]}", record.raw)
         if isinstance(found, Dead):
             dead.append(found)
             continue
@@ -105,3 +108,11 @@ def group(entities: Sequence[EntityConfig], records: Sequence[ChangeRecord]) -> 
                 continue
         keys[found.key] = found
     return Grouped(by_entity, dead, coalesced)
+
+
+def _short(value: object) -> str:
+    try:
+        text = repr(dict(value)) if isinstance(value, dict) else repr(value)
+    except RecursionError:
+        return "(nested too deeply to show)"
+    return text if len(text) <= 300 else text[:297] + "..."

@@ -11,12 +11,16 @@ Three shapes carry the same DynamoDB change:
   adapter), which keeps ``SequenceNumber`` inside ``dynamodb``.
 
 Numbers stay as text inside the typed images (decoded later as Decimal by the canonical layer).
-Pure functions, no I/O; anything malformed raises :class:`~parity.errors.DecodeError`.
+A record without ``ApproximateCreationDateTime`` is valid (the API model makes it optional): it
+takes the time it was received. Pure functions, no I/O; anything malformed (a timestamp that is not
+finite or outside the years 1-9999, an image that is not an object, a payload nested deeper than
+the JSON parser goes) raises :class:`~parity.errors.DecodeError`, never another exception.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -67,8 +71,13 @@ class ChangeRecord:
         return self.event_name is EventName.REMOVE and self.user_identity == TTL_PRINCIPAL
 
 
+_SEQUENCE = re.compile(r"[0-9]{1,100}")
+
+
 def parse_timestamp(value: Any) -> datetime:
     """ApproximateCreationDateTime in any shape: datetime, ISO text, epoch s / ms / µs by magnitude."""
+    if isinstance(value, bool) or not isinstance(value, datetime | str | int | float | Decimal):
+        raise DecodeError(f"ApproximateCreationDateTime {str(value)[:40]!r} is not a timestamp")
     if isinstance(value, datetime):
         return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, str) and not _numeric(value):
@@ -79,7 +88,9 @@ def parse_timestamp(value: Any) -> datetime:
     try:
         number = Decimal(str(value))
     except InvalidOperation as exc:
-        raise DecodeError(f"ApproximateCreationDateTime {value!r} is not a timestamp") from exc
+        raise DecodeError(f"ApproximateCreationDateTime {str(value)[:40]!r} is not a timestamp") from exc
+    if not number.is_finite() or abs(number) >= Decimal("1e18"):  # NaN, Infinity, 1e30, 1e400
+        raise DecodeError(f"ApproximateCreationDateTime {str(value)[:40]!r} is not a point in time")
     magnitude = abs(number)
     if magnitude >= Decimal("1e14"):  # microseconds (year 5138+ in ms would be needed otherwise)
         micros = int(number)
@@ -87,7 +98,10 @@ def parse_timestamp(value: Any) -> datetime:
         micros = int(number * 1000)
     else:  # seconds
         micros = int(number * 1_000_000)
-    return _EPOCH + timedelta(microseconds=micros)
+    try:
+        return _EPOCH + timedelta(microseconds=micros)
+    except OverflowError as exc:  # before year 1
+        raise DecodeError(f"ApproximateCreationDateTime {str(value)[:40]!r} is not a point in time") from exc
 
 
 def _numeric(text: str) -> bool:
@@ -106,8 +120,17 @@ def _identity(record: Mapping[str, Any]) -> str | None:
     return None
 
 
-def parse_record(record: Mapping[str, Any], source: Source, *, fallback_id: str | None = None) -> ChangeRecord:
-    """A record with a ``dynamodb`` body (Streams GetRecords, Lambda event, KDS payload, adapter JSON)."""
+def parse_record(
+    record: Mapping[str, Any],
+    source: Source,
+    *,
+    fallback_id: str | None = None,
+    received_at: datetime | None = None,
+) -> ChangeRecord:
+    """A record with a ``dynamodb`` body (Streams GetRecords, Lambda event, KDS payload, adapter JSON).
+
+    ``received_at`` stands in for a missing ApproximateCreationDateTime (now when not given).
+    """
     if not isinstance(record, Mapping):
         raise DecodeError(f"stream record is a {type(record).__name__}, not an object")
     body = record.get("dynamodb")
@@ -121,26 +144,33 @@ def parse_record(record: Mapping[str, Any], source: Source, *, fallback_id: str 
     if not isinstance(keys, Mapping) or not keys:
         raise DecodeError("stream record has no Keys")
     sequence = body.get("SequenceNumber")
+    if sequence is not None and (isinstance(sequence, bool) or not _SEQUENCE.fullmatch(str(sequence))):
+        raise DecodeError(f"SequenceNumber {str(sequence)[:40]!r} is not a sequence number")
     event_id = record.get("eventID") or sequence or fallback_id
-    if not event_id:
+    if not event_id or not isinstance(event_id, str | int):
         raise DecodeError("stream record has neither eventID nor SequenceNumber")
     created = body.get("ApproximateCreationDateTime")
-    if created is None:
-        raise DecodeError("stream record has no ApproximateCreationDateTime")
-    new_image = body.get("NewImage")
-    old_image = body.get("OldImage")
     return ChangeRecord(
         event_id=str(event_id),
         event_name=event_name,
         keys=keys,
-        new_image=new_image if isinstance(new_image, Mapping) else None,
-        old_image=old_image if isinstance(old_image, Mapping) else None,
-        approximate_created=parse_timestamp(created),
+        new_image=_image(body, "NewImage"),
+        old_image=_image(body, "OldImage"),
+        approximate_created=parse_timestamp(created) if created is not None else received_at or datetime.now(UTC),
         sequence_number=None if sequence is None else str(sequence),
         user_identity=_identity(record),
         source=source,
         raw=record,
     )
+
+
+def _image(body: Mapping[str, Any], name: str) -> Item | None:
+    image = body.get(name)
+    if image is None:
+        return None
+    if not isinstance(image, Mapping):
+        raise DecodeError(f"{name} is a {type(image).__name__}, not an object")
+    return image
 
 
 def parse_stream_record(record: Mapping[str, Any]) -> ChangeRecord:
@@ -154,4 +184,8 @@ def parse_kinesis_data(data: bytes | str, *, kinesis_sequence: str | None = None
         payload = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise DecodeError(f"Kinesis record {kinesis_sequence or ''} is not JSON: {exc}".replace("  ", " ")) from exc
+    except RecursionError:
+        raise DecodeError(
+            f"Kinesis record {kinesis_sequence or ''} is JSON nested too deeply to read".replace("  ", " ")
+        ) from None
     return parse_record(payload, Source.KINESIS, fallback_id=kinesis_sequence)

@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from parity.errors import DecodeError
-from parity.stream.records import EventName, Source, parse_kinesis_data, parse_stream_record, parse_timestamp
+from parity.stream.records import (
+    EventName,
+    Source,
+    parse_kinesis_data,
+    parse_record,
+    parse_stream_record,
+    parse_timestamp,
+)
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "stream_records"
 
@@ -77,7 +84,6 @@ def test_timestamps(value: object, expected: datetime) -> None:
         (lambda r: r.pop("dynamodb"), "no 'dynamodb'"),
         (lambda r: r.__setitem__("eventName", "UPSERT"), "unknown eventName"),
         (lambda r: r["dynamodb"].pop("Keys"), "no Keys"),
-        (lambda r: r["dynamodb"].pop("ApproximateCreationDateTime"), "ApproximateCreationDateTime"),
         (lambda r: r["dynamodb"].__setitem__("ApproximateCreationDateTime", "soon"), "not a timestamp"),
     ],
 )
@@ -91,3 +97,56 @@ def test_malformed_records(mutate: object, message: str) -> None:
 def test_kinesis_garbage() -> None:
     with pytest.raises(DecodeError, match="not JSON"):
         parse_kinesis_data(b"\x00\x01garbage", kinesis_sequence="42")
+
+
+def test_a_record_without_creation_time_takes_its_receipt_time() -> None:
+    raw = load("streams_insert.json")
+    raw["dynamodb"].pop("ApproximateCreationDateTime")
+    received = datetime(2026, 11, 30, 5, 0, tzinfo=UTC)
+    assert parse_record(raw, Source.DYNAMODB_STREAMS, received_at=received).approximate_created == received
+    before = datetime.now(UTC)
+    assert parse_stream_record(raw).approximate_created >= before
+
+
+@pytest.mark.parametrize("created", ["NaN", "Infinity", "-Infinity", "1e30", "1e400", float("nan"), float("inf"), 1e30])
+def test_creation_times_that_are_no_point_in_time_are_decode_errors(created: object) -> None:
+    raw = load("streams_insert.json")
+    raw["dynamodb"]["ApproximateCreationDateTime"] = created
+    with pytest.raises(DecodeError, match="ApproximateCreationDateTime"):
+        parse_stream_record(raw)
+    with pytest.raises(DecodeError, match="ApproximateCreationDateTime"):
+        parse_timestamp(created)
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "1e30", "1e400", "-1e400"])
+def test_kinesis_payload_with_a_bad_creation_time_is_a_decode_error(number: str) -> None:
+    payload = (DATA / "kinesis_ddb_modify.json").read_text()
+    body = json.loads(payload)
+    text = json.dumps(body).replace(
+        f'"ApproximateCreationDateTime": {body["dynamodb"]["ApproximateCreationDateTime"]}',
+        f'"ApproximateCreationDateTime": {number}',
+    )
+    assert number in text
+    with pytest.raises(DecodeError, match="ApproximateCreationDateTime"):
+        parse_kinesis_data(text.encode(), kinesis_sequence="7")
+
+
+def test_a_payload_nested_100000_deep_is_a_decode_error() -> None:
+    with pytest.raises(DecodeError, match="nested too deeply"):
+        parse_kinesis_data(b"[" * 100_000 + b"]" * 100_000, kinesis_sequence="8")
+
+
+@pytest.mark.parametrize("image", [[], "x", 5, True])
+def test_an_image_that_is_not_an_object_is_a_decode_error(image: object) -> None:
+    for name in ("NewImage", "OldImage"):
+        raw = load("streams_insert.json")
+        raw["dynamodb"][name] = image
+        with pytest.raises(DecodeError, match=name):
+            parse_stream_record(raw)
+
+
+def test_a_sequence_number_that_is_not_digits_is_a_decode_error() -> None:
+    raw = load("streams_insert.json")
+    raw["dynamodb"]["SequenceNumber"] = "12a"
+    with pytest.raises(DecodeError, match="SequenceNumber"):
+        parse_stream_record(raw)
