@@ -157,9 +157,11 @@ class Checker:
         ttl_deletes_rows: bool | None = None,
         decide_limit: int = 5000,
         application_name: str = "parity-consumer",
+        dead_letter_source: str | None = None,
     ) -> None:
         self.config = config
         self.source = source
+        self.dead_letter_source = dead_letter_source or str(source)  # the dead letters' ``source`` column
         self.store = Store(config.postgres.store_schema)
         self.grace = timedelta(seconds=config.consumer.grace_seconds if grace_seconds is None else grace_seconds)
         self.ttl_deletes_rows = config.consumer.ttl_deletes_rows if ttl_deletes_rows is None else ttl_deletes_rows
@@ -255,7 +257,7 @@ class Checker:
                 if retire:
                     dead_ids = {d.record_id for d in work.dead}
                     done = [r for r in retire if r not in dead_ids]
-                    self.store.delete_dead_letters(conn, str(self.source), done)
+                    self.store.delete_dead_letters(conn, self.dead_letter_source, done)
                 if in_transaction is not None:
                     in_transaction(conn, self.store)
         except BaseException:
@@ -413,7 +415,7 @@ class Checker:
         if work.archive:
             self.store.archive(conn, work.archive)
         for dead in work.dead:
-            self.store.dead_letter(conn, str(self.source), dead.record_id, dead.reason, dead.raw)
+            self.store.dead_letter(conn, self.dead_letter_source, dead.record_id, dead.reason, dead.raw)
         work.counts["dead_letter"] += len(work.dead)
 
     def _finish(self, work: _Work) -> BatchOutcome:
@@ -431,7 +433,9 @@ class Checker:
                 sample=[d.to_json() for d in work.discrepancies[:5]],
             )
         for dead in work.dead:  # every one, with its id and reason (a batch holds few of them)
-            log.warning("record dead-lettered", source=str(self.source), record_id=dead.record_id, reason=dead.reason)
+            log.warning(
+                "record dead-lettered", source=self.dead_letter_source, record_id=dead.record_id, reason=dead.reason
+            )
         return BatchOutcome(
             counts,
             tuple(work.discrepancies),

@@ -27,6 +27,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "kcl-properties": ("parity.consumer.kcl_properties", "render the KCL MultiLangDaemon properties file"),
     "health": ("parity.consumer.health", "exit 0 when the consumer made progress recently (ECS health check)"),
     "discrepancies": ("parity.commands.discrepancies", "list what the checkers found"),
+    "dead-letters": (
+        "parity.consumer.dead_letters",
+        "records that could not be checked; --retry checks them again",
+    ),
     "gate": ("parity.commands.gate", "is it safe to cut over now? exit 0 ready, 1 not (every check named)"),
     "search": ("parity.search.command", "keyword search over a campaign's sessions, served by DynamoDB"),
     "serve": ("parity.search.serve", "serve search over HTTP: the API the app calls (needs the 'serve' extra)"),
