@@ -137,8 +137,9 @@ def build_plan(
 
 
 def _unstorable(tables: dict[str, TableInfo], entity: EntityConfig, item: Item, *, insert: bool) -> str:
-    """Why the item cannot be written to its row ('' when it can): a value the column's type cannot
-    hold, or NULL where the table says NOT NULL."""
+    """Why the item cannot be written to its row ('' when it can): a value of the wrong type for the
+    column, NULL where the table says NOT NULL, or a value the column's declared type cannot hold
+    (U+0000 in text/jsonb, a number beyond bigint or numeric(p,s): :mod:`parity.rollback.storable`)."""
     try:
         values = item_to_row(entity, item)
     except InputError as exc:
@@ -146,6 +147,9 @@ def _unstorable(tables: dict[str, TableInfo], entity: EntityConfig, item: Item, 
     missing = tables[entity.name].missing_values(values, insert=insert)
     if missing:
         return f"{entity.table} column(s) {', '.join(missing)} are NOT NULL and the item gives no value"
+    beyond = tables[entity.name].unstorable_values(values)
+    if beyond:
+        return f"{entity.table} {'; '.join(beyond)}"
     return ""
 
 

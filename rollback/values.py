@@ -50,7 +50,13 @@ def to_postgres(spec: ColumnSpec, value: AttributeValue | None) -> Any:
             return parse_iso(str(inner)).astimezone(UTC)
         number = decode_number(str(inner))
         micros = int((number * 1_000_000 / _UNITS.get(spec.unit, 1)).to_integral_value(rounding="ROUND_FLOOR"))
-        return _EPOCH + timedelta(microseconds=micros)
+        try:
+            return _EPOCH + timedelta(microseconds=micros)
+        except OverflowError:
+            raise InputError(
+                f"attribute {spec.attribute!r}: {number} {spec.unit or 's'} since the epoch is beyond the years"
+                " 1-9999 a replay can write"
+            ) from None
     if kind == "string_set":
         members = [str(v) for v in inner] if tag == "SS" else [str(v["S"]) for v in inner]
         return sorted(members)

@@ -15,6 +15,7 @@ from parity.errors import InputError
 from parity.jsontext import dumps_exact
 from parity.mapping import Key, key_to_postgres, row_key
 from parity.pg import Connection, postgres_errors, table_identifier
+from parity.rollback.storable import why_unstorable
 
 ROW = "__parity_row"  # the alias of to_jsonb(row) in locked reads
 
@@ -35,6 +36,16 @@ class TableInfo:
         empty = [c for c, v in values.items() if v is None and c in self.not_null]
         unmapped = sorted(self.required - set(values)) if insert else []
         return empty + unmapped
+
+    def unstorable_values(self, values: dict[str, Any]) -> list[str]:
+        """``column: why`` for each mapped value its declared column type cannot hold (U+0000 in
+        text or jsonb, a number beyond bigint or numeric(p,s), ...): found while planning, so the
+        dry run names them instead of ``--apply`` failing mid-batch."""
+        return [
+            f"column {column}: {reason}"
+            for column, value in values.items()
+            if (reason := why_unstorable(self.types.get(column, ""), value))
+        ]
 
     @property
     def ident(self) -> sql.Composed:

@@ -243,3 +243,40 @@ def test_max_rows_caps_one_run_and_the_next_run_continues(
     assert main(["replay", *cfg, "--apply"]) == 0
     assert json.loads(capsys.readouterr().out)["applied"] == 1
     assert set(_rows(example_env)) == {s.id for s in sessions}
+
+
+def test_values_postgresql_cannot_hold_are_unstorable_in_the_dry_run(
+    example_env: ExampleEnv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """U+0000 in text and jsonb, an integer beyond the column's int4, a number beyond numeric(14,2):
+    DynamoDB holds them, PostgreSQL refuses them. The dry run names key and column; --apply writes nothing."""
+    campaign = generate(1, 4, seed=11)[0]
+    sessions = sorted(campaign.sessions, key=lambda s: s.id)
+    items = [
+        {**sessions[0].item(), "name": {"S": "nul\x00inside"}},
+        {**sessions[1].item(), "metadata": {"M": {"note": {"S": "x\x00y"}}}},
+        {**sessions[2].item(), "sessionNumber": {"N": str(2**31)}},
+        {**campaign.item(), "budget": {"N": "1E+12"}},
+    ]
+    for item in items:
+        example_env.dynamodb.put_item(TableName=example_env.table, Item=item)
+    write_dynamodb(example_env.dynamodb, example_env.table, [sessions[3]])  # one storable insert
+    cfg = ["--config", str(example_env.config_path), "--from-stream"]
+    assert main(["replay", *cfg, "--json"]) == 0
+    plan = {json.dumps(p["key"]): p for p in json.loads(capsys.readouterr().out)["plan"]}
+    expected = {
+        sessions[0].id: "public.sessions column name: text cannot hold U+0000",
+        sessions[1].id: "public.sessions column metadata: jsonb cannot hold U+0000 (\\u0000) in a string",
+        sessions[2].id: "public.sessions column session_number: 2147483648 is out of range for integer",
+        campaign.id: "public.campaigns column budget: 1E+12 overflows numeric(14,2)",
+    }
+    for key, reason in expected.items():
+        step = plan[json.dumps({"id": key})]
+        assert (step["action"], step["reason"]) == ("unstorable", reason), step
+    assert plan[json.dumps({"id": sessions[3].id})]["action"] == "insert"
+    assert main(["replay", *cfg]) == 0
+    out = capsys.readouterr().out
+    assert f"id={sessions[2].id}  cannot be written to PostgreSQL: public.sessions column session_number" in out
+    assert main(["replay", *cfg, "--apply"]) == 2
+    assert "4 key(s) cannot be written to PostgreSQL, e.g. " in capsys.readouterr().err
+    assert _rows(example_env) == {}
