@@ -31,6 +31,13 @@ from parity.errors import DecodeError
 from parity.pg import resolve_dsn
 from parity.stream.records import ChangeRecord, EventName, Source, parse_kinesis_data, parse_record
 
+EXAMPLES = """\
+examples:
+  parity dead-letters                # what could not be checked, and why
+  parity dead-letters --json
+  parity dead-letters --retry        # check them again; those checked now leave the list
+"""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the contract's JSON list")
