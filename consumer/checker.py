@@ -50,7 +50,7 @@ from typing import Any
 
 from parity.compare import Comparison, Discrepancy, discrepancy_values
 from parity.config import EntityConfig, ParityConfig
-from parity.consumer import pending
+from parity.consumer import MIGRATIONS, pending
 from parity.consumer.jsonsafe import json_safe
 from parity.consumer.judge import Outcome, dynamodb_only, judge
 from parity.consumer.rows import configure as configure_row_decoding
@@ -183,7 +183,7 @@ class Checker:
             configure_row_decoding(conn)
             try:
                 if not self._migrated:
-                    self.store.migrate(conn)
+                    self.store.migrate(conn, MIGRATIONS)
                     self._migrated = True
             except BaseException:
                 conn.close()

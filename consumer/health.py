@@ -18,7 +18,7 @@ import argparse
 from datetime import UTC, datetime
 
 from parity.commands.common import config_from, print_json, store_connection
-from parity.consumer import heartbeat
+from parity.consumer import MIGRATIONS, heartbeat
 
 EXAMPLES = """\
 examples:
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         source = f"health file {path}"
     else:
         table = config.dynamodb.table
-        with store_connection(config) as (conn, store):
+        with store_connection(config, MIGRATIONS) as (conn, store):
             beats = heartbeat.last_beats(conn, store, worker=worker, table=table)
         age = min((b["age"].total_seconds() for b in beats), default=None)
         whose = "any worker" if worker is None else f"worker {worker!r}"

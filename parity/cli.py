@@ -46,6 +46,10 @@ GLOBAL_OPTIONS = ("--config", "--log-level")
 CONFIG_DEFAULT = "parity.toml"
 LOG_LEVEL_HELP = "debug, info, warning or error (default: info, or PARITY_LOG_LEVEL)"
 
+# The apps that keep tables of their own in the store, each with a ``migrations`` folder. Every command
+# applies all of them (the core knows none): whichever command runs first, the store is complete.
+APP_MIGRATIONS = ("parity.consumer", "parity.reconciler", "parity.rollback", "parity.repair")
+
 
 def _load(module_name: str) -> Any:
     return importlib.import_module(module_name)
@@ -188,6 +192,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"parity: error: '{args.command}' is not available in this build", file=sys.stderr)
         return 2
     configure_metrics()
+    from parity.store import register
+
+    register(*APP_MIGRATIONS)
     try:
         return int(runner(args))
     except ParityError as exc:

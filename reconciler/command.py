@@ -20,7 +20,7 @@ from typing import Any
 from parity.commands.common import config_from, print_json, require_tables, store_connection
 from parity.errors import InputError, ParityError
 from parity.pg import resolve_dsn
-from parity.reconciler import runs_store
+from parity.reconciler import MIGRATIONS, runs_store
 from parity.reconciler.engine import Options, Progress, Reconciler
 from parity.reconciler.summary import ProgressDisplay, summary_text
 from parity.telemetry import get_logger
@@ -145,7 +145,7 @@ def run(args: argparse.Namespace, *, stop_after_pages: int | None = None) -> int
     config = config_from(args)
     dsn = resolve_dsn(config)
     settings = config.reconcile
-    with store_connection(config) as (conn, store):
+    with store_connection(config, MIGRATIONS) as (conn, store):
         require_tables(conn, config, args.config)
         run_id, total, mine = _plan(args, conn, store, settings.segments, config.dynamodb.table)
         options = Options(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from parity.commands.common import config_from, print_json, store_connection
 from parity.errors import InputError
+from parity.reconciler import MIGRATIONS
 from parity.reconciler.recheck import Rechecker, file_targets, open_targets
 from parity.telemetry import get_logger
 
@@ -25,7 +26,7 @@ def run_recheck(args: argparse.Namespace) -> int:
             raise InputError(f"{flag} applies to a full reconcile, not to --open/--keys")
     config = config_from(args)
     targets = file_targets(config, Path(args.keys)) if args.keys else None
-    with store_connection(config) as (conn, store):
+    with store_connection(config, MIGRATIONS) as (conn, store):
         if targets is None:
             targets = open_targets(conn, store)
         rechecker = Rechecker(config, store, max_rcu=args.max_rcu)

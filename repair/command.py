@@ -22,6 +22,7 @@ from parity.dynamo_reads import key_schema
 from parity.errors import InputError
 from parity.keyfile import read_key_file
 from parity.pg import Connection, connect, resolve_dsn
+from parity.repair import MIGRATIONS
 from parity.repair.apply import Applied, Settings, apply_plan, new_run_id
 from parity.repair.journal import runs
 from parity.repair.permissions import check_write_permissions
@@ -107,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     conn = connect(resolve_dsn(config))
     try:
         store = Store(config.postgres.store_schema)
-        store.migrate(conn)
+        store.migrate(conn, MIGRATIONS)
         if args.runs:
             return _list_runs(conn, store, args.json)
         # the writer's client retries throttling itself (counted, with backoff): botocore does not

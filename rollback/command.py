@@ -28,6 +28,7 @@ from parity.errors import InputError
 from parity.keyfile import read_key_file
 from parity.mapping import key_text
 from parity.pg import Connection, connect, resolve_dsn
+from parity.rollback import MIGRATIONS
 from parity.rollback import journal as replay_journal
 from parity.rollback.apply import Applied, apply_plan, new_run_id
 from parity.rollback.candidates import Candidate, SourceName
@@ -130,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.runs:
             # before planning and before touching the store: a role that cannot write is refused now
             check_privileges(conn, entities, deletes=args.include_deletes or args.undo is not None)
-        store.migrate(conn)
+        store.migrate(conn, MIGRATIONS)
         if args.runs:
             return _list_runs(conn, store, args.json)
         if args.undo is not None:

@@ -21,10 +21,14 @@ import psycopg
 import psycopg.sql
 import pytest
 
+from parity.cli import APP_MIGRATIONS
 from parity.config import ParityConfig, load_config
 from parity.local.embedded import LOCAL_AWS_ENV, EmbeddedPostgres, MotoServer, start_moto, start_postgres
 from parity.local.example import config_toml, create_dynamodb_table, create_postgres_tables
 from parity.pg import Connection, connect
+from parity.store import register
+
+register(*APP_MIGRATIONS)  # as the CLI does: tests build stores and call the apps directly
 
 for _name, _value in LOCAL_AWS_ENV.items():
     os.environ.setdefault(_name, _value)

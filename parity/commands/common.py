@@ -20,13 +20,15 @@ def config_from(args: argparse.Namespace) -> ParityConfig:
 
 
 @contextmanager
-def store_connection(config: ParityConfig, *, migrate: bool = True) -> Iterator[tuple[Connection, Store]]:
-    """A PostgreSQL connection with the store schema migrated (idempotent), closed afterwards."""
+def store_connection(config: ParityConfig, *apps: str, migrate: bool = True) -> Iterator[tuple[Connection, Store]]:
+    """A PostgreSQL connection with the store schema migrated (idempotent), closed afterwards.
+
+    ``apps``: packages whose own tables the command needs (their migrations are applied too)."""
     conn = connect(resolve_dsn(config))
     try:
         store = Store(config.postgres.store_schema)
         if migrate:
-            store.migrate(conn)
+            store.migrate(conn, *apps)
         yield conn, store
     finally:
         conn.close()

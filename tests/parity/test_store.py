@@ -18,7 +18,7 @@ NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 def test_migrations_run_once_and_are_idempotent(pg_conn: Connection) -> None:
     store = Store("parity_store")
     applied = store.migrate(pg_conn)
-    assert applied == [name for _, name, _ in migrations()]
+    assert applied == [m.name for m in migrations()]
     assert store.migrate(pg_conn) == []
     tables = {
         r["table_name"]
