@@ -3,20 +3,27 @@
 Each subcommand lives in a module exposing ``add_arguments(parser)`` and ``run(args) -> int``; the
 module is imported only when its command runs, so ``parity search`` never loads the KCL code.
 Errors derived from :class:`~parity.errors.ParityError` end the command with one line on stderr
-and the contract's exit code (2); nothing else is printed for them.
+and the contract's exit code (2); nothing else is printed for them. Any other exception is a bug:
+one line on stderr, its traceback as one structured log event, exit 70 (exit 1 keeps meaning
+"below a threshold you set"). A reader that closes the pipe early (``| head``) ends it quietly.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import importlib
+import io
+import os
+import select
 import sys
+import traceback
 from collections.abc import Sequence
 from typing import Any
 
 from parity import __version__
-from parity.errors import ParityError, exit_code_for
+from parity.errors import InternalError, ParityError, exit_code_for
 
 #: command -> (module, one-line help). Order is the order of ``parity --help``.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -49,6 +56,18 @@ LOG_LEVEL_HELP = "debug, info, warning or error (default: info, or PARITY_LOG_LE
 # The apps that keep tables of their own in the store, each with a ``migrations`` folder. Every command
 # applies all of them (the core knows none): whichever command runs first, the store is complete.
 APP_MIGRATIONS = ("parity.consumer", "parity.reconciler", "parity.rollback", "parity.repair")
+
+
+#: third-party module -> the extra that installs it: a command whose module needs one that is missing
+#: says which extra to install, in one line, instead of a traceback
+OPTIONAL_MODULES: dict[str, str] = {
+    "amazon_kclpy": "kcl",
+    "fastapi": "serve",
+    "uvicorn": "serve",
+    "starlette": "serve",
+    "moto": "local",
+    "pgserver": "local",
+}
 
 
 def _load(module_name: str) -> Any:
@@ -89,7 +108,7 @@ class _Parser(argparse.ArgumentParser):
         argv = list(sys.argv[1:] if args is None else args)
         self._check_command(argv)
         parsed, extras = self.parse_known_args(argv, namespace)
-        if extras:
+        if extras and getattr(parsed, "_unavailable", None) is None:  # an unavailable command cannot know its options
             target = self.commands.get(getattr(parsed, "command", None) or "", self)
             unknown = [a for a in extras if a.startswith("-")] or extras
             hint = _suggest_option(unknown[0], target)
@@ -165,9 +184,11 @@ def build_parser(commands: Sequence[str] | None = None) -> argparse.ArgumentPars
             try:
                 module = _load(module_name)
             except ModuleNotFoundError as exc:
-                if exc.name and module_name.startswith(exc.name):
+                missing = exc.name or ""
+                extra = OPTIONAL_MODULES.get(missing.split(".", 1)[0])
+                if extra is not None or (missing and module_name.startswith(missing)):
                     _add_global_options(command, config=True, top=False)
-                    command.set_defaults(_unavailable=module_name)
+                    command.set_defaults(_unavailable=(missing, extra))
                     continue
                 raise
             _add_global_options(command, config=getattr(module, "TAKES_CONFIG", True), top=False)
@@ -189,22 +210,67 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(level=args.log_level or ("error" if args.command == "demo" else None))
     runner = getattr(args, "_run", None)
     if runner is None:
-        print(f"parity: error: '{args.command}' is not available in this build", file=sys.stderr)
+        missing, extra = getattr(args, "_unavailable", ("", None))
+        needs = f": it needs the '{extra}' extra (pip install 'parity[{extra}]')" if extra else ""
+        lacking = f"; module {missing} is not installed" if missing and not extra else ""
+        print(f"parity: error: '{args.command}' is not available in this build{needs}{lacking}", file=sys.stderr)
         return 2
     configure_metrics()
     from parity.store import register
 
     register(*APP_MIGRATIONS)
     try:
-        return int(runner(args))
+        code = int(runner(args))
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return code
+    except InternalError as exc:
+        return _internal_error(exc.message, exc.traceback)
     except ParityError as exc:
         print(f"parity: error: {exc}", file=sys.stderr)
         return exit_code_for(exc)
     except KeyboardInterrupt:
         print("parity: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError as exc:
+        if not _stdout_closed():
+            return _internal_error(f"{type(exc).__name__}: {exc}", "".join(traceback.format_exception(exc)))
+        _discard_stdout()  # `parity discrepancies | head -1`: the reader has what it wanted
+        return 0
+    except Exception as exc:  # a bug: one line here, the traceback in the log, exit 70 (never 1)
+        return _internal_error(f"{type(exc).__name__}: {exc}", "".join(traceback.format_exception(exc)))
     finally:
         shutdown_metrics()
+
+
+def _internal_error(message: str, trace: str) -> int:
+    """Log the traceback (one structured event) and print one line; the exit code of a bug."""
+    from parity.pg import scrub_dsn
+    from parity.telemetry import get_logger
+
+    line = scrub_dsn(" ".join(message.split()))
+    if len(line) > 300:
+        line = line[:297] + "..."
+    get_logger("cli").error("internal error", error=line, traceback=[scrub_dsn(t) for t in trace.splitlines()])
+    print(f"parity: internal error (a bug; the traceback is in the log): {line}", file=sys.stderr)
+    return 70
+
+
+def _stdout_closed() -> bool:
+    """Whether stdout is a pipe whose reader has gone (poll reports an error on its write end)."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return False
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's last flush finds nothing to complain about."""
+    with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,6 +14,7 @@ with ``raise ... from exc`` so that callers never need to know which driver sits
     │       └── PostgresRefusedValue a value was refused (SQLSTATE class 22 or 54): one record's problem
     ├── StoreError                  parity's own tables are inconsistent (a bug or a manual edit)
     ├── Interrupted                 SIGTERM/SIGINT stopped a command between two safe points       (exit 143)
+    ├── InternalError               a bug met where it cannot be raised as itself (a worker process) (exit 70)
     └── DecodeError                 a stream record or attribute value cannot be decoded
 
 Messages are one line, name what and where, never contain a password, and suggest a fix when
@@ -74,6 +75,17 @@ class Interrupted(ParityError):
     """A stop signal ended a command at a safe point (after a committed batch); what it did is kept."""
 
     exit_code = 143  # 128 + SIGTERM, what a shell reports for a process SIGTERM stopped
+
+
+class InternalError(ParityError):
+    """An unexpected error (a bug) met where it cannot propagate as itself, e.g. in a worker
+    process: its message is one line, ``traceback`` is for the log. Exit 70, as any bug."""
+
+    exit_code = 70
+
+    def __init__(self, message: str, *, hint: str | None = None, traceback: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.traceback = traceback
 
 
 class DecodeError(ParityError):

@@ -8,6 +8,7 @@ pages finish and are persisted, the run is marked interrupted; resume with ``--r
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -134,6 +135,19 @@ def _validate(args: argparse.Namespace) -> None:
         raise InputError(f"--processes must be at least 1, got {args.processes}")
     if args.recheck_delay is not None and args.recheck_delay < 0:
         raise InputError(f"--recheck-delay must be 0 or more, got {args.recheck_delay}")
+    if args.report:
+        _check_report_path(Path(args.report))
+
+
+def _check_report_path(path: Path) -> None:
+    """Refuse a --report FILE that cannot be written before scanning, not after an hour of it."""
+    folder = path.parent
+    if path.is_dir():
+        raise InputError(f"--report {path}: is a directory; name a file")
+    if not folder.is_dir():
+        raise InputError(f"--report {path}: directory {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise InputError(f"--report {path}: not writable by this user")
 
 
 def run(args: argparse.Namespace, *, stop_after_pages: int | None = None) -> int:
@@ -262,8 +276,11 @@ def _output(args: argparse.Namespace, report: dict[str, Any]) -> int:
 
         path = Path(args.report)
         tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(report, default=_default, indent=2) + "\n", encoding="utf-8")
-        tmp.replace(path)
+        try:
+            tmp.write_text(json.dumps(report, default=_default, indent=2) + "\n", encoding="utf-8")
+            tmp.replace(path)
+        except OSError as exc:  # the folder went away or filled up during the run
+            raise InputError(f"--report {path}: cannot write it: {exc.strerror or exc}") from exc
     if args.json:
         print_json(report)
     else:

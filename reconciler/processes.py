@@ -35,7 +35,7 @@ from types import FrameType
 from typing import Any
 
 from parity import errors
-from parity.errors import ParityError
+from parity.errors import InternalError, ParityError
 from parity.reconciler import segment
 from parity.reconciler.budget import RcuBudget
 from parity.reconciler.segment import Job
@@ -45,8 +45,9 @@ from parity.reconciler.source import TableSource, new_client
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
-class WorkerFailed(ParityError):
-    """A worker process ended without reporting (killed, out of memory) or with an unexpected error."""
+class WorkerFailed(InternalError):
+    """A worker process ended without reporting (killed, out of memory) or with an unexpected error:
+    exit 70 like the same bug met without worker processes."""
 
 
 def available() -> bool:
@@ -89,7 +90,7 @@ def _rebuild(name: str, message: str, hint: str | None, trace: str) -> BaseExcep
     cls = getattr(errors, name, None)
     if isinstance(cls, type) and issubclass(cls, ParityError):
         return cls(message, hint=hint)
-    return WorkerFailed(f"a reconcile worker failed: {name}: {message}", hint=trace.strip().splitlines()[-1] or None)
+    return WorkerFailed(f"a reconcile worker failed: {name}: {message}", traceback=trace)
 
 
 def _die_with_parent(parent: int) -> None:
