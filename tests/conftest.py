@@ -118,13 +118,29 @@ def pg_conn(pg_dsn: str) -> Iterator[Connection]:
         conn.close()
 
 
+#: moto log folders kept because tests failed (named in the summary at the end of the run)
+_KEPT_MOTO_LOGS: list[Path] = []
+
+
 @pytest.fixture(scope="session")
-def moto_server() -> Iterator[MotoServer]:
-    server = start_moto(log_dir=Path(tempfile.mkdtemp(prefix="parity-test-moto-")))
+def moto_server(request: pytest.FixtureRequest) -> Iterator[MotoServer]:
+    """moto's server for the session. Its log folder is removed at the end, unless a test failed:
+    then it is kept for the failure's server side and its path is printed in the run's summary."""
+    log_dir = Path(tempfile.mkdtemp(prefix="parity-test-moto-"))
+    server = start_moto(log_dir=log_dir)
     try:
         yield server
     finally:
         server.stop()
+        if request.session.testsfailed:
+            _KEPT_MOTO_LOGS.append(log_dir / "moto.log")
+        else:
+            shutil.rmtree(log_dir, ignore_errors=True)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for path in _KEPT_MOTO_LOGS:
+        terminalreporter.write_line(f"moto's server log kept for the failures above: {path} (remove its folder after)")
 
 
 @pytest.fixture(scope="session")

@@ -24,6 +24,19 @@ class Run:
     finished_at: datetime | None
     parity_percent: float | None
     compared: int | None
+    found: dict[str, int] = field(default_factory=dict)  # kind -> count in this run's report
+    columns: dict[str, int] = field(default_factory=dict)  # differing column -> count in this run's report
+
+
+@dataclass(frozen=True)
+class History:
+    """Every discrepancy the store ever recorded, counted: what was found, by whom, and what became of it."""
+
+    total: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+    by_column: dict[str, int] = field(default_factory=dict)
+    by_checker: dict[str, int] = field(default_factory=dict)
+    by_status: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -65,6 +78,7 @@ class ReportData:
     pending_rechecks: int = 0
     totals: dict[str, int] = field(default_factory=dict)
     accepted_discrepancies: tuple[OpenDiscrepancy, ...] = ()
+    history: History = field(default_factory=History)
 
 
 def summarize(
@@ -75,6 +89,29 @@ def summarize(
     kinds = Counter(d.kind for d in open_items)
     columns = Counter(f"{d.entity}.{c}" for d in open_items for c in d.columns)
     return dict(entities.most_common()), dict(kinds.most_common()), dict(columns.most_common())
+
+
+def _found(report: Any) -> tuple[dict[str, int], dict[str, int]]:
+    """(kind -> count, column -> count) of a run's JSON report; empty where absent."""
+    if not isinstance(report, dict):
+        return {}, {}
+    kinds = {k: int(report[k]) for k in ("missing_in_postgres", "missing_in_dynamodb", "mismatched") if report.get(k)}
+    columns: Counter[str] = Counter()
+    for name, entity in (report.get("entities") or {}).items():
+        for column, count in ((entity or {}).get("columns") or {}).items():
+            columns[f"{name}.{column}"] += int(count)
+    return kinds, dict(columns.most_common())
+
+
+def history_of(rows: list[dict[str, Any]]) -> History:
+    """Counts over every discrepancy row (open, accepted and resolved)."""
+    return History(
+        total=len(rows),
+        by_kind=dict(Counter(str(r["kind"]) for r in rows).most_common()),
+        by_column=dict(Counter(f"{r['entity']}.{c}" for r in rows for c in r["columns"]).most_common()),
+        by_checker=dict(Counter(str(r["detected_by"]) for r in rows).most_common()),
+        by_status=dict(Counter(str(r["status"]) for r in rows).most_common()),
+    )
 
 
 def _percent(report: Any) -> tuple[float | None, int | None]:
@@ -92,9 +129,17 @@ def load(conn: Connection, store: Store, now: datetime | None = None) -> ReportD
     now = now or datetime.now(UTC)
     with postgres_errors("reading the store for the report"):
         runs = tuple(
-            Run(r["run_id"], r["status"], r["started_at"], r["finished_at"], *_percent(r["report"]))
+            Run(
+                r["run_id"],
+                r["status"],
+                r["started_at"],
+                r["finished_at"],
+                *_percent(r["report"]),
+                *_found(r["report"]),
+            )
             for r in store.runs(conn)
         )
+        history = history_of(store.discrepancy_rows(conn, "all"))
         unresolved = [
             OpenDiscrepancy(
                 r["entity"],
@@ -148,4 +193,5 @@ def load(conn: Connection, store: Store, now: datetime | None = None) -> ReportD
         lags=tuple(lags),
         pending_rechecks=int(pending[0]["n"]) if pending else 0,
         accepted_discrepancies=tuple(d for d in unresolved if d.status == "accepted"),
+        history=history,
     )

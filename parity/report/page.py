@@ -9,7 +9,7 @@ from typing import Any
 
 from parity.jsontext import dumps_exact
 from parity.report.charts import KIND_COLOURS, bar_chart, line_chart
-from parity.report.data import OpenDiscrepancy, ReportData
+from parity.report.data import OpenDiscrepancy, ReportData, Run
 
 MAX_ROWS = 2000
 
@@ -102,6 +102,62 @@ def discrepancy_table(items: tuple[OpenDiscrepancy, ...], table_id: str, *, note
     )
 
 
+_KIND_WORDS = {
+    "missing_in_postgres": "missing in PostgreSQL",
+    "missing_in_dynamodb": "missing in DynamoDB",
+    "mismatched": "mismatched",
+}
+
+
+def _counts(counts: dict[str, int], words: dict[str, str] | None = None) -> str:
+    return ", ".join(f"{n:,} {escape((words or {}).get(k, k))}" for k, n in counts.items())
+
+
+def story_html(data: ReportData) -> str:
+    """The run's story in a few sentences: what was found (by kind and column, by which checker), what
+    became of it, and how parity moved between the first and the latest reconcile run."""
+    history = data.history
+    if history.total == 0 and not data.runs:
+        return _empty("Nothing checked yet: run `parity consume` or `parity reconcile`.")
+    lines = []
+    if history.total:
+        checkers = _counts(history.by_checker, {"stream": "by the stream checker", "reconcile": "by the reconciler"})
+        lines.append(
+            f"<li>Found <b>{history.total:,}</b> discrepancies ({checkers}):"
+            f" {_counts(history.by_kind, _KIND_WORDS)}.</li>"
+        )
+        if history.by_column:
+            lines.append(f"<li>Differing columns: {_counts(history.by_column)}.</li>")
+        status = history.by_status
+        lines.append(
+            f"<li>Since then <b>{status.get('resolved', 0):,} resolved</b> (a later check found both stores equal:"
+            f" a replay or repair wrote the fix, or the late half of a dual write landed),"
+            f" {status.get('accepted', 0):,} accepted, <b>{status.get('open', 0):,} still open</b>.</li>"
+        )
+    else:
+        lines.append("<li>No discrepancy found so far.</li>")
+    finished = [r for r in data.runs if r.parity_percent is not None]
+    if len(finished) >= 2:
+        first, last = finished[0], finished[-1]
+        lines.append(
+            f"<li>Parity went from <b>{first.parity_percent:.2f}%</b> ({_when(first.started_at)})"
+            f" to <b>{last.parity_percent:.2f}%</b> ({_when(last.started_at)})"
+            f" over {len(finished)} reconcile runs.</li>"
+        )
+    elif finished:
+        lines.append(f"<li>One reconcile run: parity <b>{finished[0].parity_percent:.2f}%</b>.</li>")
+    return f'<ul id="story-lines">{"".join(lines)}</ul>'
+
+
+def _run_found(run: Run) -> str:
+    if run.parity_percent is None:
+        return ""
+    if not run.found:
+        return "nothing"
+    columns = f" ({_counts(run.columns)})" if run.columns else ""
+    return _counts(run.found, _KIND_WORDS) + columns
+
+
 def render(data: ReportData, *, title: str = "parity report", rules: str | None = None) -> str:
     """The whole page as one string."""
     latest = next((r for r in reversed(data.runs) if r.parity_percent is not None), None)
@@ -136,13 +192,13 @@ def render(data: ReportData, *, title: str = "parity report", rules: str | None 
         f"<td>{_when(r.started_at)}</td>"
         f"<td>{_when(r.finished_at) if r.finished_at else ''}</td>"
         f"<td>{'' if r.compared is None else r.compared}</td>"
-        f"<td>{'' if r.parity_percent is None else f'{r.parity_percent:.2f}%'}</td></tr>"
+        f"<td>{'' if r.parity_percent is None else f'{r.parity_percent:.2f}%'}</td><td>{_run_found(r)}</td></tr>"
         for r in reversed(data.runs[-20:])
     )
 
     runs_html = (
         '<table id="runs"><thead><tr><th>run</th><th>status</th><th>started</th><th>finished</th>'
-        f"<th>compared</th><th>parity</th></tr></thead><tbody>{runs_table}</tbody></table>"
+        f"<th>compared</th><th>parity</th><th>found</th></tr></thead><tbody>{runs_table}</tbody></table>"
         if runs_table
         else ""
     )
@@ -181,6 +237,7 @@ def render(data: ReportData, *, title: str = "parity report", rules: str | None 
 <section id="summary"><div class="tiles">{tile_html}</div>
 <p id="rules">{escape("Column rules in force: " + rules) if rules else "Every mapped column is compared exactly."}</p>
 </section>
+<section id="story"><h2>What happened</h2>{story_html(data)}</section>
 <section id="parity-over-time"><h2>Parity % over reconcile runs</h2>{runs_chart}
 {runs_html}
 </section>

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -69,6 +70,16 @@ def test_demo_runs_to_the_end_and_leaves_nothing_running(tmp_path: Path) -> None
     assert "  fault  update: PostgreSQL write failed" in out
     assert "  found  mismatched" in out and "stream records checked so far" in out
     assert "keyword search" in out
+    # the demo as a story: what each step shows, the late writes that are not discrepancies, the re-check
+    # words, the search to repeat, where the JSON report is, and how to try the commands
+    assert out.count("what this shows:") >= 4
+    assert "PostgreSQL writes landed 0.5 s after their DynamoDB half (the late ones)" in out
+    assert "and found it equal: 0 of them reported." in out
+    assert "'re-checked' counts keys" in out and "'cleared' those" in out and "'in flight'" in out
+    assert f"is in {tmp_path / 'reconcile.json'}" in out and (tmp_path / "reconcile.json").exists()
+    assert re.search(r"^parity search --campaign [0-9a-f-]{36} --compare-postgres 'launch review'$", out, re.M)
+    assert "run `parity demo --keep` to keep the stack up" in out
+    assert "the local stack is stopped and its folder removed (" in out
     # search answers beside PostgreSQL
     assert "equivalent:" in out
     # the rollback rehearsal: a dry run that writes nothing, an apply, and a final compare at 100 %
@@ -83,6 +94,8 @@ def test_demo_runs_to_the_end_and_leaves_nothing_running(tmp_path: Path) -> None
     # after the rehearsal every discrepancy is resolved: the chart shows both runs, nothing is open
     assert "Parity % over reconcile runs" in page and page.count('class="point"') == 2
     assert "No open discrepancies." in page
+    story = page.split('id="story"', 1)[1].split("</section>", 1)[0]
+    assert "still open" in story and "Parity went from" in story and "to <b>100.00%</b>" in story
     assert (tmp_path / "parity.toml").exists()
     # the embedded servers it started are gone
     assert _servers() - before == set()

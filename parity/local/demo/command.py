@@ -37,10 +37,13 @@ from parity.local.example import (
     write_postgres,
 )
 from parity.pg import connect
+from parity.store import Store
 
 TABLE = "app"
 #: the demo writes its own config into --workdir; a --config would mean nothing here
 TAKES_CONFIG = False
+#: the search the demo runs (step 6), kept for the commands it suggests with --keep
+_DEMO_SEARCH: dict[str, str] = {"campaign": "CAMPAIGN_ID", "query": "launch review"}
 
 
 EXAMPLES = """\
@@ -206,7 +209,8 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     workdir = Path(args.workdir or Path.cwd() / ".parity-demo").resolve()
     workdir.mkdir(parents=True, exist_ok=True)
-    stack = EmbeddedStack(keep_files=args.keep)
+    stack = EmbeddedStack()
+    failed = False
     # SIGTERM (a closed terminal, `kill`) unwinds like Ctrl-C, so the finally below stops the servers
     previous_term = signal.signal(signal.SIGTERM, _interrupt)
     _say("parity demo: proving DynamoDB holds what PostgreSQL holds, on an embedded local stack")
@@ -226,17 +230,40 @@ def run(args: argparse.Namespace) -> int:
         config = load_config(config_path)
         with _environment(stack.environment()):
             return _demo(args, config_path, config, stack, workdir, started)
+    except KeyboardInterrupt:
+        raise
+    except BaseException:
+        failed = True
+        raise
     finally:
         if args.keep and stack.moto is not None and stack.postgres is not None:
             _say()
             _say("The stack keeps running (--keep). Point parity at it with:")
             for key, value in stack.environment().items():
                 _say(f"  export {key}='{value}'")
-            _say(f"  parity --config {workdir / 'parity.toml'} discrepancies  # or any other command")
-            _say("Stop it with Ctrl-C.")
+            _say("then, for example:")
+            for line in next_commands(workdir / "parity.toml", _DEMO_SEARCH["campaign"], _DEMO_SEARCH["query"]):
+                _say(f"  {line}")
+            _say("Stop it with Ctrl-C (the stack stops and its folder is removed).")
             _wait_for_stop()
-        stack.close()
+        _close(stack, keep_files=failed)
         signal.signal(signal.SIGTERM, previous_term)
+
+
+def _close(stack: EmbeddedStack, *, keep_files: bool) -> None:
+    """Stop both servers and say what became of the stack's folder (PostgreSQL's data, moto's log).
+
+    It is removed, unless the demo failed: then it is kept for moto.log and PostgreSQL's log, and
+    the user is told where it is and how to remove it.
+    """
+    size = sum(f.stat().st_size for f in stack.root.rglob("*") if f.is_file()) / 1e6 if stack.root.exists() else 0.0
+    stack.keep_files = keep_files
+    stack.close()
+    if keep_files:
+        _say(f"the local stack is stopped; its folder is kept to see what failed: {stack.root} ({size:.0f} MB,")
+        _say(f"  moto.log and PostgreSQL's data and log). Remove it with: rm -rf {stack.root}")
+    else:
+        _say(f"the local stack is stopped and its folder removed ({stack.root}, {size:.0f} MB)")
 
 
 def _workload_with_consumer(
@@ -299,15 +326,47 @@ def _demo(
     code = _parity("check-config", *cfg)
     if code != 0:
         return code
+    _learn(
+        "every mapped column exists in PostgreSQL with a type that fits, and the table's stream carries old",
+        "and new images (deletes need the old one). Run it first against your own stores.",
+    )
     _step(4, f"dual-writing workload, {args.fault_rate:.0%} of writes faulty per kind, checked live (parity consume)")
-    _workload_with_consumer(args, cfg, config, stack, campaigns)
+    faults = _workload_with_consumer(args, cfg, config, stack, campaigns)
+    found = Store(config.postgres.store_schema).list_discrepancies(conn, "all")
+    found_ids = {str(d["key"].get("id")) for d in found}
+    late_reported = sum(1 for s in faults.late if s.id in found_ids)
+    injected = sum(
+        len(x)
+        for x in (faults.dynamodb_only, faults.new_dynamodb_only, faults.deleted_dynamodb_only, faults.wrong_column)
+    )
+    _learn(
+        f"{len(faults.late)} PostgreSQL writes landed {LATE_SECONDS:g} s after their DynamoDB half (the late ones).",
+        f"The checker saw each differ, waited the grace period (grace_seconds = {config.consumer.grace_seconds:g}"
+        " here), read it again",
+        f"and found it equal: {late_reported} of them reported. A dual write is not a discrepancy before its other",
+        f"half had time to land. Recorded: {len(found)} discrepancies for the {injected} injected faults.",
+    )
     _say()
-    _say("open discrepancies the stream checker recorded (parity discrepancies):")
+    _say("open discrepancies the stream checker recorded (parity discrepancies), with what each store holds:")
     _parity("discrepancies", *cfg, "--status", "open")
     _step(5, "full compare of both stores (parity reconcile)")
     _parity("reconcile", *cfg, "--segments", "4", "--report", str(workdir / "reconcile.json"))
+    _learn(
+        "the full compare finds what the stream checker found, without the stream: it scans DynamoDB and reads",
+        "PostgreSQL in batches. 're-checked' counts keys that differed on the first read and were read again",
+        "after a short delay; 'cleared' those that then agreed (a late write landed: not a discrepancy); 'in flight'",
+        "those the app was still writing (left out of 'compared'; the next run judges them).",
+        f"The whole report, every discrepancy listed, is in {workdir / 'reconcile.json'}.",
+    )
     _step(6, "keyword search served by DynamoDB, beside PostgreSQL full-text search")
-    _parity("search", *cfg, "--campaign", campaigns[0].id, "--compare-postgres", "launch review")
+    _DEMO_SEARCH["campaign"] = campaigns[0].id
+    query = _DEMO_SEARCH["query"]
+    _say(f"parity search --campaign {campaigns[0].id} --compare-postgres '{query}'")
+    _parity("search", *cfg, "--campaign", campaigns[0].id, "--compare-postgres", query)
+    _learn(
+        "the ranked keys come from DynamoDB alone (the campaign's sessions, ranked as PostgreSQL ranks them);",
+        "'equivalent: true' says PostgreSQL full-text search returned the same keys with the same ranks.",
+    )
     _step(7, "rollback rehearsal: replay DynamoDB-only writes into PostgreSQL")
     _say("dry run (parity replay): what would be written, nothing is")
     _parity("replay", *cfg)
@@ -325,4 +384,26 @@ def _demo(
     _say(f"HTML report: {report}")
     conn.close()
     _say(f"\ndemo finished in {time.monotonic() - started:.0f} s; config kept at {config_path}")
+    if not args.keep:
+        _say("run `parity demo --keep` to keep the stack up and try the commands yourself")
     return 0
+
+
+def _learn(*lines: str) -> None:
+    """What the step just shown means, for someone seeing parity for the first time."""
+    _say("  what this shows: " + lines[0])
+    for line in lines[1:]:
+        _say("  " + line)
+
+
+def next_commands(config_path: Path, campaign: str, query: str) -> list[str]:
+    """Commands worth running against the kept stack, each with what it shows."""
+    cfg = f"parity --config {config_path}"
+    return [
+        f"{cfg} discrepancies --status all          # every finding, now resolved",
+        f"{cfg} search --list-campaigns             # campaign ids to search in",
+        f"{cfg} search --campaign {campaign} --compare-postgres '{query}'",
+        f"{cfg} reconcile                           # compare again (try changing a row with psql first)",
+        f"{cfg} report                              # ./parity-report.html",
+        f"{cfg} --help                              # every command, with examples",
+    ]
