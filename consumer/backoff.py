@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from parity.errors import DynamoDBError, PostgresUnavailable
+from parity.errors import DynamoDBError, PostgresUnavailable, Stopped
 from parity.telemetry import get_logger
 
 log = get_logger("consumer.backoff")
@@ -21,10 +21,6 @@ log = get_logger("consumer.backoff")
 T = TypeVar("T")
 
 RETRYABLE: tuple[type[BaseException], ...] = (PostgresUnavailable, DynamoDBError)
-
-
-class Stopped(Exception):
-    """Raised by :func:`retry` when the stop event is set while waiting to retry."""
 
 
 @dataclass(frozen=True)

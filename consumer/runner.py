@@ -29,9 +29,9 @@ from opentelemetry.metrics import CallbackOptions, Observation
 
 from parity.config import ParityConfig
 from parity.consumer import heartbeat
-from parity.consumer.backoff import Stopped, retry
+from parity.consumer.backoff import retry
 from parity.consumer.checker import BatchOutcome, Checker, Undecodable
-from parity.errors import DecodeError
+from parity.errors import DecodeError, Stopped
 from parity.pg import Connection
 from parity.store import Store
 from parity.stream.records import ChangeRecord, Source, parse_record

@@ -9,12 +9,18 @@ with ``raise ... from exc`` so that callers never need to know which driver sits
     ├── InputError                  a command-line argument or an input file is bad                (exit 2)
     ├── DependencyError             a store parity needs cannot be used                            (exit 2)
     │   ├── DynamoDBError           DynamoDB / DynamoDB Streams / Kinesis unreachable or refusing
+    │   │   └── Denied              the credentials may not call a write action (repair)
     │   └── PostgresError           PostgreSQL unreachable, refusing, or a statement failed
     │       ├── PostgresUnavailable the server cannot be reached right now (retryable)
     │       └── PostgresRefusedValue a value was refused (SQLSTATE class 22 or 54): one record's problem
     ├── StoreError                  parity's own tables are inconsistent (a bug or a manual edit)
     ├── Interrupted                 SIGTERM/SIGINT stopped a command between two safe points       (exit 143)
+    │   ├── ReconcileInterrupted    a reconcile run stopped, its progress saved (docs/reconcile.md)  (exit 2)
+    │   └── Stopped                 a stop was asked for while waiting to retry a dependency
     ├── InternalError               a bug met where it cannot be raised as itself (a worker process) (exit 70)
+    │   └── WorkerFailed            a reconcile worker process died or failed unexpectedly
+    ├── Unbuildable                 a row whose DynamoDB item cannot be built (repair: that row's problem)
+    ├── ConditionFailed             an item changed since it was judged (repair judges it again)
     └── DecodeError                 a stream record or attribute value cannot be decoded
 
 Messages are one line, name what and where, never contain a password, and suggest a fix when
@@ -49,6 +55,17 @@ class DependencyError(ParityError):
 
 class DynamoDBError(DependencyError):
     """DynamoDB, DynamoDB Streams or Kinesis refused or could not be reached."""
+
+
+class Denied(DynamoDBError):
+    """The credentials may not call this write action."""
+
+    def __init__(self, table: str, action: str, code: str) -> None:
+        super().__init__(
+            f"writing to {table!r}: the credentials may not call dynamodb:{action} ({code})",
+            hint="run repair with the repair task role (docs/repair.md, Permissions)",
+        )
+        self.action = action
 
 
 class PostgresError(DependencyError):
@@ -86,6 +103,29 @@ class InternalError(ParityError):
     def __init__(self, message: str, *, hint: str | None = None, traceback: str = "") -> None:
         super().__init__(message, hint=hint)
         self.traceback = traceback
+
+
+class ReconcileInterrupted(Interrupted):
+    """A reconcile run stopped on SIGTERM/SIGINT with its progress saved; ``--resume`` continues it."""
+
+    exit_code = 2  # documented for reconcile before Interrupted had its own code (docs/reconcile.md)
+
+
+class Stopped(Interrupted):
+    """A stop was asked for while a dependency was being retried (the consumer's backoff)."""
+
+
+class WorkerFailed(InternalError):
+    """A worker process ended without reporting (killed, out of memory) or with an unexpected error:
+    exit 70 like the same bug met without worker processes."""
+
+
+class Unbuildable(ParityError):
+    """A row whose item DynamoDB cannot hold; the message says which column and why."""
+
+
+class ConditionFailed(ParityError):
+    """The item changed since it was judged: judge it again."""
 
 
 class DecodeError(ParityError):

@@ -19,7 +19,7 @@ from types import FrameType
 from typing import Any
 
 from parity.commands.common import config_from, print_json, require_tables, store_connection
-from parity.errors import InputError, ParityError
+from parity.errors import InputError, ReconcileInterrupted
 from parity.pg import resolve_dsn
 from parity.reconciler import MIGRATIONS, runs_store
 from parity.reconciler.engine import Options, Progress, Reconciler
@@ -27,10 +27,6 @@ from parity.reconciler.summary import ProgressDisplay, summary_text
 from parity.telemetry import get_logger
 
 log = get_logger("reconcile")
-
-
-class Interrupted(ParityError):
-    """The run stopped on SIGTERM/SIGINT with its progress saved."""
 
 
 EXAMPLES = """\
@@ -193,7 +189,7 @@ def run(args: argparse.Namespace, *, stop_after_pages: int | None = None) -> int
             if stop.is_set():
                 runs_store.set_run_status(conn, store, run_id, "interrupted")
                 log.warning("reconcile interrupted", run_id=run_id, items=progress.items)
-                raise Interrupted(
+                raise ReconcileInterrupted(
                     f"reconcile run '{run_id}' interrupted after {progress.items} items; progress is saved",
                     hint=f"resume with: parity reconcile --resume {run_id}",
                 )

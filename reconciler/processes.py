@@ -35,7 +35,7 @@ from types import FrameType
 from typing import Any
 
 from parity import errors
-from parity.errors import InternalError, ParityError
+from parity.errors import ParityError, WorkerFailed
 from parity.reconciler import segment
 from parity.reconciler.budget import RcuBudget
 from parity.reconciler.segment import Job
@@ -43,11 +43,6 @@ from parity.reconciler.shared import Events, PageCounter, Progress, Runtime
 from parity.reconciler.source import TableSource, new_client
 
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
-
-
-class WorkerFailed(InternalError):
-    """A worker process ended without reporting (killed, out of memory) or with an unexpected error:
-    exit 70 like the same bug met without worker processes."""
 
 
 def available() -> bool:

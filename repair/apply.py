@@ -21,13 +21,14 @@ from typing import Any
 
 from parity.compare import compare
 from parity.config import EntityConfig, ParityConfig
+from parity.errors import ConditionFailed, Unbuildable
 from parity.mapping import key_id
 from parity.pg import Connection
-from parity.repair.build import Built, Unbuildable, build_item
+from parity.repair.build import Built, build_item
 from parity.repair.journal import JournalEntry, fail_run, finish_run, journal, start_run
 from parity.repair.plan import Action, decide
 from parity.repair.planner import Options, Plan, Step, judge, read_rows
-from parity.repair.writer import ConditionFailed, Writer, Written
+from parity.repair.writer import Writer, Written
 from parity.store import Store
 from parity.telemetry import get_logger, meter
 

@@ -25,16 +25,12 @@ from typing import Any
 from parity.canonical import WrongType, canon_postgres, to_json_value
 from parity.config import ColumnSpec, EntityConfig
 from parity.dynamo_json import DYNAMODB_CONTEXT, AttributeValue, decode_number
-from parity.errors import DecodeError
+from parity.errors import DecodeError, Unbuildable
 from parity.jsontext import dumps_exact
 from parity.mapping import Row, canonical_row
 
 _FIELD = re.compile(r"{([^{}]*)}")
 _PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000}
-
-
-class Unbuildable(Exception):
-    """A row whose item DynamoDB cannot hold; the message says which column and why."""
 
 
 @dataclass(frozen=True)

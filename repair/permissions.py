@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from parity.dynamo import dynamodb_errors
-from parity.errors import DynamoDBError
-from parity.repair.writer import ConditionFailed, Denied, Writer
+from parity.errors import ConditionFailed, Denied, DynamoDBError
+from parity.repair.writer import Writer
 
 PROBE = "__parity_repair_permission_probe__"
 

@@ -16,10 +16,10 @@ from typing import Any
 from parity.config import EntityConfig, ParityConfig
 from parity.dynamo_json import AttributeValue, Item
 from parity.dynamo_reads import key_token, read_items, scan_for_keys
-from parity.errors import DecodeError, InputError
+from parity.errors import DecodeError, InputError, Unbuildable
 from parity.mapping import Key, Row, json_key_id, key_from_json, key_to_json, match_entity, render_item_key
 from parity.pg import Connection, fetch_rows
-from parity.repair.build import Built, Unbuildable, build_item
+from parity.repair.build import Built, build_item
 from parity.repair.plan import Action, Decision, decide
 from parity.store import Store
 from parity.telemetry import get_logger

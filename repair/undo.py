@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from parity.config import ParityConfig
-from parity.errors import InputError
+from parity.errors import ConditionFailed, InputError
 from parity.pg import Connection
 from parity.repair.journal import journal_of, mark_undone, run_status, runs
-from parity.repair.writer import ConditionFailed, Writer
+from parity.repair.writer import Writer
 from parity.store import Store
 from parity.telemetry import get_logger
 

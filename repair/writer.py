@@ -30,7 +30,7 @@ import botocore.exceptions
 from parity.config import EntityConfig
 from parity.dynamo import dynamodb_errors
 from parity.dynamo_json import AttributeValue, Item
-from parity.errors import DynamoDBError
+from parity.errors import ConditionFailed, Denied, DynamoDBError
 from parity.telemetry import get_logger
 
 log = get_logger("repair.writer")
@@ -40,21 +40,6 @@ THROTTLING_CODES = frozenset(
 )
 _BATCH_WRITE = 25  # BatchWriteItem's limit
 T = TypeVar("T")
-
-
-class ConditionFailed(Exception):
-    """The item changed since it was judged: judge it again."""
-
-
-class Denied(DynamoDBError):
-    """The credentials may not call this write action."""
-
-    def __init__(self, table: str, action: str, code: str) -> None:
-        super().__init__(
-            f"writing to {table!r}: the credentials may not call dynamodb:{action} ({code})",
-            hint="run repair with the repair task role (docs/repair.md, Permissions)",
-        )
-        self.action = action
 
 
 @dataclass(frozen=True)

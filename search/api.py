@@ -216,8 +216,7 @@ def create_app(
         client = state["client"]
 
         def run() -> list[Any]:
-            with dynamodb_errors("querying the campaign's sessions", config.dynamodb):
-                return search_dynamodb(config, client, campaign, q, documents)
+            return search_dynamodb(config, client, campaign, q, documents)
 
         hits = await blocking(run)
         if limit is not None:

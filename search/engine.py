@@ -20,9 +20,11 @@ from typing import Any
 from psycopg import sql
 
 from parity.config import EntityConfig, ParityConfig, SearchConfig
+from parity.dynamo import dynamodb_errors
 from parity.dynamo_json import Item, deserialize
 from parity.errors import ConfigError, InputError
-from parity.mapping import item_key, key_to_json, match_entity
+from parity.mapping import item_key, key_to_json, match_entity, row_key
+from parity.pg import postgres_errors, table_identifier
 from parity.search.lexize import TsVector, concat, json_to_tsvector, to_tsvector
 from parity.search.rank import f4, ts_rank
 from parity.search.tsquery import Node, matches, positive_terms, websearch_to_tsquery
@@ -244,11 +246,15 @@ def query_items(client: Any, request: Mapping[str, Any]) -> list[Item]:
 def search_dynamodb(
     config: ParityConfig, client: Any, campaign: str, text: str, cache: DocumentCache | None = DOCUMENTS
 ) -> list[Hit]:
+    """Sessions of ``campaign`` matching ``text``, ranked as PostgreSQL ranks them; raises only
+    parity's errors (DynamoDBError for what the client refused or could not reach)."""
     search, entity = search_config(config)
     query = parse_query(search, text)
     if query is None:
         return []
-    items = query_items(client, query_request(search, entity, config.dynamodb.table, campaign, query))
+    request = query_request(search, entity, config.dynamodb.table, campaign, query)
+    with dynamodb_errors("querying the campaign's sessions", config.dynamodb):
+        items = query_items(client, request)
     items = [i for i in items if match_entity([entity], i) is entity]
     return rank_items(search, entity, items, query, cache)
 
@@ -272,8 +278,6 @@ def probe_request(config: ParityConfig) -> dict[str, Any]:
 def postgres_sql(config: ParityConfig) -> sql.Composed:
     """The fixed PostgreSQL baseline: document @@ websearch_to_tsquery, ts_rank desc, key asc."""
     search, entity = search_config(config)
-    from parity.pg import table_identifier
-
     lang = sql.Literal(search.language)
     parts = []
     for column in search.columns:
@@ -298,11 +302,11 @@ def postgres_sql(config: ParityConfig) -> sql.Composed:
 
 
 def search_postgres(config: ParityConfig, conn: Any, campaign: str, text: str) -> list[Hit]:
+    """PostgreSQL's own answer (the baseline search_dynamodb equals); raises only parity's errors."""
     search, entity = search_config(config)
     parse_query(search, text)
-    from parity.mapping import row_key
-
-    rows = conn.execute(postgres_sql(config), {"campaign": campaign, "query": text}).fetchall()
+    with postgres_errors("running the PostgreSQL full-text baseline"):
+        rows = conn.execute(postgres_sql(config), {"campaign": campaign, "query": text}).fetchall()
     return [Hit(key_to_json(entity, row_key(entity, row)), f4(row["rank"])) for row in rows]
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from parity.cli import main
-from parity.consumer.backoff import Backoff, Stopped, retry
+from parity.consumer.backoff import Backoff, retry
 from parity.consumer.runner import decode
-from parity.errors import PostgresError, PostgresUnavailable
+from parity.errors import PostgresError, PostgresUnavailable, Stopped
 from tests.conftest import ExampleEnv
 
 FAST = Backoff(first=0.001, ceiling=0.002)

@@ -73,8 +73,8 @@ def test_fast_scan_parse_matches_botocore_for_binary() -> None:
 
 
 def test_worker_errors_cross_the_process_boundary_as_parity_errors() -> None:
-    from parity.errors import PostgresUnavailable
-    from parity.reconciler.processes import WorkerFailed, _portable, _rebuild
+    from parity.errors import PostgresUnavailable, WorkerFailed
+    from parity.reconciler.processes import _portable, _rebuild
 
     again = _rebuild(*pickle.loads(pickle.dumps(_portable(PostgresUnavailable("db gone", hint="retry later")))))
     assert type(again) is PostgresUnavailable and again.message == "db gone" and again.hint == "retry later"

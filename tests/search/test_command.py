@@ -150,3 +150,22 @@ def test_zero_results_and_an_unknown_campaign_say_so(
     assert code == 2 and out == "" and "not a uuid" in err
     code, out, err = _run(capsys, "search", "--config", config, "--campaign", campaigns[0], "launch " + "-" * 33)
     assert code == 2 and out == "" and "tsquery stack too small" in err
+
+
+def test_library_callers_get_parity_errors_not_driver_errors(example_env: ExampleEnv) -> None:
+    """search_dynamodb / search_postgres map what the drivers raise at the boundary (``from`` the cause)."""
+    import botocore.exceptions
+    import psycopg
+
+    from parity.errors import DynamoDBError, PostgresError
+    from parity.search import search_dynamodb, search_postgres
+
+    campaign = _seed(example_env, campaigns=1, sessions=2)[0]
+    example_env.dynamodb.delete_table(TableName=example_env.table)
+    with pytest.raises(DynamoDBError) as found:
+        search_dynamodb(example_env.config, example_env.dynamodb, campaign, "alpha")
+    assert isinstance(found.value.__cause__, botocore.exceptions.ClientError)
+    example_env.conn.execute("DROP TABLE sessions")
+    with pytest.raises(PostgresError) as refused:
+        search_postgres(example_env.config, example_env.conn, campaign, "alpha")
+    assert isinstance(refused.value.__cause__, psycopg.Error)
