@@ -18,6 +18,7 @@ container: ``PARITY_WORKER_ID`` when set, else the ECS container (the last part 
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from collections.abc import Mapping
@@ -32,13 +33,20 @@ from parity.pg import Connection, postgres_errors
 from parity.store import Store
 
 
-def touch(path: str | None) -> None:
+def touch(path: str | None, *, next_due: datetime | None = None) -> None:
+    """Renew the health file, writing when the earliest pending re-check left falls due.
+
+    Written after due re-checks were decided, so a ``next_due`` already in the past means they are
+    not being decided (``parity health`` then says unhealthy although the file is fresh). Replaced
+    atomically: a health check never reads half a file.
+    """
     if not path:
         return
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.touch()
-    os.utime(target)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"next_due": None if next_due is None else next_due.isoformat()}) + "\n")
+    tmp.replace(target)
 
 
 def worker_identity(env: Mapping[str, str] | None = None, hostname: str | None = None) -> str:
@@ -103,3 +111,12 @@ def file_age_seconds(path: str, now: datetime) -> float | None:
     except FileNotFoundError:
         return None
     return now.timestamp() - mtime
+
+
+def file_next_due(path: str) -> datetime | None:
+    """The earliest pending re-check's due time the consumer last wrote (None: none, or unknown)."""
+    try:
+        data = json.loads(Path(path).read_text() or "{}")
+        return datetime.fromisoformat(data["next_due"]) if data.get("next_due") else None
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):  # an empty or older file
+        return None

@@ -126,7 +126,8 @@ class CheckerHandler:
             self.checker.close()
             raise
         self._since_beat = 0
-        heartbeat.touch(self.health_file)
+        if self.health_file:
+            heartbeat.touch(self.health_file, next_due=self.checker.next_due())
 
     def close(self) -> None:
         self.checker.close()

@@ -158,6 +158,16 @@ def count(conn: Connection, store: Store) -> int:
     return int(row["n"]) if row else 0
 
 
+def overdue(conn: Connection, store: Store, due_before: datetime) -> tuple[int, datetime | None]:
+    """How many re-checks fell due before ``due_before`` and still wait, and the earliest due time."""
+    query = sql.SQL("SELECT count(*) AS n, min(due_at) AS oldest FROM {} WHERE due_at < %s").format(
+        store.table("consumer_pending")
+    )
+    with postgres_errors("reading overdue re-checks"):
+        row = conn.execute(query, (due_before,)).fetchone()
+    return (0, None) if row is None else (int(row["n"]), row["oldest"])
+
+
 def next_due(conn: Connection, store: Store) -> datetime | None:
     with postgres_errors("reading pending re-checks"):
         row = conn.execute(

@@ -153,7 +153,9 @@ class Consumer:
                     last_open = now
                 if not any(b.records or b.ended for b in batches):
                     retry("writing the heartbeat", self._beat, self.stop)
-                heartbeat.touch(self.config.consumer.health_file)
+                if self.config.consumer.health_file:
+                    next_due = retry("reading pending re-checks", self.checker.next_due, self.stop)
+                    heartbeat.touch(self.config.consumer.health_file, next_due=next_due)
                 if now - last_progress >= self.options.progress_seconds:
                     self._progress(reader)
                     last_progress = now

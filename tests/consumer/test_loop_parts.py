@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -164,3 +165,69 @@ def test_consume_refuses_kinesis_mode(
     config.write_text(config.read_text().replace('source = "dynamodb-streams"', 'source = "kinesis"'))
     assert main(["consume", "--config", str(config)]) == 2
     assert "kcl-processor" in capsys.readouterr().err
+
+
+def _pending_row(conn: object, key_id: str, due: str) -> None:
+    conn.execute(  # type: ignore[attr-defined]
+        "INSERT INTO parity.consumer_pending (entity, key_id, key, source, event_id, event_name,"
+        " approximate_created, received_at, due_at) VALUES ('session', %s, '{}', 'dynamodb-streams', %s,"
+        f" 'MODIFY', now(), now(), now() + interval '{due}')",
+        (key_id, f"event-{key_id}"),
+    )
+
+
+def test_health_is_unhealthy_when_pending_rechecks_are_overdue(
+    example_env: ExampleEnv, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A consumer that beats but never decides its re-checks (KCL properties without
+    callProcessRecordsEvenForEmptyRecordList) is not healthy."""
+    from parity.consumer.heartbeat import beat
+    from parity.store import Store
+
+    monkeypatch.setenv("PARITY_WORKER_ID", "task-a")
+    config = str(example_env.config_path)
+    conn, store = example_env.conn, Store("parity")
+    assert main(["health", "--config", config]) == 1  # migrates the store
+    capsys.readouterr()
+    beat(conn, store, "kcl:shard-1", 5, {}, table=example_env.table)
+    _pending_row(conn, "soon", "10 seconds")  # not due yet: fine
+    _pending_row(conn, "late-by-a-minute", "-60 seconds")  # due, within the 120 s limit: fine
+    conn.commit()
+    assert main(["health", "--config", config]) == 0
+    assert capsys.readouterr().out.startswith("healthy: last heartbeat")
+    _pending_row(conn, "stuck-1", "-1 hour")
+    _pending_row(conn, "stuck-2", "-2 hours")
+    conn.commit()
+    assert main(["health", "--config", config]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("unhealthy: 2 pending re-check(s) are overdue, the oldest due 72")
+    assert "callProcessRecordsEvenForEmptyRecordList = true" in out
+    assert main(["health", "--config", config, "--any-worker", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert (report["healthy"], report["overdue_rechecks"]) == (False, 2)
+
+
+def test_health_file_carries_the_earliest_due_recheck(
+    example_env: ExampleEnv, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from parity.consumer.heartbeat import file_next_due, touch
+
+    beat = tmp_path / "beat"
+    config = _config_with(example_env, tmp_path, f'health_file = "{beat}"\nhealth_max_age_seconds = 60\n')
+    now = datetime.now(UTC)
+    touch(str(beat), next_due=now + timedelta(seconds=20))
+    assert file_next_due(str(beat)) == now + timedelta(seconds=20)
+    assert main(["health", "--config", str(config)]) == 0
+    touch(str(beat), next_due=now - timedelta(minutes=10))  # fresh file, re-checks left undecided
+    assert main(["health", "--config", str(config)]) == 1
+    assert (
+        capsys.readouterr()
+        .out.splitlines()[-1]
+        .startswith("unhealthy: pending re-checks are overdue, the oldest due 600s ago (limit 60s)")
+    )
+    touch(str(beat))
+    assert main(["health", "--config", str(config)]) == 0
+    beat.write_text("")  # an empty file (a plain touch, an older parity): age only
+    assert main(["health", "--config", str(config)]) == 0
