@@ -11,8 +11,9 @@ how stdout is kept for the protocol alone). The rules it keeps:
 - **never swallow an error**: amazon_kclpy's dispatcher logs and *ignores* exceptions raised by a
   processor (the batch would be lost and the next checkpoint would skip it). A failing batch is
   retried with backoff; when it still fails the process exits non-zero (``SystemExit`` is the one
-  thing kclpy lets through), so the daemon restarts the shard from the last checkpoint. Any other
-  exception escaping ``process_records`` also ends the process instead of reaching kclpy;
+  thing kclpy lets through: 2 for a dependency that stays down, 70 for a bug), so the daemon
+  restarts the shard from the last checkpoint. Any other exception escaping ``process_records``
+  also ends the process (70) instead of reaching kclpy;
 - **one record's problem is that record's problem**: decoding never raises (a record that cannot
   be decoded, whatever the reason, is a dead letter), the checker dead-letters a record it cannot
   judge or store, and every such record is logged on its own line with its Kinesis sequence number
@@ -40,7 +41,7 @@ from amazon_kclpy.v3.processor import RecordProcessorBase
 from parity.consumer import heartbeat, high_water
 from parity.consumer.backoff import Backoff
 from parity.consumer.checker import BatchOutcome, Checker, Undecodable
-from parity.errors import DecodeError, ParityError
+from parity.errors import DecodeError, ParityError, exit_code_for
 from parity.pg import Connection
 from parity.store import Store
 from parity.stream.records import ChangeRecord, parse_kinesis_data
@@ -202,7 +203,7 @@ class ParityRecordProcessor(RecordProcessorBase):  # type: ignore[misc]
                 error=f"{type(exc).__name__}: {exc}",
             )
             self._close()
-            raise SystemExit(1) from exc
+            raise SystemExit(exit_code_for(exc)) from exc  # 70: a bug (never 1, "below a threshold")
 
     def _process_records(self, process_records_input: Any) -> None:
         records = list(process_records_input.records)
@@ -275,7 +276,7 @@ class ParityRecordProcessor(RecordProcessorBase):  # type: ignore[misc]
                         error=error,
                     )
                     self._close()
-                    raise SystemExit(1) from exc
+                    raise SystemExit(exit_code_for(exc)) from exc  # 2: a dependency down; 70: a bug
                 wait = self.policy.backoff.delay(attempt)
                 log.warning(
                     f"{what} failed; retrying",

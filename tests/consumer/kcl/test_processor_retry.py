@@ -26,14 +26,15 @@ from tests.consumer.kcl.kinesis import initialize, kcl_record, kds_payload, now,
 
 
 class Scripted:
-    def __init__(self, failures: int) -> None:
+    def __init__(self, failures: int, error: Exception | None = None) -> None:
         self.failures = failures
+        self.error = error or PostgresUnavailable("PostgreSQL at 127.0.0.1:5432 is not answering")
         self.committed: list[int] = []
 
     def process(self, records: Sequence[ChangeRecord], undecodable: Sequence[Undecodable]) -> HandledBatch:
         if self.failures:
             self.failures -= 1
-            raise PostgresUnavailable("PostgreSQL at 127.0.0.1:5432 is not answering")
+            raise self.error
         self.committed.append(len(records))
         return HandledBatch(len(records), 0, len(undecodable))
 
@@ -82,8 +83,15 @@ def test_transient_failure_is_retried_then_checkpointed() -> None:
 
 
 def test_persistent_failure_exits_without_checkpoint() -> None:
+    """A dependency that stays down exits 2 (contract: an unreachable dependency), a bug 70; never 1,
+    which means "below a threshold you set"."""
     handler = Scripted(failures=10)
     with pytest.raises(SystemExit) as exited:
         run(handler, [initialize(), process_records(batch())])
-    assert exited.value.code == 1
+    assert exited.value.code == 2
     assert handler.committed == []
+    bug = Scripted(failures=10, error=KeyError("bug"))
+    with pytest.raises(SystemExit) as exited:
+        run(bug, [initialize(), process_records(batch())])
+    assert exited.value.code == 70
+    assert bug.committed == []
