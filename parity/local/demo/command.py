@@ -119,6 +119,8 @@ def workload(
     updates: int,
     fault_rate: float,
     stop: threading.Event | None = None,
+    *,
+    table: str = TABLE,
 ) -> Faults:
     """Dual writes of session updates; a share of them fail or go wrong on the PostgreSQL side.
 
@@ -147,7 +149,7 @@ def workload(
             continue
         touched.add(session.id)
         newer = session.touched(summary=f"{session.summary or ''} Update {n}: reviewed the launch plan.".strip())
-        write_dynamodb(dynamodb, TABLE, [newer])
+        write_dynamodb(dynamodb, table, [newer])
         roll = rng.random()
         if roll < fault_rate:
             faults.dynamodb_only.append(newer)  # the PostgreSQL half failed
@@ -166,11 +168,11 @@ def workload(
     fresh = generate(1, max(2, round(updates * fault_rate / 3)), seed=99)[0].sessions
     for session in fresh:
         moved = Session(**{**session.__dict__, "campaign_id": rng.choice(campaigns).id})
-        write_dynamodb(dynamodb, TABLE, [moved])
+        write_dynamodb(dynamodb, table, [moved])
         faults.new_dynamodb_only.append(moved)
         _fault("insert: PostgreSQL write failed", moved)
     for session in rng.sample([s for s in sessions if s.id not in touched], len(fresh)):
-        dynamodb.delete_item(TableName=TABLE, Key=session.key())
+        dynamodb.delete_item(TableName=table, Key=session.key())
         faults.deleted_dynamodb_only.append(session)
         _fault("delete: PostgreSQL write failed", session)
     if waiting:
