@@ -87,15 +87,19 @@ def test_demo_runs_to_the_end_and_leaves_nothing_running(tmp_path: Path) -> None
     assert "replay plan (dry run):" in dry_run and "run again with --apply" in dry_run
     applied, _, final = after.partition("final compare")
     assert "row(s) written" in applied and "undo with: parity replay --undo r" in applied
-    assert "Parity 100.00%" in final
+    # the workflow: values under each finding, one known difference accepted, the gate before and after
+    assert 'name: dynamodb="' in out and "accepted 1 discrepancy (by demo)" in out
+    before_fix, _, _ = out.partition("fix: replay")
+    assert "NOT READY: reconcile_parity, open_discrepancies" in before_fix
+    assert "Parity " in final and "READY: safe to cut over" in final
     report = tmp_path / "parity-report.html"
     assert f"HTML report: {report}" in out
     page = report.read_text()
-    # after the rehearsal every discrepancy is resolved: the chart shows both runs, nothing is open
+    # after the rehearsal every discrepancy is resolved or accepted: the chart shows both runs, nothing is open
     assert "Parity % over reconcile runs" in page and page.count('class="point"') == 2
-    assert "No open discrepancies." in page
+    assert "No open discrepancies." in page and 'id="accepted-discrepancies"' in page
     story = page.split('id="story"', 1)[1].split("</section>", 1)[0]
-    assert "still open" in story and "Parity went from" in story and "to <b>100.00%</b>" in story
+    assert "still open" in story and "Parity went from" in story and "1 accepted" in story
     assert (tmp_path / "parity.toml").exists()
     # the embedded servers it started are gone
     assert _servers() - before == set()

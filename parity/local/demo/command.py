@@ -10,6 +10,7 @@ run (``parity.cli.main`` in-process). Nothing is left running unless ``--keep``.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import signal
@@ -360,7 +361,21 @@ def _demo(
         "those the app was still writing (left out of 'compared'; the next run judges them).",
         f"The whole report, every discrepancy listed, is in {workdir / 'reconcile.json'}.",
     )
-    _step(6, "keyword search served by DynamoDB, beside PostgreSQL full-text search")
+    _step(6, "decide: accept a known difference, fix the rest; is it safe to cut over yet? (parity gate)")
+    if faults.wrong_column:
+        tolerated = faults.wrong_column[0]
+        key = json.dumps({"id": tolerated.id})
+        _say(f"parity discrepancies accept --entity session --key '{key}' --note '…'")
+        note = "known typo in PostgreSQL's copy; DynamoDB's name is the right one"
+        _parity("discrepancies", "accept", *cfg, "--entity", "session", "--key", key, "--by", "demo", "--note", note)
+    _say("parity gate")
+    _parity("gate", *cfg)
+    _learn(
+        "each discrepancy shows what each store holds, so deciding needs no digging: fix it (next: replay) or",
+        "accept it as a known difference with a note (kept apart from open ones everywhere; reopened by the",
+        "checker that sees its values change). The gate names every check that stands between you and cutover.",
+    )
+    _step(7, "keyword search served by DynamoDB, beside PostgreSQL full-text search")
     _DEMO_SEARCH["campaign"] = campaigns[0].id
     query = _DEMO_SEARCH["query"]
     _say(f"parity search --campaign {campaigns[0].id} --compare-postgres '{query}'")
@@ -369,18 +384,21 @@ def _demo(
         "the ranked keys come from DynamoDB alone (the campaign's sessions, ranked as PostgreSQL ranks them);",
         "'equivalent: true' says PostgreSQL full-text search returned the same keys with the same ranks.",
     )
-    _step(7, "rollback rehearsal: replay DynamoDB-only writes into PostgreSQL")
+    _step(8, "fix: replay DynamoDB-only writes into PostgreSQL (also the rollback rehearsal)")
     _say("dry run (parity replay): what would be written, nothing is")
     _parity("replay", *cfg)
     _say()
     _say("The wrong-name writes reached PostgreSQL with the same version as DynamoDB's: a conflict, which replay")
     _say("leaves to a human by default. This rehearsal takes DynamoDB's value (--include-conflicts) and carries")
-    _say("the DynamoDB-only deletes over too (--include-deletes); rows newer in PostgreSQL are never touched.")
+    _say("the DynamoDB-only deletes over too (--include-deletes); rows newer in PostgreSQL are never touched,")
+    _say("and neither is the accepted discrepancy.")
     _say("apply (parity replay --apply --include-deletes --include-conflicts):")
     _parity("replay", *cfg, "--apply", "--include-deletes", "--include-conflicts")
-    _step(8, "final compare (parity reconcile): PostgreSQL now holds everything DynamoDB holds")
+    _step(9, "final compare (parity reconcile): all fixed but the accepted one")
     _parity("reconcile", *cfg, "--segments", "4")
-    _step(9, "the HTML report (parity report)")
+    _step(10, "the cutover gate (parity gate): accepted differences count as matched")
+    _parity("gate", *cfg)
+    _step(11, "the HTML report (parity report)")
     report = workdir / "parity-report.html"
     _parity("report", *cfg, "--html", str(report))
     _say(f"HTML report: {report}")
@@ -402,7 +420,8 @@ def next_commands(config_path: Path, campaign: str, query: str) -> list[str]:
     """Commands worth running against the kept stack, each with what it shows."""
     cfg = f"parity --config {config_path}"
     return [
-        f"{cfg} discrepancies --status all          # every finding, now resolved",
+        f"{cfg} discrepancies --status all          # every finding: resolved, or accepted with its note",
+        f"{cfg} gate                                # is it safe to cut over? every check named",
         f"{cfg} search --list-campaigns             # campaign ids to search in",
         f"{cfg} search --campaign {campaign} --compare-postgres '{query}'",
         f"{cfg} reconcile                           # compare again (try changing a row with psql first)",
