@@ -110,7 +110,13 @@ def value_lines(kind: str, values: dict[str, Any]) -> Iterator[str]:
     ``dynamodb: col=V, ...`` (or ``postgres:``) for a missing one."""
     if kind == "mismatched":
         for column, pair in values.items():
-            yield _clip(f"{column}: dynamodb={_show(pair.get('dynamodb'))}  postgres={_show(pair.get('postgres'))}")
+            left, right = f"dynamodb={_show(pair.get('dynamodb'))}", f"postgres={_show(pair.get('postgres'))}"
+            line = f"{column}: {left}  {right}"
+            if len(line) <= _WIDTH:
+                yield line
+            else:  # long values: one side per line, each clipped on its own
+                yield _clip(f"{column}: {left}")
+                yield _clip(f"{' ' * len(column)}  {right}")
         return
     for side, columns in values.items():
         shown = ", ".join(f"{c}={_show(v)}" for c, v in columns.items())
