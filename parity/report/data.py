@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from parity.pg import Connection, postgres_errors
-from parity.store import Store, stored_json
+from parity.store import Store, stored_json, workflow
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,28 @@ class ReportData:
     totals: dict[str, int] = field(default_factory=dict)
     accepted_discrepancies: tuple[OpenDiscrepancy, ...] = ()
     history: History = field(default_factory=History)
+    status_history: tuple[tuple[datetime, int, int, int], ...] = ()  # (moment, open, accepted, resolved)
+    gate: tuple[tuple[str, bool, str], ...] = ()  # the gate's store checks: (name, ok, detail)
+
+
+def status_counts(events: list[dict[str, Any]]) -> list[tuple[datetime, int, int, int]]:
+    """Open / accepted / resolved counts after each moment a status changed (events in order)."""
+    state: dict[tuple[str, str], str] = {}
+    counts = Counter[str]()
+    out: list[tuple[datetime, int, int, int]] = []
+    for event in events:
+        key = (event["entity"], event["key_id"])
+        before = state.get(key)
+        if before is not None:
+            counts[before] -= 1
+        state[key] = event["status"]
+        counts[event["status"]] += 1
+        point = (event["at"], counts["open"], counts["accepted"], counts["resolved"])
+        if out and out[-1][0] == event["at"]:
+            out[-1] = point
+        else:
+            out.append(point)
+    return out
 
 
 def summarize(
@@ -181,6 +203,8 @@ def load(conn: Connection, store: Store, now: datetime | None = None) -> ReportD
             )
         ]
         pending = store.rows_if_present(conn, "consumer_pending", "SELECT count(*) AS n FROM {}")
+        status_history = status_counts(workflow.status_history(conn, store))
+        gate = _gate(conn, store)
     by_entity, by_kind, by_column = summarize(open_items)
     return ReportData(
         generated_at=now,
@@ -194,4 +218,20 @@ def load(conn: Connection, store: Store, now: datetime | None = None) -> ReportD
         pending_rechecks=int(pending[0]["n"]) if pending else 0,
         accepted_discrepancies=tuple(d for d in unresolved if d.status == "accepted"),
         history=history,
+        status_history=tuple(status_history),
+        gate=gate,
     )
+
+
+def _gate(conn: Connection, store: Store) -> tuple[tuple[str, bool, str], ...]:
+    """The gate's checks with its defaults, from the store alone (the stream's positions are not read
+    here: stream_lag is left to `parity gate`)."""
+    from parity.gate import GateInput, GateOptions, LatestRun, evaluate
+
+    options = GateOptions()
+    readings = workflow.gate_readings(conn, store, options.max_lag_seconds)
+    latest = None if readings.latest_run is None else LatestRun(**readings.latest_run)
+    data = GateInput(
+        readings.now, latest, readings.counts, readings.dead_letters, readings.gaps, readings.overdue_rechecks, None
+    )
+    return tuple((c.name, c.ok, c.detail) for c in evaluate(data, options) if c.name != "stream_lag")

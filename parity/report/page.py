@@ -8,7 +8,7 @@ from html import escape
 from typing import Any
 
 from parity.jsontext import dumps_exact
-from parity.report.charts import KIND_COLOURS, bar_chart, line_chart
+from parity.report.charts import KIND_COLOURS, bar_chart, distinct_labels, line_chart, status_chart
 from parity.report.data import OpenDiscrepancy, ReportData, Run
 
 MAX_ROWS = 2000
@@ -25,7 +25,8 @@ h2{font-size:16px;margin:0 0 10px}.row{display:flex;flex-wrap:wrap;gap:18px}.row
 table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e2e8f0}
 th{background:#f8fafc}td code{font-size:12px}td{white-space:nowrap}td:nth-child(2){white-space:normal}
-.empty{color:#64748b;font-style:italic}
+.empty{color:#64748b;font-style:italic}tr.fail td:first-child{color:#dc2626;font-weight:600}
+tr.ok td:first-child{color:#059669;font-weight:600}
 .kind{border-radius:4px;padding:1px 6px;color:#fff;font-size:12px}
 table.values{width:auto;font-size:12px}table.values th,table.values td{padding:1px 6px;border:0;background:none}
 table.values td{white-space:normal;max-width:28em;overflow-wrap:anywhere}
@@ -158,6 +159,47 @@ def _run_found(run: Run) -> str:
     return _counts(run.found, _KIND_WORDS) + columns
 
 
+def time_labels(moments: list[datetime]) -> list[str]:
+    """Labels for moments in UTC, as short as keeps them distinct: ``11-30 05:40``, else with seconds,
+    else with the date and time to the millisecond; the chart numbers any that still repeat."""
+    for fmt in ("%m-%d %H:%M", "%m-%d %H:%M:%S", "%m-%d %H:%M:%S.%f"):
+        labels = [m.astimezone(UTC).strftime(fmt)[: 18 if fmt.endswith("%f") else None] for m in moments]
+        if len(set(labels)) == len(labels):
+            return labels
+    return labels
+
+
+def gate_html(data: ReportData) -> str:
+    if not data.gate:
+        return _empty("No store readings.")
+    rows = "".join(
+        f'<tr class="{"ok" if ok else "fail"}"><td>{"ok" if ok else "FAIL"}</td><td><code>{escape(name)}</code></td>'
+        f"<td>{escape(detail)}</td></tr>"
+        for name, ok, detail in data.gate
+    )
+    return (
+        f'<table id="gate-checks"><thead><tr><th></th><th>check</th><th>detail</th></tr></thead><tbody>{rows}'
+        "</tbody></table><p>From the store alone; <code>parity gate</code> also checks every shard's lag"
+        " against the stream (<code>stream_lag</code>).</p>"
+    )
+
+
+def status_html(data: ReportData) -> str:
+    if not data.status_history:
+        return _empty("No discrepancy recorded yet.")
+    history = list(data.status_history)
+    if len(history) > 200:  # keep the chart light: every n-th change, and always the last
+        every = len(history) // 200 + 1
+        history = [*history[::every][:-1], history[-1]] if history[::every][-1] != history[-1] else history[::every]
+    labels = distinct_labels(time_labels([at for at, *_ in history]))
+    series = {
+        "open": [o for _, o, _, _ in history],
+        "accepted": [a for _, _, a, _ in history],
+        "resolved": [r for _, _, _, r in history],
+    }
+    return status_chart(labels, series, title="discrepancies by status over time (UTC)")
+
+
 def render(data: ReportData, *, title: str = "parity report", rules: str | None = None) -> str:
     """The whole page as one string."""
     latest = next((r for r in reversed(data.runs) if r.parity_percent is not None), None)
@@ -177,11 +219,8 @@ def render(data: ReportData, *, title: str = "parity report", rules: str | None 
         f'<div class="tile {cls}" data-tile="{escape(name)}"><span>{escape(name)}</span><b>{escape(value)}</b></div>'
         for name, value, cls in tiles
     )
-    points = [
-        (r.started_at.astimezone(UTC).strftime("%m-%d %H:%M"), r.parity_percent)
-        for r in data.runs
-        if r.parity_percent is not None
-    ]
+    finished = [r for r in data.runs if r.parity_percent is not None]
+    points = list(zip(time_labels([r.started_at for r in finished]), [r.parity_percent for r in finished], strict=True))
     runs_chart = (
         line_chart([(label, float(v)) for label, v in points if v is not None], title="parity % per reconcile run")
         if points
@@ -241,6 +280,8 @@ def render(data: ReportData, *, title: str = "parity report", rules: str | None 
 <section id="parity-over-time"><h2>Parity % over reconcile runs</h2>{runs_chart}
 {runs_html}
 </section>
+<section id="gate"><h2>The cutover gate (<code>parity gate</code>, default thresholds)</h2>{gate_html(data)}</section>
+<section id="status-over-time"><h2>Discrepancies over time: open, accepted, resolved</h2>{status_html(data)}</section>
 <section id="breakdown"><h2>Open discrepancies</h2><div class="row">
 <div id="by-entity"><h3>by entity</h3>{bars(data.by_entity, "open discrepancies by entity")}</div>
 <div id="by-kind"><h3>by kind</h3>{bars(data.by_kind, "open discrepancies by kind", KIND_COLOURS)}</div>

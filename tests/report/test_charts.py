@@ -84,3 +84,67 @@ def test_page_of_an_empty_store_says_what_is_missing() -> None:
     assert "No open discrepancies." in page
     assert "has not recorded any progress" in page
     assert "<svg" not in page
+
+
+def test_percent_axis_starts_at_a_round_tick_and_ends_at_100() -> None:
+    from parity.report.charts import percent_axis
+
+    assert percent_axis([95.3, 99.72]) == (92.0, 2.0)  # not 89.something
+    assert percent_axis([89.3]) == (80.0, 5.0)
+    assert percent_axis([99.7]) == (99.6, 0.1)
+    assert percent_axis([100.0]) == (96.0, 1.0)
+    assert percent_axis([40.0]) == (0.0, 25.0)
+    svg = line_chart([("a", 95.3), ("b", 99.72)], title="parity")
+    ticks = [t.text for t in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text") if t.get("class") == "axis"]
+    assert ticks[:5] == ["92%", "94%", "96%", "98%", "100%"]
+
+
+def test_time_labels_are_distinct() -> None:
+    from parity.report.page import time_labels
+
+    same_minute = [NOW, NOW + timedelta(seconds=20), NOW + timedelta(seconds=40)]
+    assert time_labels(same_minute) == ["11-25 08:00:00", "11-25 08:00:20", "11-25 08:00:40"]
+    assert time_labels([NOW, NOW + timedelta(hours=1)]) == ["11-25 08:00", "11-25 09:00"]
+    svg = line_chart([("x", 99.0), ("x", 100.0)], title="p")
+    assert ">x<" in svg and ">x #2<" in svg
+
+
+def test_status_counts_follow_each_key_through_its_changes() -> None:
+    from parity.report.data import status_counts
+
+    t = [NOW + timedelta(minutes=i) for i in range(5)]
+    events = [
+        {"entity": "s", "key_id": "a", "status": "open", "at": t[0]},
+        {"entity": "s", "key_id": "b", "status": "open", "at": t[0]},
+        {"entity": "s", "key_id": "a", "status": "accepted", "at": t[1]},
+        {"entity": "s", "key_id": "b", "status": "resolved", "at": t[2]},
+        {"entity": "s", "key_id": "a", "status": "open", "at": t[3]},  # reopened: its values changed
+    ]
+    assert status_counts(events) == [(t[0], 2, 0, 0), (t[1], 1, 1, 0), (t[2], 0, 1, 1), (t[3], 1, 0, 1)]
+
+
+def test_page_shows_the_workflow_gate_history_findings_and_values() -> None:
+    from parity.report.data import ReportData
+
+    item = OpenDiscrepancy(
+        "session", {"id": "1"}, "mismatched", ("name",), "stream", NOW, NOW, "open",
+        {"name": {"dynamodb": "Ana", "postgres": "redacted:0123456789ab"}},
+    )  # fmt: skip
+    accepted = OpenDiscrepancy(
+        "session", {"id": "2"}, "missing_in_postgres", (), "reconcile", NOW, NOW, "accepted",
+        {"dynamodb": {"id": "2", "name": "Bo"}}, "test data", "ana",
+    )  # fmt: skip
+    run = Run("r1", "finished", NOW, NOW, 99.5, 200, {"mismatched": 1, "missing_in_postgres": 1}, {"session.name": 1})
+
+    data = ReportData(
+        NOW, (run,), (item,), *summarize([item]), 0,
+        accepted_discrepancies=(accepted,),
+        status_history=((NOW, 2, 0, 0), (NOW + timedelta(minutes=1), 1, 1, 0)),
+        gate=(("reconcile_age", True, "fresh"), ("open_discrepancies", False, "1 open discrepancy")),
+    )  # fmt: skip
+    page = render(data, rules="session.name redacted")
+    assert 'id="gate-checks"' in page and "FAIL</td><td><code>open_discrepancies" in page
+    assert page.count('class="series status-') == 3 and "open 1" in page and "accepted 1" in page
+    assert "session.name" in page  # the run's findings by column
+    assert "&quot;Ana&quot;" in page and "redacted:0123456789ab" in page and "test data" in page
+    assert "Column rules in force: session.name redacted" in page
