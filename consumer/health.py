@@ -84,6 +84,12 @@ def run(args: argparse.Namespace) -> int:
         )
     elif age is None:
         print(f"unhealthy: no heartbeat yet in {source}")
+    elif not beating and args.any_worker:
+        # no worker at all beats for the table: say so, rather than a staleness a reader takes for a hang
+        print(
+            f"unhealthy: no consumer running for table {config.dynamodb.table!r}"
+            f" (the last heartbeat of any worker was {age:.0f}s ago; limit {max_age:g}s)"
+        )
     elif not beating:
         print(f"unhealthy: last heartbeat {age:.1f}s ago ({source}, limit {max_age:g}s)")
     elif oldest_due is not None:

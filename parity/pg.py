@@ -30,6 +30,16 @@ _LIBPQ_VARS = ("PGHOST", "PGHOSTADDR", "PGSERVICE", "PGDATABASE", "PGPORT", "PGU
 Connection = psycopg.Connection[dict[str, Any]]
 
 
+def dsn_source(config: ParityConfig) -> str:
+    """Where :func:`resolve_dsn` takes the connection from, in words (the config wins over the environment)."""
+    env = os.environ.get("PARITY_POSTGRES_DSN")
+    if config.postgres.dsn:
+        return "from [postgres].dsn" + ("; PARITY_POSTGRES_DSN is set and ignored: the config wins" if env else "")
+    if env:
+        return "from PARITY_POSTGRES_DSN"
+    return "from libpq's PG* variables"
+
+
 def resolve_dsn(config: ParityConfig) -> str:
     """The DSN from the config, else PARITY_POSTGRES_DSN, else libpq's PG* variables (as '')."""
     if config.postgres.dsn:

@@ -15,6 +15,7 @@ from parity.errors import InputError
 from parity.jsontext import dumps_exact
 from parity.mapping import Key, key_to_postgres, row_key
 from parity.pg import Connection, postgres_errors, table_identifier
+from parity.privileges import REPLAY_TABLE_RIGHTS, current_role, table_rights
 from parity.rollback.storable import why_unstorable
 
 ROW = "__parity_row"  # the alias of to_jsonb(row) in locked reads
@@ -80,25 +81,17 @@ def describe(conn: Connection, entity: EntityConfig) -> TableInfo:
 
 def check_privileges(conn: Connection, entities: Sequence[EntityConfig], *, deletes: bool) -> None:
     """Refuse early, with the GRANT to run, when the role cannot write a replayed table."""
-    wanted = ["SELECT", "INSERT", "UPDATE"] + (["DELETE"] if deletes else [])
+    wanted = [*REPLAY_TABLE_RIGHTS, *(["DELETE"] if deletes else [])]
     for entity in entities:
-        name = f'"{entity.schema_name}"."{entity.table_name}"'
-        with postgres_errors(f"checking privileges on {entity.table}"):
-            found = conn.execute(
-                "SELECT current_user AS role, to_regclass(%s) IS NOT NULL AS exists", (name,)
-            ).fetchone()
-            assert found is not None
-            if not found["exists"]:
-                raise InputError(f"entity '{entity.name}': table {entity.table} does not exist in PostgreSQL")
-            granted = conn.execute(
-                "SELECT p FROM unnest(%s::text[]) AS p WHERE has_table_privilege(%s, p)", (wanted, name)
-            ).fetchall()
-            lacking = [p for p in wanted if p not in {g["p"] for g in granted}]
-        if lacking:
-            role = found["role"]
+        rights = table_rights(conn, entity, wanted)
+        if not rights.exists:
+            raise InputError(f"entity '{entity.name}': table {entity.table} does not exist in PostgreSQL")
+        if rights.lacks:
+            role = current_role(conn)
+            lacking = ", ".join(rights.lacks)
             raise InputError(
-                f"PostgreSQL role '{role}' lacks {', '.join(lacking)} on {entity.table}; replay writes rows there."
-                f" Connect as a role that may write (GRANT {', '.join(lacking)} ON {entity.table} TO {role})"
+                f"PostgreSQL role '{role}' lacks {lacking} on {entity.table}; replay writes rows there."
+                f" Connect as a role that may write (GRANT {lacking} ON {entity.table} TO {role})"
             )
 
 

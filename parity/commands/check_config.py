@@ -18,7 +18,8 @@ from parity.commands.common import config_from, print_json
 from parity.config import EntityConfig, ParityConfig
 from parity.dynamo import client, dynamodb_errors, error_code
 from parity.errors import ConfigError, DynamoDBError
-from parity.pg import connect, describe_server, resolve_dsn, schema_tables, table_columns
+from parity.pg import Connection, connect, describe_server, dsn_source, resolve_dsn, schema_tables, table_columns
+from parity.privileges import REPLAY_TABLE_RIGHTS, current_role, store_rights, table_rights
 
 #: PostgreSQL types (information_schema data_type, or udt_name for arrays) each column type accepts.
 COMPATIBLE: dict[str, frozenset[str]] = {
@@ -137,17 +138,47 @@ def config_size_finding(path: str, size: int) -> Finding:
     )
 
 
-def gather(config: ParityConfig) -> list[Finding]:
-    """Connect to both stores and collect findings for every entity."""
+def replay_rights_findings(conn: Connection, config: ParityConfig) -> list[Finding]:
+    """What ``parity replay --apply --include-deletes`` and ``--undo`` need, had or lacked by this role."""
+    role = current_role(conn)
+    findings = [Finding("replay", True, f"connected as PostgreSQL role '{role}'")]
+    wanted = [*REPLAY_TABLE_RIGHTS, "DELETE"]  # DELETE: --include-deletes and --undo of an insert
+    for rights in [
+        *(table_rights(conn, e, wanted) for e in config.entity),
+        store_rights(conn, config.postgres.store_schema),
+    ]:
+        if not rights.exists:
+            findings.append(Finding(f"replay: {rights.subject}", False, "does not exist"))
+            continue
+        has = f"has {', '.join(rights.has)}" if rights.has else "has none of them"
+        if rights.lacks:
+            target = rights.subject.removeprefix("table ")
+            grant = (
+                f" (GRANT {', '.join(rights.lacks)} ON {target} TO {role})"
+                if rights.subject.startswith("table")
+                else ""
+            )
+            findings.append(
+                Finding(f"replay: {rights.subject}", False, f"{has}; lacks {', '.join(rights.lacks)}{grant}")
+            )
+        else:
+            findings.append(Finding(f"replay: {rights.subject}", True, has))
+    return findings
+
+
+def gather(config: ParityConfig, *, replay: bool = False) -> list[Finding]:
+    """Connect to both stores and collect findings for every entity (and the replay role's rights)."""
     findings: list[Finding] = []
     dsn = resolve_dsn(config)
     conn = connect(dsn)
     try:
-        findings.append(Finding("postgres", True, f"connected to {describe_server(dsn)}"))
+        findings.append(Finding("postgres", True, f"connected to {describe_server(dsn)} ({dsn_source(config)})"))
         for index, entity in enumerate(config.entity):
             columns = table_columns(conn, entity.schema_name, entity.table_name)
             tables = None if columns is not None else schema_tables(conn, entity.schema_name)
             findings.extend(column_findings(entity, columns, index=index, schema_tables=tables))
+        if replay:
+            findings.extend(replay_rights_findings(conn, config))
     finally:
         conn.close()
     dynamodb = client(config.dynamodb, max_attempts=2)
@@ -167,16 +198,25 @@ EXAMPLES = """\
 examples:
   parity check-config                       # ./parity.toml against both live databases
   parity --config prod.toml check-config --json
+  PARITY_POSTGRES_DSN=... parity check-config --replay   # the replay role's rights, before an incident
 """
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print findings as JSON")
+    parser.add_argument(
+        "--replay",
+        action="store_true",
+        help="also check that the connected role may do what parity replay --apply and --undo do (exit 2 if not)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     config = config_from(args)
-    findings = [config_size_finding(args.config, len(Path(args.config).read_bytes())), *gather(config)]
+    findings = [
+        config_size_finding(args.config, len(Path(args.config).read_bytes())),
+        *gather(config, replay=args.replay),
+    ]
     problems = [f for f in findings if not f.ok]
     if args.json:
         print_json({"ok": not problems, "findings": [f.to_json() for f in findings]})

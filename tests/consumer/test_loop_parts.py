@@ -231,3 +231,22 @@ def test_health_file_carries_the_earliest_due_recheck(
     assert main(["health", "--config", str(config)]) == 0
     beat.write_text("")  # an empty file (a plain touch, an older parity): age only
     assert main(["health", "--config", str(config)]) == 0
+
+
+def test_health_any_worker_says_no_consumer_is_running_when_none_beats(
+    example_env: ExampleEnv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A stopped consumer is not 'unhealthy, last heartbeat 654 s ago' to the person asking: say what it is."""
+    from parity.consumer.heartbeat import beat
+    from parity.store import Store
+
+    config = str(example_env.config_path)
+    conn, store = example_env.conn, Store("parity")
+    store.migrate(conn)
+    beat(conn, store, "stream:shard-1", 5, {}, table=example_env.table, worker="task-a")
+    conn.execute("UPDATE parity.consumer_heartbeats SET committed_at = now() - interval '654 seconds'")
+    conn.commit()
+    assert main(["health", "--config", config, "--any-worker"]) == 1
+    out = capsys.readouterr().out
+    assert f"unhealthy: no consumer running for table '{example_env.table}'" in out
+    assert "the last heartbeat of any worker was 654s ago" in out
