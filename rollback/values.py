@@ -32,8 +32,11 @@ def to_postgres(spec: ColumnSpec, value: AttributeValue | None) -> Any:
     tag = type_of(value)
     if tag == "NULL":
         return None
-    if isinstance(canon_dynamo(spec, value), WrongType):
-        raise InputError(f"attribute {spec.attribute!r}: a {tag} value cannot be stored as {spec.type}")
+    canon = canon_dynamo(spec, value)
+    if isinstance(canon, WrongType):
+        raise InputError(
+            f"attribute {spec.attribute!r}: a {tag} value cannot be stored as {spec.type} ({canon.reason})"
+        )
     inner = value[tag]
     kind = spec.type
     if kind in ("string", "boolean"):
