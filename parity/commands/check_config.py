@@ -198,7 +198,7 @@ EXAMPLES = """\
 examples:
   parity check-config                       # ./parity.toml against both live databases
   parity --config prod.toml check-config --json
-  PARITY_POSTGRES_DSN=... parity check-config --replay   # the replay role's rights, before an incident
+  parity check-config --replay              # the replay role's rights, before an incident
 """
 
 
