@@ -111,16 +111,16 @@ def _child(job: Job, segments: Sequence[int], index: int, parent: int, shared: d
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, on_signal)
-    runtime = Runtime(
-        stop=stop,
-        budget=shared["budget"],
-        pages=shared["pages"],
-        events=_QueueEvents(messages),
-        progress=_QueueProgress(messages),
-        stop_after_pages=shared["stop_after_pages"],
-    )
-    source = TableSource(job.config, job.shape, new_client(job.config, 2 * len(segments) + 2), runtime.budget)
-    try:
+    try:  # the setup too: an error anywhere is reported, never a traceback on the worker's stderr
+        runtime = Runtime(
+            stop=stop,
+            budget=shared["budget"],
+            pages=shared["pages"],
+            events=_QueueEvents(messages),
+            progress=_QueueProgress(messages),
+            stop_after_pages=shared["stop_after_pages"],
+        )
+        source = TableSource(job.config, job.shape, new_client(job.config, 2 * len(segments) + 2), runtime.budget)
         segment.run_threads(job, segments, runtime, source)
     except BaseException as exc:  # reported to the parent, which raises it
         stop.set()

@@ -128,3 +128,15 @@ def test_reconcile_refuses_a_report_path_it_cannot_write_before_scanning(
     assert err == f"parity: error: --report {missing}: directory {missing.parent} does not exist\n"
     assert main(["reconcile", "--report", str(tmp_path)]) == 2
     assert capsys.readouterr().err == f"parity: error: --report {tmp_path}: is a directory; name a file\n"
+
+
+def test_a_bug_while_a_worker_process_starts_is_reported_by_the_parent(
+    example_env: ExampleEnv, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Before a worker runs its segments (its DynamoDB source): no traceback from the child, exit 70."""
+    import parity.reconciler.processes as processes
+
+    monkeypatch.setattr(processes, "TableSource", _bug)
+    config = ["--config", str(example_env.config_path)]
+    assert main(["reconcile", *config, "--segments", "2", "--processes", "2"]) == 70
+    _assert_bug_reported(capfd.readouterr().err, "a reconcile worker failed: RuntimeError: injected bug")
