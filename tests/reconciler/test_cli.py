@@ -99,9 +99,13 @@ def test_a_worker_process_that_dies_fails_the_run_with_one_line(
     seed(example_env)
     monkeypatch.setattr("parity.reconciler.segment.run_threads", lambda job, segments, runtime, source: os._exit(3))
     code = main(["reconcile", "--config", str(example_env.config_path), "--segments", "2", "--processes", "2"])
-    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("parity: error:")]
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("parity: ")]
     assert code == 70  # WorkerFailed is an InternalError (c7734e2): exit 70, as any bug (contract §9)
-    assert len(errors) == 1 and "worker process ended without finishing (exit codes [3, 3])" in errors[0]
+    assert (
+        len(errors) == 1
+        and errors[0].startswith("parity: internal error")
+        and "worker process ended without finishing (exit codes [3, 3])" in errors[0]
+    )
     status = example_env.conn.execute("SELECT status FROM parity.reconcile_runs").fetchone()
     example_env.conn.commit()
     assert status == {"status": "failed"}
