@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 
 import pytest
 
@@ -82,3 +83,16 @@ def test_the_defaults_the_issue_named() -> None:
 def test_demo_takes_no_config() -> None:
     demo = _command_parsers()["demo"].format_help()
     assert "--config" not in demo and "--workdir" in demo
+
+
+def test_docs_reference_has_a_section_per_command_and_none_other() -> None:
+    """docs/reference.md documents every command there is, and no command that is not."""
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "reference.md").read_text(encoding="utf-8")
+    documented = set()
+    for heading in (ln for ln in page.splitlines() if ln.startswith("### `parity ")):
+        documented.update(re.findall(r"`parity ([a-z-]+)", heading))
+    assert documented == set(COMMANDS), (
+        f"undocumented: {sorted(set(COMMANDS) - documented)}; not a command: {sorted(documented - set(COMMANDS))}"
+    )

@@ -73,10 +73,11 @@ def test_demo_runs_to_the_end_and_leaves_nothing_running(tmp_path: Path) -> None
     # the demo as a story: what each step shows, the late writes that are not discrepancies, the re-check
     # words, the search to repeat, where the JSON report is, and how to try the commands
     assert out.count("what this shows:") >= 4
-    assert "PostgreSQL writes landed 0.5 s after their DynamoDB half (the late ones)" in out
-    assert "and found it equal: 0 of them reported." in out
-    assert "'re-checked' counts keys" in out and "'cleared' those" in out and "'in flight'" in out
-    assert f"is in {tmp_path / 'reconcile.json'}" in out and (tmp_path / "reconcile.json").exists()
+    flat = " ".join(out.split())
+    assert "PostgreSQL writes landed 0.5 s after their DynamoDB half (the late ones)" in flat
+    assert "and found it equal: 0 of them reported." in flat
+    assert "'re-checked' counts keys" in flat and "'cleared' those" in flat and "'in flight'" in flat
+    assert f"is in {tmp_path / 'reconcile.json'}" in flat and (tmp_path / "reconcile.json").exists()
     assert re.search(r"^parity search --campaign [0-9a-f-]{36} --compare-postgres 'launch review'$", out, re.M)
     assert "run `parity demo --keep` to keep the stack up" in out
     assert "the local stack is stopped and its folder removed (" in out

@@ -411,9 +411,19 @@ def _demo(
 
 def _learn(*lines: str) -> None:
     """What the step just shown means, for someone seeing parity for the first time."""
-    _say("  what this shows: " + lines[0])
-    for line in lines[1:]:
-        _say("  " + line)
+    import textwrap
+
+    text = " ".join(lines)
+    _say(
+        textwrap.fill(
+            text,
+            width=104,
+            initial_indent="  what this shows: ",
+            subsequent_indent="  ",
+            break_long_words=False,  # paths and ids stay whole, to be copied
+            break_on_hyphens=False,
+        )
+    )
 
 
 def next_commands(config_path: Path, campaign: str, query: str) -> list[str]:
