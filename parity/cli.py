@@ -199,28 +199,16 @@ def build_parser(commands: Sequence[str] | None = None) -> argparse.ArgumentPars
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the console script; returns the process exit code."""
-    args_list = list(sys.argv[1:] if argv is None else argv)
-    chosen = [a for a in args_list if a in COMMANDS][:1]
-    parser = build_parser(chosen)
-    args = parser.parse_args(args_list)
-    from parity.telemetry import configure_logging, configure_metrics, shutdown_metrics
+    """Entry point of the console script; returns the process exit code.
 
-    # the demo narrates on stdout (including what its parts warn about); their logs would drown it unless asked for
-    configure_logging(level=args.log_level or ("error" if args.command == "demo" else None))
-    runner = getattr(args, "_run", None)
-    if runner is None:
-        missing, extra = getattr(args, "_unavailable", ("", None))
-        needs = f": it needs the '{extra}' extra (pip install 'parity[{extra}]')" if extra else ""
-        lacking = f"; module {missing} is not installed" if missing and not extra else ""
-        print(f"parity: error: '{args.command}' is not available in this build{needs}{lacking}", file=sys.stderr)
-        return 2
-    configure_metrics()
-    from parity.store import register
+    Every way out is decided here: a ParityError is one line and its exit code; a bug anywhere
+    (a command, its import, the parser) is one line, a logged traceback and 70; a reader that closed
+    the pipe (``| head``) ends it quietly. argparse's own exits (``--help``, usage errors) pass.
+    """
+    from parity.telemetry import shutdown_metrics
 
-    register(*APP_MIGRATIONS)
     try:
-        code = int(runner(args))
+        code = _run(argv)
         sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
         return code
     except InternalError as exc:
@@ -242,10 +230,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         shutdown_metrics()
 
 
+def _run(argv: Sequence[str] | None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    chosen = [a for a in args_list if a in COMMANDS][:1]
+    parser = build_parser(chosen)
+    args = parser.parse_args(args_list)
+    from parity.telemetry import configure_logging, configure_metrics
+
+    # the demo narrates on stdout (including what its parts warn about); their logs would drown it unless asked for
+    configure_logging(level=args.log_level or ("error" if args.command == "demo" else None))
+    runner = getattr(args, "_run", None)
+    if runner is None:
+        missing, extra = getattr(args, "_unavailable", ("", None))
+        needs = f": it needs the '{extra}' extra (pip install 'parity[{extra}]')" if extra else ""
+        lacking = f"; module {missing} is not installed" if missing and not extra else ""
+        print(f"parity: error: '{args.command}' is not available in this build{needs}{lacking}", file=sys.stderr)
+        return 2
+    configure_metrics()
+    from parity.store import register
+
+    register(*APP_MIGRATIONS)
+    return int(runner(args))
+
+
 def _internal_error(message: str, trace: str) -> int:
     """Log the traceback (one structured event) and print one line; the exit code of a bug."""
     from parity.pg import scrub_dsn
-    from parity.telemetry import get_logger
+    from parity.telemetry import configure_logging, get_logger
+
+    configure_logging()  # idempotent; a bug before the command configured it must not log to stdout
 
     line = scrub_dsn(" ".join(message.split()))
     if len(line) > 300:

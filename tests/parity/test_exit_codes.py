@@ -140,3 +140,15 @@ def test_a_bug_while_a_worker_process_starts_is_reported_by_the_parent(
     config = ["--config", str(example_env.config_path)]
     assert main(["reconcile", *config, "--segments", "2", "--processes", "2"]) == 70
     _assert_bug_reported(capfd.readouterr().err, "a reconcile worker failed: RuntimeError: injected bug")
+
+
+def test_a_bug_while_loading_a_command_is_70_too(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import parity.cli
+
+    monkeypatch.setattr(parity.cli, "_load", _bug)
+    assert main(["discrepancies"]) == 70
+    out, err = capsys.readouterr()
+    assert out == ""
+    _assert_bug_reported(err, "RuntimeError: injected bug")
