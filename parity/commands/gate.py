@@ -19,11 +19,15 @@ from parity.store import Store
 from parity.store.workflow import gate_readings
 from parity.telemetry import meter
 
+# Gauges set once per run (the deploy's scheduled gate task exports them; the dashboard and the gate
+# alarm read them): readiness, parity with accepted counted as matched, discrepancies by status, dead letters.
 _meter = meter("gate")
 _ready = _meter.create_gauge("parity.gate.ready", description="1 when parity gate passes, 0 when it fails")
 _parity = _meter.create_gauge(
     "parity.gate.parity_percent", unit="%", description="latest reconcile parity with accepted counted as matched"
 )
+_discrepancies = _meter.create_gauge("parity.gate.discrepancies", description="discrepancies by status")
+_dead_letters = _meter.create_gauge("parity.gate.dead_letters", description="records that could not be checked")
 
 
 EXAMPLES = """\
@@ -66,6 +70,9 @@ def run(args: argparse.Namespace) -> int:
         from parity.gate import effective_parity
 
         _parity.set(effective_parity(data.latest_run))
+    for status in ("open", "accepted"):
+        _discrepancies.set(data.counts.get(status, 0), {"status": status})
+    _dead_letters.set(data.dead_letters)
     if args.json:
         print_json({"ready": ready, "checks": [c.to_json() for c in checks]})
     else:

@@ -182,6 +182,7 @@ def test_alarm_metric_names_are_the_ones_the_code_emits() -> None:
     sources = {  # the app that owns the meter: its instruments may move between its modules
         "parity.consumer": "\n".join(p.read_text() for p in sorted((root / "consumer").glob("*.py"))),
         "parity.reconcile": "\n".join(p.read_text() for p in sorted((root / "reconciler").glob("*.py"))),
+        "parity.gate": (root / "parity" / "commands" / "gate.py").read_text(),
     }
     alarms = [r for r in _template()["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
     ours = [a["Properties"] for a in alarms if a["Properties"]["Namespace"] != "AWS/Kinesis"]
@@ -189,6 +190,7 @@ def test_alarm_metric_names_are_the_ones_the_code_emits() -> None:
         "parity.consumer.stream_lag",
         "parity.consumer.discrepancies_open",
         "parity.reconcile.parity_percent",
+        "parity.gate.ready",
     }
     for alarm in ours:
         scope = {d["Name"]: d["Value"] for d in alarm["Dimensions"]}["OTelLib"]
@@ -259,3 +261,38 @@ def test_collector_detects_the_ecs_task_for_its_log_stream_name() -> None:
     assert config["exporters"]["awsemf"]["log_stream_name"] == "{TaskId}"
     assert "ecs" in config["processors"]["resourcedetection"]["detectors"]
     assert config["service"]["pipelines"]["metrics"]["processors"][0] == "resourcedetection"
+
+
+def test_dashboard_shows_what_the_code_emits_and_the_gate_alarm() -> None:
+    """Every metric of the dashboard is an instrument the code makes, under its meter (OTelLib), in the
+    alarms' namespace; the five views the migration needs are there, the gate as its alarm."""
+    import json
+
+    root = Path(__file__).resolve().parents[2]
+    sources = {
+        "parity.consumer": "\n".join(p.read_text() for p in sorted((root / "consumer").glob("*.py"))),
+        "parity.reconcile": "\n".join(p.read_text() for p in sorted((root / "reconciler").glob("*.py"))),
+        "parity.gate": (root / "parity" / "commands" / "gate.py").read_text(),
+    }
+    resources = _template()["Resources"]
+    body = resources["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    board = json.loads(body.replace("${AWS::Region}", "eu-west-1").replace("${EnvironmentName}", "prod")
+                       .replace("${GateAlarm.Arn}", "arn:alarm"))  # fmt: skip
+    widgets = board["widgets"]
+    titles = " | ".join(w["properties"]["title"] for w in widgets)
+    for needed in ("Parity %", "open and accepted", "Stream lag", "Dead letters", "gate"):
+        assert needed in titles, titles
+    metrics = [m for w in widgets if w["type"] == "metric" for m in w["properties"]["metrics"]]
+    assert {m[1] for m in metrics} >= {
+        "parity.reconcile.parity_percent",
+        "parity.gate.parity_percent",
+        "parity.gate.discrepancies",
+        "parity.consumer.stream_lag",
+        "parity.gate.dead_letters",
+    }
+    for namespace, name, _, scope, *_ in metrics:
+        assert namespace == "Parity/prod"
+        assert f'"{name}"' in sources[scope], name
+    [gate] = [w for w in widgets if w["type"] == "alarm"]
+    assert gate["properties"]["alarms"] == ["arn:alarm"]
+    assert resources["GateAlarm"]["Properties"]["MetricName"] == "parity.gate.ready"

@@ -92,7 +92,9 @@ def test_each_command_calls_only_what_its_task_role_allows(example_env: ExampleE
     commands: list[tuple[list[str], str]] = [
         (["reconcile", "--segments", "2"], "ReconcilerTaskRole"),
         (["reconcile", "--segments", "2", "--processes", "2"], "ReconcilerTaskRole"),
+        (["reconcile", "--open"], "ReconcilerTaskRole"),
         (["replay", "--from-stream"], "ReplayTaskRole"),
+        (["gate"], "GateTaskRole"),
     ]
     for command, role in commands:
         main([*command, *config])
