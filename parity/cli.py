@@ -106,6 +106,9 @@ class _Parser(argparse.ArgumentParser):
 
     def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:  # type: ignore[override]
         argv = list(sys.argv[1:] if args is None else args)
+        if not argv:  # plain `parity`: the commands and examples, not just "COMMAND is required"
+            self.print_help(sys.stderr)
+            self.exit(2)
         self._check_command(argv)
         parsed, extras = self.parse_known_args(argv, namespace)
         if extras and getattr(parsed, "_unavailable", None) is None:  # an unavailable command cannot know its options

@@ -18,7 +18,7 @@ from parity.search.engine import Hit, check_campaign, rank_text, search_config, 
 
 EXAMPLES = """\
 examples:
-  parity search --campaign 6f1c0a4e-… "late delivery" -refund
+  parity search --campaign CAMPAIGN_ID '"late delivery" -refund'   # a phrase, and not "refund"
   parity search --list-campaigns            # campaign ids to search in
   parity search --batch queries.jsonl --json
 """

@@ -40,9 +40,11 @@ def write_atomically(path: Path, text: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = config_from(args)
+    target = Path(args.html)
+    if not target.parent.is_dir():  # before reading the store: a typo in the path fails at once
+        raise InputError(f"--html {target}: folder {target.parent} does not exist; create it or choose another path")
     with store_connection(config) as (conn, store):
         data = load(conn, store)
-    target = Path(args.html)
     from parity.compare import rules_text
 
     write_atomically(target, render(data, rules=rules_text(config.entity)))

@@ -79,7 +79,7 @@ def test_demo_runs_to_the_end_and_leaves_nothing_running(tmp_path: Path) -> None
     assert "'re-checked' counts keys" in flat and "'cleared' those" in flat and "'in flight'" in flat
     assert f"is in {tmp_path / 'reconcile.json'}" in flat and (tmp_path / "reconcile.json").exists()
     assert re.search(r"^parity search --campaign [0-9a-f-]{36} --compare-postgres 'launch review'$", out, re.M)
-    assert "run `parity demo --keep` to keep the stack up" in out
+    assert "`parity demo --keep` keeps the stack up" in out
     assert "the local stack is stopped and its folder removed (" in out
     # search answers beside PostgreSQL
     assert "equivalent:" in out

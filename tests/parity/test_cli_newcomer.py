@@ -191,3 +191,25 @@ def test_search_says_when_nothing_matched_and_lists_campaigns(
     code, out, _ = run(capsys, "search", *cfg, "--list-campaigns", "1", "--json")
     listed = json.loads(out)
     assert listed["total"] == 2 and len(listed["campaigns"]) == 1 and listed["campaigns"][0]["sessions"] == 3
+
+
+def test_plain_parity_shows_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys)
+    assert code == 2 and out == ""
+    assert "check-config" in err and "reconcile" in err and "examples:" in err
+
+
+def test_report_to_a_missing_folder_fails_before_reading_the_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "parity.toml"
+    path.write_text(
+        '[dynamodb]\ntable = "app"\n[postgres]\ndsn = "postgresql://nobody@127.0.0.1:1/none"\n'
+        '[[entity]]\nname = "s"\ntable = "public.s"\nmatch = { "__edb_e__" = "s" }\nkey = { id = "id" }\n'
+    )
+    code, _, err = run(capsys, "--config", str(path), "report", "--html", str(tmp_path / "no" / "r.html"))
+    assert code == 2
+    assert err == (
+        f"parity: error: --html {tmp_path / 'no' / 'r.html'}: folder {tmp_path / 'no'} does not exist;"
+        " create it or choose another path\n"
+    )

@@ -405,7 +405,8 @@ def _demo(
     conn.close()
     _say(f"\ndemo finished in {time.monotonic() - started:.0f} s; config kept at {config_path}")
     if not args.keep:
-        _say("run `parity demo --keep` to keep the stack up and try the commands yourself")
+        _say("(it points at this run's local stack, stopped now: `parity demo --keep` keeps the stack up to try")
+        _say(" the commands yourself)")
     return 0
 
 
