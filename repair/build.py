@@ -88,6 +88,8 @@ def attribute_for(column: str, spec: ColumnSpec, value: Any) -> AttributeValue |
     """The attribute value the app stores for a column value; None when the attribute is left out."""
     if value is None:
         return None
+    if spec.type in ("integer", "decimal", "json", "list") and not isinstance(value, bool):
+        _numbers_fit(column, value)  # a clear reason before the canonical form's
     canon = canon_postgres(spec, value)
     if isinstance(canon, WrongType):
         raise Unbuildable(f"column {column!r}: {canon.reason}")
@@ -120,10 +122,10 @@ def number_text(column: str, number: Decimal) -> str:
     """A number as DynamoDB takes it, digit for digit; Unbuildable beyond its 38 digits or range."""
     if not number.is_finite():
         raise Unbuildable(f"column {column!r}: {number} is not a number DynamoDB can hold")
-    text = format(number.normalize(DYNAMODB_CONTEXT) if not number.is_zero() else Decimal(0), "f")
     try:
+        text = format(number.normalize(DYNAMODB_CONTEXT) if not number.is_zero() else Decimal(0), "f")
         decode_number(text)
-    except DecodeError:
+    except (DecodeError, ArithmeticError):
         raise Unbuildable(
             f"column {column!r}: {number} has more than DynamoDB's 38 significant digits or is out of its range"
         ) from None
@@ -149,6 +151,18 @@ def _timestamp(spec: ColumnSpec, value: Any, units: int) -> AttributeValue:
         moment = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
     timespec = "microseconds" if spec.precision == "us" else "milliseconds"
     return {"S": moment.isoformat(timespec=timespec).replace("+00:00", "Z")}
+
+
+def _numbers_fit(column: str, value: Any) -> None:
+    """Unbuildable when a number in ``value`` (a number, or one inside JSON) is beyond DynamoDB's."""
+    if isinstance(value, int | Decimal | float) and not isinstance(value, bool):
+        number_text(column, Decimal(repr(value)) if isinstance(value, float) else Decimal(value))
+    elif isinstance(value, Mapping):
+        for inner in value.values():
+            _numbers_fit(column, inner)
+    elif isinstance(value, list | tuple):
+        for inner in value:
+            _numbers_fit(column, inner)
 
 
 def _loaded(value: Any) -> Any:

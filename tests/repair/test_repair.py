@@ -95,3 +95,59 @@ def test_repair_apply_reconciles_to_100_percent_but_newer_items_and_undo_restore
     assert _items(env) == damaged  # whole items, exactly as before the repair
     twice = _json(capsys, env, "repair", "--undo", applied["run_id"])
     assert (twice["restored"], twice["already_undone"]) == (0, applied["applied"])
+
+
+def test_unbuildable_refuses_apply_keys_exclude_accepted_and_deletes(
+    example_env: ExampleEnv, broken: Broken, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = example_env
+    config = str(env.config_path)
+    unbuildable = broken.missing[1]  # a session whose item_key template names a NULL column
+    env.conn.execute("ALTER TABLE public.sessions ALTER COLUMN campaign_id DROP NOT NULL")
+    env.conn.execute("UPDATE public.sessions SET campaign_id = NULL WHERE id = %s", (unbuildable.id,))
+    gone = broken.records[-1]  # a row deleted; its item stays
+    env.conn.execute("DELETE FROM public.sessions WHERE id = %s", (gone.id,))
+    env.conn.commit()
+    _json(capsys, env, "reconcile")
+    accepted = broken.wrong[0]
+    code, _, err = _parity(
+        capsys, "discrepancies", "accept", "--config", config, "--entity", "session",
+        "--key", json.dumps({"id": accepted.id}), "--note", "known: renamed on purpose",
+    )  # fmt: skip
+    assert code == 0, err
+    before = _items(env)
+
+    code, out, err = _parity(capsys, "repair", "--config", config, "--apply")
+    assert code == 2 and out == ""
+    assert "1 key(s) cannot be written to DynamoDB" in err and "'campaign_id', which is NULL" in err
+    assert _items(env) == before  # refused before writing anything
+
+    dry = _json(capsys, env, "repair")
+    actions = {p["key"]["id"]: p["action"] for p in dry["plan"]}
+    assert actions[unbuildable.id] == "unbuildable"
+    assert accepted.id not in actions  # accepted: never repaired
+    assert gone.id not in actions  # missing_in_postgres only with --include-deletes
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(json.dumps(dry))  # a reviewed dry run: its unbuildable entries left out
+    exclude = tmp_path / "exclude.jsonl"
+    exclude.write_text("".join(json.dumps(p) + "\n" for p in dry["plan"] if p["action"] == "unbuildable"))
+
+    one = broken.missing[0]
+    keys = tmp_path / "keys.jsonl"
+    keys.write_text(json.dumps({"entity": "campaign", "key": {"id": one.id}}) + "\n")
+    only = _json(capsys, env, "repair", "--apply", "--keys", str(keys))
+    assert (only["planned"], only["applied"]) == (1, 1)
+
+    rest = _json(capsys, env, "repair", "--apply", "--exclude", str(exclude), "--include-deletes")
+    assert rest["deletes"] == 1
+    assert rest["applied"] == len(broken.missing) - 2 + len(broken.wrong) - 1 + 1
+    after = _items(env)
+    gone_key = (gone.item()["pk"]["S"], gone.item()["sk"]["S"])
+    assert gone_key not in after
+    accepted_key = (accepted.key()["pk"]["S"], accepted.key()["sk"]["S"])
+    assert after[accepted_key] == before[accepted_key]  # the accepted difference is untouched
+
+    undone = _json(capsys, env, "repair", "--undo", rest["run_id"])
+    assert undone["restored"] == rest["applied"]
+    restored = _items(env)
+    assert restored[gone_key] == before[gone_key]  # the deleted item is back, whole
