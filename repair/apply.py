@@ -6,8 +6,9 @@ skipped); write concurrently (``concurrency`` threads; see :mod:`parity.repair.w
 whose condition failed (the app wrote the item since) is judged once more on a fresh consistent
 read and either written again or, when the item is now newer, counted as
 ``skipped_newer_in_dynamodb``; every write is journalled with the item before and after, and the
-chunk's journal committed. Afterwards every planned key is read back from both stores and the
-discrepancies of those that now match are resolved (``resolved_by = 'repair'``).
+chunk's journal committed. Afterwards every planned key's row is read again and compared with its
+item as the run left it, and the discrepancies of those that now match are resolved
+(``resolved_by = 'repair'``).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from typing import Any
 
 from parity.compare import compare
 from parity.config import EntityConfig, ParityConfig
+from parity.dynamo_json import Item
 from parity.errors import ConditionFailed, Unbuildable
-from parity.mapping import key_id
+from parity.mapping import Key, key_id
 from parity.pg import Connection
 from parity.repair.build import Built, build_item
 from parity.repair.journal import JournalEntry, fail_run, finish_run, journal, start_run
@@ -58,6 +60,10 @@ class Applied:
     units: int = 0
     resolved: int = 0
     unverified: list[dict[str, Any]] = field(default_factory=list)
+    # each key's item as it stands after the run: the after image of a write (exact: the write
+    # returned the item it replaced), else the item last read for it
+    items: dict[tuple[str, Key], Item | None] = field(default_factory=dict, repr=False)
+    wrote: set[tuple[str, Key]] = field(default_factory=set, repr=False)
 
     @property
     def applied(self) -> int:
@@ -114,7 +120,7 @@ def apply_plan(
             log.warning("could not mark the repair run failed", run_id=run_id)
         raise
     result.throttled, result.units = writer.throttled, writer.units
-    _verify(conn, store, dynamodb, config, schema, plan, options, result)
+    _verify(conn, store, config, plan, result)
     finish_run(conn, store, run_id, summary(result))
     return result
 
@@ -150,7 +156,9 @@ def _apply_chunk(
     steps = [_again(entities[s.entity], s, rows.get((s.entity, s.key)), schema, options) for s in chunk]
     entries: list[JournalEntry] = []
     for round_number in range(_RETRIES + 1):
-        todo = _count_skips([s for s in steps if s is not None], result)
+        for step in steps:
+            result.items[(step.entity, step.key)] = step.item
+        todo = _count_skips(steps, result)
         if not todo:
             break
         batched = [s for s in todo if settings.batch_puts and s.action is Action.PUT]
@@ -168,6 +176,8 @@ def _apply_chunk(
                 failed.append(step)
                 continue
             _count(result, entities[step.entity], step.action)
+            result.items[(step.entity, step.key)] = written.after
+            result.wrote.add((step.entity, step.key))
             entries.append(
                 JournalEntry(
                     step.entity,
@@ -246,27 +256,23 @@ def _count(result: Applied, entity: EntityConfig, action: Action) -> None:
     _items_counter.add(1, {"entity": entity.name, "action": str(action)})
 
 
-def _verify(
-    conn: Connection,
-    store: Store,
-    dynamodb: Any,
-    config: ParityConfig,
-    schema: Sequence[str],
-    plan: Plan,
-    options: Options,
-    result: Applied,
-) -> None:
-    """Read every planned key back; resolve the discrepancies of those that now match."""
+def _verify(conn: Connection, store: Store, config: ParityConfig, plan: Plan, result: Applied) -> None:
+    """Read every planned key's row again and compare it with the key's item as the run left it (the
+    after image of its write, or the item last read); resolve the discrepancies of those that match.
+
+    Like replay's read-back, the written side is not read again: a write's after image is exact
+    (DynamoDB returned the whole item it replaced, and SET/REMOVE of known values are
+    deterministic), and a write the app makes later is the stream checker's to judge.
+    """
     entities = {e.name: e for e in config.entity}
-    steps, _ = judge(conn, dynamodb, config, schema, [(entities[s.entity], s.key, s.kind) for s in plan.steps], options)
+    steps = [s for s in plan.steps if s.action is not Action.UNBUILDABLE]
     rows = read_rows(conn, [(entities[s.entity], s.key) for s in steps])
-    written = {(s.entity, s.key) for s in plan.changes}
     matched: dict[str, list[dict[str, Any]]] = {}
     for step in steps:
-        row = rows.get((step.entity, step.key))
-        if compare(entities[step.entity], step.item, row).is_match:
+        slot = (step.entity, step.key)
+        if compare(entities[step.entity], result.items.get(slot, step.item), rows.get(slot)).is_match:
             matched.setdefault(step.entity, []).append(step.key_json)
-        elif (step.entity, step.key) in written and step.action is not Action.SKIP_NEWER_IN_DYNAMODB:
+        elif slot in result.wrote:  # written, yet the row moved on meanwhile
             result.unverified.append({"entity": step.entity, "key": step.key_json})
     now = datetime.now(UTC)
     for name, keys in matched.items():

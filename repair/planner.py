@@ -10,6 +10,7 @@ after an apply finds nothing to write.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,8 @@ from parity.telemetry import get_logger
 log = get_logger("repair.planner")
 
 _ROW_BATCH = 1000
+_READ_CHUNK = 100  # BatchGetItem's limit
+_READERS = 8
 
 
 @dataclass(frozen=True)
@@ -156,7 +159,7 @@ def judge(
         log.warning("the items of some keys whose row is gone can only be found by a Scan", keys=len(unresolved))
         entities = [e for e in config.entity if not options.entities or e.name in options.entities]
         item_keys.update(scan_for_keys(dynamodb, config.dynamodb.table, schema, entities, unresolved))
-    items = read_items(dynamodb, config.dynamodb.table, item_keys.values())
+    items = _read_items(dynamodb, config.dynamodb.table, list(item_keys.values()))
     steps: list[Step] = []
     for entity, key, kind in keys:
         slot = (entity.name, key)
@@ -179,6 +182,18 @@ def judge(
             )
         )
     return steps, len(unresolved)
+
+
+def _read_items(dynamodb: Any, table: str, keys: list[dict[str, AttributeValue]]) -> dict[Any, Item]:
+    """Consistent BatchGetItem of ``keys``, several requests in flight (each waits a round trip)."""
+    chunks = [keys[start : start + _READ_CHUNK] for start in range(0, len(keys), _READ_CHUNK)]
+    if len(chunks) <= 1:
+        return read_items(dynamodb, table, keys)
+    found: dict[Any, Item] = {}
+    with ThreadPoolExecutor(max_workers=min(_READERS, len(chunks)), thread_name_prefix="repair-read") as pool:
+        for part in pool.map(lambda chunk: read_items(dynamodb, table, chunk), chunks):
+            found.update(part)
+    return found
 
 
 def read_rows(conn: Connection, keys: Sequence[tuple[EntityConfig, Key]]) -> dict[tuple[str, Key], Row]:
