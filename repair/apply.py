@@ -23,14 +23,14 @@ from typing import Any
 from parity.compare import compare
 from parity.config import EntityConfig, ParityConfig
 from parity.dynamo_json import Item
-from parity.errors import ConditionFailed, Unbuildable
+from parity.errors import ConditionFailed, Interrupted, Unbuildable
 from parity.mapping import Key, key_id
 from parity.pg import Connection
 from parity.repair.build import Built, build_item
 from parity.repair.journal import JournalEntry, fail_run, finish_run, journal, start_run
 from parity.repair.plan import Action, decide
 from parity.repair.planner import Options, Plan, Step, judge, read_rows
-from parity.repair.writer import Writer, Written
+from parity.repair.writer import BATCH_WRITE, Writer, Written
 from parity.store import Store
 from parity.telemetry import get_logger, meter
 
@@ -90,7 +90,11 @@ def apply_plan(
     *,
     run_id: str,
     progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> Applied:
+    """Write the plan's changes chunk by chunk (see the module docstring). ``should_stop`` is asked
+    before each chunk (SIGTERM): the chunk in hand is finished and journalled, then
+    :class:`~parity.errors.Interrupted` ends the run, which is marked ``interrupted``."""
     result = Applied(run_id)
     conn.commit()
     recorded = {
@@ -107,6 +111,12 @@ def apply_plan(
     try:
         with ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="repair") as pool:
             for start in range(0, len(changes), settings.chunk):
+                if should_stop():
+                    raise Interrupted(
+                        f"repair run {run_id} stopped after {result.applied} of {len(changes)} write(s);"
+                        " every write made is journalled",
+                        hint="run parity repair --apply again to finish (it plans from the current state)",
+                    )
                 chunk = changes[start : start + settings.chunk]
                 _apply_chunk(
                     conn, store, dynamodb, pool, writer, config, entities, schema, chunk, options, settings, result
@@ -115,7 +125,8 @@ def apply_plan(
                     progress(min(start + settings.chunk, len(changes)), len(changes))
     except BaseException as exc:
         try:
-            fail_run(conn, store, run_id, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            status = "interrupted" if isinstance(exc, Interrupted | KeyboardInterrupt) else "failed"
+            fail_run(conn, store, run_id, str(exc).splitlines()[0] if str(exc) else type(exc).__name__, status)
         except Exception:  # the connection may be what failed; the original error is what matters
             log.warning("could not mark the repair run failed", run_id=run_id)
         raise
@@ -155,52 +166,83 @@ def _apply_chunk(
     rows = read_rows(conn, [(entities[s.entity], s.key) for s in chunk])
     steps = [_again(entities[s.entity], s, rows.get((s.entity, s.key)), schema, options) for s in chunk]
     entries: list[JournalEntry] = []
-    for round_number in range(_RETRIES + 1):
-        for step in steps:
-            result.items[(step.entity, step.key)] = step.item
-        todo = _count_skips(steps, result)
-        if not todo:
-            break
-        batched = [s for s in todo if settings.batch_puts and s.action is Action.PUT]
-        single = [s for s in todo if s not in batched]
-        outcomes: list[tuple[Step, Written | None]] = []
-        if batched:
-            writer.batch_put([s.built.item for s in batched if s.built is not None])
-            outcomes += [(s, Written(None, dict(s.built.item) if s.built else None)) for s in batched]
-        outcomes += list(
-            zip(single, pool.map(lambda s: _write(writer, entities[s.entity], s, schema), single), strict=True)
-        )
-        failed = []
-        for step, written in outcomes:
-            if written is None:
-                failed.append(step)
-                continue
-            _count(result, entities[step.entity], step.action)
-            result.items[(step.entity, step.key)] = written.after
-            result.wrote.add((step.entity, step.key))
-            entries.append(
-                JournalEntry(
-                    step.entity,
-                    key_id(entities[step.entity], step.key),
-                    step.key_json,
-                    str(step.action),
-                    step.item_key or {},
-                    written.before,
-                    written.after,
-                    (*step.decision.columns, *step.decision.attributes),
-                )
-            )
-        if not failed:
-            break
-        if round_number == _RETRIES:
-            result.skipped_other += len(failed)
-            log.warning("keys the app kept writing during the repair were left alone", keys=len(failed))
-            break
-        fresh, _ = judge(conn, dynamodb, config, schema, [(entities[s.entity], s.key, s.kind) for s in failed], options)
-        steps = list(fresh)
-    journal(conn, store, result.run_id, entries)
-    conn.commit()
+    try:
+        for round_number in range(_RETRIES + 1):
+            for step in steps:
+                result.items[(step.entity, step.key)] = step.item
+            todo = _count_skips(steps, result)
+            if not todo:
+                break
+            failed = _write_round(pool, writer, entities, schema, todo, settings, result, entries)
+            if not failed:
+                break
+            if round_number == _RETRIES:
+                result.skipped_other += len(failed)
+                log.warning("keys the app kept writing during the repair were left alone", keys=len(failed))
+                break
+            keys = [(entities[s.entity], s.key, s.kind) for s in failed]
+            steps, _ = judge(conn, dynamodb, config, schema, keys, options)
+    finally:
+        # whatever happened, every write that was made is journalled (an undo must find it)
+        conn.rollback()
+        journal(conn, store, result.run_id, entries)
+        conn.commit()
     log.info("repair chunk committed", keys=len(chunk), written=len(entries))
+
+
+def _write_round(
+    pool: ThreadPoolExecutor,
+    writer: Writer,
+    entities: dict[str, EntityConfig],
+    schema: Sequence[str],
+    todo: Sequence[Step],
+    settings: Settings,
+    result: Applied,
+    entries: list[JournalEntry],
+) -> list[Step]:
+    """Write ``todo`` (concurrently), journal entries for what was written; the steps whose condition
+    failed. An error is raised after every write that went out was collected."""
+    batched = [s for s in todo if settings.batch_puts and s.action is Action.PUT and s.built is not None]
+    single = [s for s in todo if s not in batched]
+    outcomes: list[tuple[Step, Written | None]] = []
+    error: BaseException | None = None
+    groups = [batched[start : start + BATCH_WRITE] for start in range(0, len(batched), BATCH_WRITE)]
+    batches = [(g, pool.submit(writer.batch_put, [s.built.item for s in g if s.built is not None])) for g in groups]
+    futures = [(s, pool.submit(_write, writer, entities[s.entity], s, schema)) for s in single]
+    for group, batch in batches:
+        try:
+            batch.result()
+            outcomes += [(s, Written(None, dict(s.built.item) if s.built else None)) for s in group]
+        except BaseException as exc:  # a request of 25 that kept failing: its items are not journalled
+            error = error or exc
+    for step, future in futures:
+        try:
+            outcomes.append((step, future.result()))
+        except BaseException as exc:
+            error = error or exc
+    failed = []
+    for step, written in outcomes:
+        if written is None:
+            failed.append(step)
+            continue
+        _count(result, entities[step.entity], step.action)
+        result.items[(step.entity, step.key)] = written.after
+        result.wrote.add((step.entity, step.key))
+        entries.append(
+            JournalEntry(
+                step.entity,
+                key_id(entities[step.entity], step.key),
+                step.key_json,
+                str(step.action),
+                step.item_key or {},
+                written.before,
+                written.after,
+                (*step.decision.columns, *step.decision.attributes),
+            )
+        )
+    if error is not None:
+        raise error
+    return failed
 
 
 def _again(entity: EntityConfig, step: Step, row: Any, schema: Sequence[str], options: Options) -> Step:

@@ -30,6 +30,7 @@ from parity.repair.plan import Action
 from parity.repair.planner import Options, Plan, build_plan
 from parity.repair.undo import as_json, undo_run
 from parity.repair.writer import CapacityBudget, Writer
+from parity.signals import stop_signals
 from parity.store import Store
 
 _SKIP_WORDS = {
@@ -148,19 +149,21 @@ def run(args: argparse.Namespace) -> int:
         if args.apply and plan.changes:
             progress = _progress if sys.stderr.isatty() and not args.json else None
             settings = Settings(concurrency=args.concurrency, batch_puts=args.batch_puts)
-            applied = apply_plan(
-                conn,
-                store,
-                dynamodb,
-                writer,
-                config,
-                schema,
-                plan,
-                options,
-                settings,
-                run_id=new_run_id(),
-                progress=progress,
-            )
+            with stop_signals() as stopped:
+                applied = apply_plan(
+                    conn,
+                    store,
+                    dynamodb,
+                    writer,
+                    config,
+                    schema,
+                    plan,
+                    options,
+                    settings,
+                    run_id=new_run_id(),
+                    progress=progress,
+                    should_stop=stopped.is_set,
+                )
             if progress is not None:
                 sys.stderr.write("\n")
         summary = _summary(plan, applied, dry_run=not args.apply)

@@ -59,13 +59,13 @@ def finish_run(
         conn.commit()
 
 
-def fail_run(conn: Connection, store: Store, run_id: str, error: str) -> None:
-    """Mark a run failed (its committed journal stays); the caller's error goes on."""
-    query = sql.SQL(
-        "UPDATE {} SET status = 'failed', finished_at = now(), summary = summary || %s WHERE run_id = %s"
-    ).format(store.table("repair_runs"))
+def fail_run(conn: Connection, store: Store, run_id: str, error: str, status: str = "failed") -> None:
+    """Mark a run failed or interrupted (its committed journal stays); the caller's error goes on."""
+    query = sql.SQL("UPDATE {} SET status = %s, finished_at = now(), summary = summary || %s WHERE run_id = %s").format(
+        store.table("repair_runs")
+    )
     conn.rollback()
-    conn.execute(query, (Jsonb({"error": error}), run_id))
+    conn.execute(query, (status, Jsonb({"error": error}), run_id))
     conn.commit()
 
 

@@ -38,7 +38,7 @@ log = get_logger("repair.writer")
 THROTTLING_CODES = frozenset(
     {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded", "LimitExceededException"}
 )
-_BATCH_WRITE = 25  # BatchWriteItem's limit
+BATCH_WRITE = 25  # BatchWriteItem's limit
 T = TypeVar("T")
 
 
@@ -206,9 +206,9 @@ class Writer:
 
     def batch_put(self, items: Sequence[Item]) -> None:
         """Unconditioned puts, 25 to a BatchWriteItem; unprocessed items retried with backoff."""
-        for start in range(0, len(items), _BATCH_WRITE):
+        for start in range(0, len(items), BATCH_WRITE):
             pending: list[dict[str, Any]] = [
-                {"PutRequest": {"Item": dict(i)}} for i in items[start : start + _BATCH_WRITE]
+                {"PutRequest": {"Item": dict(i)}} for i in items[start : start + BATCH_WRITE]
             ]
             for attempt in range(self.attempts):
                 units = sum(item_units(r["PutRequest"]["Item"]) for r in pending)

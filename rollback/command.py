@@ -11,13 +11,8 @@ JSON (``--json``): ``{"planned", "applied", "skipped_newer_in_postgres", "delete
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
-from types import FrameType
 from typing import Any
 
 from parity.commands.common import config_from, print_json
@@ -37,32 +32,12 @@ from parity.rollback.planner import Options, Plan, build_plan
 from parity.rollback.sources import from_archive, from_discrepancies, from_stream
 from parity.rollback.undo import undo_run
 from parity.rollback.writer import check_privileges
+from parity.signals import stop_signals
 from parity.store import Store
 from parity.stream.shards import StreamReader, stream_arn_of
 from parity.telemetry import get_logger
 
 log = get_logger("rollback.command")
-
-
-@contextmanager
-def stop_signals() -> Iterator[threading.Event]:
-    """SIGTERM (ECS stopping the task) sets the event instead of killing: apply finishes its batch first.
-
-    Python as PID 1 of a container would otherwise ignore SIGTERM and be killed mid-batch after the
-    stop timeout. SIGINT keeps raising KeyboardInterrupt (a person at a terminal wants it now; the
-    batch in hand is rolled back, the run marked failed).
-    """
-    stopped = threading.Event()
-
-    def on_term(signum: int, _: FrameType | None) -> None:
-        log.warning("stop requested; finishing the batch in hand", signal=signal.Signals(signum).name)
-        stopped.set()
-
-    previous = signal.signal(signal.SIGTERM, on_term)
-    try:
-        yield stopped
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 _SKIP_WORDS = {

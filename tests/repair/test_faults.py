@@ -117,3 +117,45 @@ def test_an_app_write_between_planning_and_writing_is_never_overwritten(
         assert (
             env.dynamodb.get_item(TableName=env.table, Key=session.key(), ConsistentRead=True)["Item"] == session.item()
         )
+
+
+def test_a_stop_between_chunks_keeps_every_write_journalled_and_a_rerun_finishes(
+    example_env: ExampleEnv, broken: Broken, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from parity.dynamo import client
+    from parity.dynamo_reads import key_schema
+    from parity.errors import Interrupted
+    from parity.pg import connect
+    from parity.repair.apply import Settings, apply_plan
+    from parity.repair.planner import Options, build_plan
+    from parity.repair.writer import Writer
+    from parity.store import Store
+
+    env = example_env
+    assert main(["reconcile", "--config", str(env.config_path), "--json"]) == 0
+    capsys.readouterr()
+    config = env.config
+    dynamodb = client(config.dynamodb)
+    schema = key_schema(dynamodb, env.table)
+    store = Store(config.postgres.store_schema)
+    asked = []
+    with connect(env.dsn) as conn:
+        plan = build_plan(conn, store, dynamodb, config, schema, Options())
+        with pytest.raises(Interrupted, match="stopped after 3 of 9 write"):
+            apply_plan(
+                conn, store, dynamodb, Writer(dynamodb, env.table), config, schema, plan, Options(),
+                Settings(chunk=3), run_id="p-stopped", should_stop=lambda: asked.append(1) or len(asked) > 1,
+            )  # fmt: skip
+    runs = json.loads(_run(capsys, str(env.config_path), "--runs"))
+    assert [(r["run_id"], r["status"]) for r in runs] == [("p-stopped", "interrupted")]
+    rest = json.loads(_run(capsys, str(env.config_path), "--apply"))
+    assert rest["applied"] == 6  # planned again from the current state: the other six
+    undone = json.loads(_run(capsys, str(env.config_path), "--undo", "p-stopped"))
+    assert undone["restored"] == 3
+
+
+def _run(capsys: pytest.CaptureFixture[str], config: str, *args: str) -> str:
+    code = main(["repair", "--config", config, "--json", *args])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    return captured.out
