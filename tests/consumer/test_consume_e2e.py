@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from parity.local.embedded import LOCAL_AWS_ENV, start_postgres
-from parity.local.example import config_toml, create_postgres_tables
+from parity.local.example import config_toml, create_postgres_tables, generate, write_postgres
 from parity.pg import connect
 from tests.conftest import ExampleEnv
 from tests.consumer.workload import Workload, build, finish_late
@@ -194,3 +194,38 @@ def test_sigterm_finishes_the_batch_and_exits_zero(example_env: ExampleEnv, tmp_
     assert "stop requested" in log
     _finish(_start(config, "--stop-when-idle", "1.5"))
     _assert_outcome(env, config, env.dsn, w)
+
+
+def test_poison_records_in_the_middle_of_good_ones(example_env: ExampleEnv, tmp_path: Path) -> None:
+    """U+0000, uuid keys "" and "not-a-uuid", JSON nested 3,000 deep: dead letters or discrepancies,
+    and ``parity consume`` checks every good record, checkpoints the whole stream and exits 0."""
+    env = example_env
+    sessions = [s for c in generate(1, 8) for s in c.sessions]
+    write_postgres(env.conn, sessions)
+    env.conn.commit()
+    poison = {
+        2: {"name": {"S": "nul\x00inside"}},
+        3: {"sessionId": {"S": ""}},
+        4: {"sessionId": {"S": "not-a-uuid"}},
+        5: {"metadata": {"S": "[" * 3000 + "]" * 3000}},
+    }
+    for i, s in enumerate(sessions):
+        env.dynamodb.put_item(TableName=env.table, Item={**s.item(), **poison.get(i, {})})
+    config = _config(env, tmp_path, dsn=env.dsn)
+    _finish(_start(config, "--stop-when-idle", "1.5"))
+    assert _open_discrepancies(config) == {
+        (sessions[2].id, "mismatched", ("name",)),
+        (sessions[5].id, "mismatched", ("metadata",)),
+    }
+    counts = _store_counts(env.dsn)
+    assert counts["checked"] == _stream_size(env) == len(sessions)  # every record in a committed transaction
+    assert counts["dead"] == 2 and counts["pending"] == 0
+    listed = subprocess.run(
+        _parity("dead-letters", "--config", str(config), "--json"), capture_output=True, timeout=60, check=True
+    )
+    letters = json.loads(listed.stdout)
+    reasons = sorted(d["reason"] for d in letters)
+    assert reasons[0].endswith("'' is not a uuid") and reasons[1].endswith("'not-a-uuid' is not a uuid"), reasons
+    with connect(env.dsn) as conn:
+        row = conn.execute("SELECT count(*) AS n FROM parity.stream_checkpoints WHERE sequence_number IS NOT NULL")
+        assert (row.fetchone() or {"n": 0})["n"] >= 1
