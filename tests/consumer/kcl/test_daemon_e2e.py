@@ -4,8 +4,11 @@ moto is served over HTTP/2 (KCL's Kinesis client speaks h2c; see docs/kcl.md). m
 Kinesis streaming destination for DynamoDB, so the test writes records in the Kinesis Data Streams
 for DynamoDB JSON shape to the stream itself, as DynamoDB would. The properties come from
 ``parity kcl-properties --local``. Asserted: every record's verdict in the PostgreSQL store (the
-injected mismatch is the only discrepancy; every key's high-water mark is its record's creation
-time), and the daemon's checkpoints in its lease table at each shard's last sequence number.
+injected mismatches are the only discrepancies; every key's high-water mark is its record's creation
+time), and the daemon's checkpoints in its lease table at each shard's last sequence number. Poison
+records sit in the middle of the good ones (creation time NaN and 1e400, a payload nested 100,000
+deep, a uuid key "not-a-uuid", a name holding U+0000): each is a dead letter or a discrepancy, is
+reported on its own log line with its sequence number, and the checkpoint still passes it.
 """
 
 from __future__ import annotations
@@ -72,7 +75,7 @@ def test_multilang_daemon_checks_every_record(moto_h2: MotoServer, pg_dsn: str, 
     conn = connect(pg_dsn)
     create_postgres_tables(conn)
     sessions = [s for c in generate(3, 4) for s in c.sessions]
-    wrong = sessions[5]
+    wrong, nul = sessions[5], sessions[7]
     write_postgres(conn, [replace(s, name="drifted") if s is wrong else s for s in sessions])
     config_path = tmp_path / "parity.toml"
     config_path.write_text(kinesis_config(config_toml(table="app", dsn=pg_dsn, endpoint_url=endpoint), stream))
@@ -80,13 +83,23 @@ def test_multilang_daemon_checks_every_record(moto_h2: MotoServer, pg_dsn: str, 
     start = now() - timedelta(minutes=1)
     created = {s.id: start + timedelta(microseconds=i) for i, s in enumerate(sessions)}
     last_sequence: dict[str, str] = {}
-    for session in [*sessions, sessions[0], sessions[1]]:  # two redeliveries
-        payload = kds_payload("INSERT", session, created=created[session.id])
-        response = kinesis.put_record(
-            StreamName=stream, Data=json.dumps(payload).encode(), PartitionKey=session.key()["sk"]["S"]
-        )
+    poison_sequences: list[str] = []
+
+    def put(data: bytes, partition: str) -> str:
+        response = kinesis.put_record(StreamName=stream, Data=data, PartitionKey=partition)
         last_sequence[response["ShardId"]] = response["SequenceNumber"]
+        return str(response["SequenceNumber"])
+
+    poison = _poison(sessions[0], start)
+    for i, session in enumerate([*sessions, sessions[0], sessions[1]]):  # two redeliveries
+        payload = kds_payload("INSERT", session, created=created[session.id])
+        if session is nul:
+            payload["dynamodb"]["NewImage"]["name"] = {"S": "nul\x00inside"}
+        put(json.dumps(payload).encode(), session.key()["sk"]["S"])
+        if i % 3 == 1 and poison:  # poison in the middle of good records
+            poison_sequences.append(put(poison.pop(), f"poison-{i}"))
     assert len(last_sequence) == 2, "both shards should get records"
+    assert not poison and len(poison_sequences) == 4
 
     env = {**os.environ, **AWS_ENV, "AWS_DEFAULT_REGION": "us-east-1", "PARITY_LOG_LEVEL": "info"}
     properties = tmp_path / "app.properties"
@@ -142,9 +155,15 @@ def test_multilang_daemon_checks_every_record(moto_h2: MotoServer, pg_dsn: str, 
         assert sorted(micros(t) for t in seen.values()) == sorted(micros(t) for t in created.values())
         with conn.transaction():
             found = [(d["key"], d["kind"]) for d in store.list_discrepancies(conn, "all")]
-        assert found == [({"id": wrong.id}, "mismatched")]  # redeliveries not doubled
+        assert sorted(found, key=str) == sorted(  # redeliveries not doubled
+            [({"id": wrong.id}, "mismatched"), ({"id": nul.id}, "mismatched")], key=str
+        )
         taken = wait_for("checkpoints", lambda: checkpoints() == last_sequence and checkpoints(), 60, log)
-        assert taken == last_sequence
+        assert taken == last_sequence  # past every poison record, each one dead-lettered first
+        with conn.transaction():
+            letters = store.list_dead_letters(conn)
+        assert len(letters) == 4 and {d["source"] for d in letters} == {"kinesis"}
+        assert {d["record_id"] for d in letters} >= set(poison_sequences[:3])  # undecodable: by sequence number
     finally:
         if daemon.poll() is None:
             daemon.send_signal(signal.SIGTERM)  # the daemon's graceful shutdown: shutdownRequested
@@ -158,8 +177,30 @@ def test_multilang_daemon_checks_every_record(moto_h2: MotoServer, pg_dsn: str, 
             conn.close()
     stopped = log.read_text(errors="replace")
     assert "shutdown requested; deciding due re-checks, then checkpointing" in stopped, stopped[-4000:]
+    decoder = json.JSONDecoder()
+    reported = [
+        decoder.raw_decode(line[line.index("{") :])[0] for line in stopped.splitlines() if '"record failed"' in line
+    ]
+    # each poison record reported with its sequence number (the daemon may echo a processor's line twice)
+    assert {r["sequence_number"] for r in reported} == set(poison_sequences), reported
+    assert all(r["reason"] for r in reported)
     leftovers = subprocess.run(["pgrep", "-s", str(daemon.pid)], capture_output=True, text=True).stdout.split()
     assert leftovers == [], f"processes left behind: {leftovers}"
+
+
+def _poison(template: Any, start: Any) -> list[bytes]:
+    """Kinesis payloads no checker can check (popped from the end: a uuid key last)."""
+    good = json.dumps(kds_payload("INSERT", template, created=start))
+    created = f'"ApproximateCreationDateTime": {micros(start)}'
+    assert created in good
+    bad_uuid = kds_payload("INSERT", template, created=start)
+    bad_uuid["dynamodb"]["NewImage"]["sessionId"] = {"S": "not-a-uuid"}
+    return [
+        json.dumps(bad_uuid).encode(),
+        b"[" * 100_000 + b"]" * 100_000,
+        good.replace(created, '"ApproximateCreationDateTime": 1e400').encode(),
+        good.replace(created, '"ApproximateCreationDateTime": NaN').encode(),
+    ]
 
 
 def _keys() -> dict[str, str]:

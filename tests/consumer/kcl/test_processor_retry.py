@@ -8,6 +8,7 @@ from ``process_records`` must never be swallowed.
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 from collections.abc import Sequence
@@ -95,3 +96,33 @@ def test_persistent_failure_exits_without_checkpoint() -> None:
         run(bug, [initialize(), process_records(batch())])
     assert exited.value.code == 70
     assert bug.committed == []
+
+
+def test_poison_records_are_dead_letters_the_batch_is_checkpointed() -> None:
+    """Decoding never raises: a NaN creation time, a 100,000-deep payload and garbage reach the handler
+    as undecodable records, the good one as a record, and the batch is checkpointed after it."""
+    (good,) = batch()
+    nan = kcl_record(json.dumps(kds_payload("INSERT", generate(1, 1)[0].sessions[0], created=now())).encode())
+    payload = json.loads(base64.b64decode(nan["data"]))
+    payload["dynamodb"]["ApproximateCreationDateTime"] = float("nan")
+    nan = kcl_record(json.dumps(payload).encode())  # json writes NaN, as a hostile producer would
+    deep = kcl_record(b"[" * 100_000 + b"]" * 100_000)
+    garbage = kcl_record(b"\x00\x01garbage")
+    seen: list[tuple[int, list[str]]] = []
+
+    class Recording(Scripted):
+        def process(self, records: Sequence[ChangeRecord], undecodable: Sequence[Undecodable]) -> HandledBatch:
+            seen.append((len(records), sorted(u.record_id for u in undecodable)))
+            return HandledBatch(len(records), 0, len(undecodable), tuple(undecodable))
+
+    last = garbage["sequenceNumber"]
+    replies = run(
+        Recording(failures=0),
+        [
+            initialize(),
+            process_records([nan, good, deep, garbage]),
+            {"action": "checkpoint", "sequenceNumber": last, "subSequenceNumber": 0},
+        ],
+    )
+    assert seen == [(1, sorted([nan["sequenceNumber"], deep["sequenceNumber"], garbage["sequenceNumber"]]))]
+    assert {"action": "checkpoint", "sequenceNumber": last, "subSequenceNumber": 0} in replies
