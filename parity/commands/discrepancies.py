@@ -110,7 +110,8 @@ def value_lines(kind: str, values: dict[str, Any]) -> Iterator[str]:
     ``dynamodb: col=V, ...`` (or ``postgres:``) for a missing one."""
     if kind == "mismatched":
         for column, pair in values.items():
-            left, right = f"dynamodb={_show(pair.get('dynamodb'))}", f"postgres={_show(pair.get('postgres'))}"
+            a, b = _from_difference(_show(pair.get("dynamodb")), _show(pair.get("postgres")))
+            left, right = f"dynamodb={a}", f"postgres={b}"
             line = f"{column}: {left}  {right}"
             if len(line) <= _WIDTH:
                 yield line
@@ -121,6 +122,20 @@ def value_lines(kind: str, values: dict[str, Any]) -> Iterator[str]:
     for side, columns in values.items():
         shown = ", ".join(f"{c}={_show(v)}" for c, v in columns.items())
         yield _clip(f"{side}: {shown}")
+
+
+def _from_difference(a: str, b: str, context: int = 24) -> tuple[str, str]:
+    """Two long texts that start alike, both cut to start shortly before they differ (``…`` marks
+    the cut), so the difference shows within the line."""
+    same = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        same += 1
+    if same <= context + 8 or len(a) + len(b) < _WIDTH - 30:
+        return a, b
+    start = same - context
+    return "…" + a[start:], "…" + b[start:]
 
 
 def _show(value: Any) -> str:

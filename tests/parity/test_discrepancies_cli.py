@@ -122,3 +122,18 @@ def test_bad_input_exits_2_with_one_line(
     assert code == 2, captured
     errors = [line for line in captured.err.splitlines() if line.startswith("parity: error:")]
     assert len(errors) == 1 and message in errors[0], captured.err
+
+
+def test_long_values_that_start_alike_are_shown_from_where_they_differ() -> None:
+    from parity.commands.discrepancies import value_lines
+
+    same = "Partner webinar retrospective rollback database customer pricing launch migration plan."
+    values = {"summary": {"dynamodb": same + " Update 3: reviewed.", "postgres": same}, "n": {"dynamodb": 1}}
+    assert list(value_lines("mismatched", values)) == [
+        'summary: dynamodb=…g launch migration plan. Update 3: reviewed."',
+        '         postgres=…g launch migration plan."',
+        "n: dynamodb=1  postgres=null",
+    ]
+    assert list(value_lines("missing_in_dynamodb", {"postgres": {"id": "a", "name": "redacted:0123456789ab"}})) == [
+        'postgres: id="a", name=redacted:0123456789ab'
+    ]
