@@ -30,6 +30,7 @@ from tests.reconciler.helpers import reconcile, seed, stable
         (["--max-rcu", "0"], "--max-rcu must be positive"),
         (["--processes", "0"], "--processes must be at least 1, got 0"),
         (["--resume", "no-such-run"], "no reconcile run 'no-such-run'"),
+        (["--report", "/nonexistent/dir/r.json"], "--report /nonexistent/dir/r.json: directory /nonexistent/dir"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(

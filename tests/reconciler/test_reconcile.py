@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -157,3 +158,52 @@ def test_integer_version_row_without_item_is_missing_not_in_flight(example_env: 
     assert report["in_flight"] == 0
     assert report["missing_in_dynamodb"] == 1 and report["parity_percent"] < 100
     assert [d["key"]["id"] for d in report["discrepancies"]] == [data[0].sessions[2].id]
+
+
+def test_two_slices_finishing_at_once_run_the_final_phase_once(
+    example_env: ExampleEnv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both slices of a run reach the final phase together (a barrier holds each until both have
+    scanned): the run's lock lets one finish the run and hands the other the same report."""
+    import threading
+    import time
+
+    from parity.reconciler import runs_store
+    from parity.reconciler.final import FinalPhase
+
+    seeded = seed(example_env)
+    barrier = threading.Barrier(2, timeout=60)
+    finishes: list[str] = []
+    original_finish = FinalPhase.finish_if_complete
+    original_finish_run = runs_store.finish_run
+
+    def finish_together(self: FinalPhase, conn: Any, events: Any) -> Any:
+        barrier.wait()
+        return original_finish(self, conn, events)
+
+    def slow_finish_run(conn: Any, store: Any, run_id: str, report: Any, finished_at: Any) -> None:
+        finishes.append(run_id)
+        time.sleep(0.5)  # widen the window in which the other slice could slip in
+        original_finish_run(conn, store, run_id, report, finished_at)
+
+    monkeypatch.setattr(FinalPhase, "finish_if_complete", finish_together)
+    monkeypatch.setattr(runs_store, "finish_run", slow_finish_run)
+    results: dict[int, tuple[int, dict[str, Any]]] = {}
+
+    def slice_(k: int) -> None:
+        results[k] = reconcile(
+            example_env, tmp_path / str(k), "--segment", str(k), "--total-segments", "2", "--run-id", "together"
+        )
+
+    for k in (0, 1):
+        (tmp_path / str(k)).mkdir()
+    threads = [threading.Thread(target=slice_, args=(k,)) for k in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert finishes == ["together"]
+    (code0, report0), (code1, report1) = results[0], results[1]
+    assert code0 == code1 == 0 and report0["complete"] and report1["complete"]
+    assert report0 == report1
+    assert report0["missing_in_dynamodb"] == 1 and report0["compared"] == seeded.sessions + seeded.campaigns
