@@ -94,6 +94,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="worker processes sharing the segments (default: one per CPU, at most one per segment; 1: threads only)",
     )
     parser.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="reconcile even when DynamoDB holds no item of an entity whose PostgreSQL table has rows",
+    )
+    parser.add_argument(
         "--resume",
         nargs="?",
         const="latest",
@@ -168,12 +173,15 @@ def run(args: argparse.Namespace, *, stop_after_pages: int | None = None) -> int
             max_listed=settings.max_listed if args.max_listed is None else args.max_listed,
             stop_after_pages=stop_after_pages,
             processes=args.processes or _cpus(),
+            allow_empty=bool(getattr(args, "allow_empty", False)),
         )
-        runs_store.create_run(conn, store, run_id, total, {"segments": total})
-        runs_store.set_run_status(conn, store, run_id, "running")
         stop = threading.Event()
         progress = Progress()
         reconciler = Reconciler(config, dsn, options, stop=stop, progress=progress)
+        reconciler.check_not_empty(conn)
+        conn.commit()
+        runs_store.create_run(conn, store, run_id, total, {"segments": total})
+        runs_store.set_run_status(conn, store, run_id, "running")
         log.info("reconcile started", run_id=run_id, segments=list(mine), total_segments=total)
         display = ProgressDisplay(progress, reconciler.item_count, total_segments=len(mine))
         previous = _install_signals(stop)

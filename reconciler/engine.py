@@ -17,7 +17,7 @@ from typing import Any
 
 from parity.config import ParityConfig
 from parity.pg import Connection
-from parity.reconciler import processes, segment
+from parity.reconciler import empty, processes, segment
 from parity.reconciler.budget import RcuBudget
 from parity.reconciler.final import FinalPhase
 from parity.reconciler.run_report import run_report
@@ -39,6 +39,7 @@ class Options:
     max_listed: int = 10000
     stop_after_pages: int | None = None  # test hook: stop (like SIGTERM) after this many pages in total
     processes: int = 1  # worker processes (fork) sharing the segments; 1 = threads of this process
+    allow_empty: bool = False  # reconcile an entity DynamoDB holds nothing of (see reconciler/empty.py)
 
 
 class Reconciler:
@@ -68,7 +69,9 @@ class Reconciler:
             recheck_delay=options.recheck_delay,
         )
         self.source = TableSource(config, shape, dynamodb, RcuBudget(options.max_rcu))
-        self.final = FinalPhase(self.job, options.segments, self.source, max_listed=options.max_listed)
+        self.final = FinalPhase(
+            self.job, options.segments, self.source, max_listed=options.max_listed, allow_empty=options.allow_empty
+        )
         self.runtime = Runtime(
             stop=stop or threading.Event(),
             budget=self.source.budget,
@@ -77,6 +80,12 @@ class Reconciler:
             progress=progress or Progress(),
             stop_after_pages=options.stop_after_pages,
         )
+
+    def check_not_empty(self, conn: Connection) -> None:
+        """Refuse before the run starts when one Scan page shows the whole table and no item of an
+        entity whose table has rows (unless ``allow_empty``); see :mod:`reconciler.empty`."""
+        if not self.options.allow_empty:
+            empty.check_before_run(self.config, conn, self.source, self.options.page_size)
 
     def run_segments(self, started: Callable[[], None] | None = None) -> None:
         """Scan this invocation's segments: in worker processes when ``options.processes`` > 1

@@ -26,7 +26,7 @@ from parity.config import EntityConfig
 from parity.errors import ParityError
 from parity.mapping import json_key_id, key_from_json, key_to_json, render_item_key, row_key
 from parity.pg import Connection, connect, fetch_rows, postgres_errors, table_columns, table_identifier
-from parity.reconciler import runs_store
+from parity.reconciler import empty, runs_store
 from parity.reconciler.anti_join import key_object_sql, unseen_rows_sql
 from parity.reconciler.page import canon_item, count_decision, decide_missing, plain_key, safe_canonical_row
 from parity.reconciler.run_report import run_report
@@ -50,8 +50,11 @@ def _now() -> datetime:
 class FinalPhase:
     """The anti-join of one invocation (see the module docstring)."""
 
-    def __init__(self, job: Job, mine: Sequence[int], source: TableSource, *, max_listed: int) -> None:
+    def __init__(
+        self, job: Job, mine: Sequence[int], source: TableSource, *, max_listed: int, allow_empty: bool = False
+    ) -> None:
         self.job = job
+        self.allow_empty = allow_empty
         self.mine = frozenset(mine)
         self.source = source
         self.max_listed = max_listed
@@ -118,6 +121,13 @@ class FinalPhase:
         if run["status"] == "finished":
             conn.commit()
             return dict(run["report"])
+        if not self.allow_empty:
+            try:
+                empty.check_scanned(self.job.config, conn, runs_store.scanned_entities(conn, self.store, run_id))
+            except ParityError:
+                conn.rollback()
+                runs_store.set_run_status(conn, self.store, run_id, "failed")
+                raise
         final, found, cleared = prepared or self._anti_join(conn, run["started_at"])
         runs_store.save_decisions(
             conn,

@@ -243,6 +243,16 @@ def insert_keys(conn: Connection, store: Store, run_id: str, entity: str, keys: 
     )
 
 
+def scanned_entities(conn: Connection, store: Store, run_id: str) -> list[str]:
+    """The entities of which the run scanned at least one key (inside the caller's transaction)."""
+    with postgres_errors("reading a run's scanned keys"):
+        rows = conn.execute(
+            sql.SQL("SELECT DISTINCT entity FROM {} WHERE run_id = %s").format(store.table("reconcile_keys")),
+            (run_id,),
+        ).fetchall()
+    return [str(r["entity"]) for r in rows]
+
+
 def _save_segment(
     conn: Connection,
     store: Store,
