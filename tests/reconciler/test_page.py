@@ -70,14 +70,29 @@ def test_a_page_groups_by_entity_skips_others_and_dead_letters_undecodable_keys(
     assert grouped.skipped == 1
     assert len(grouped.dead) == 4
     reasons = [d.reason for d in grouped.dead]
-    assert "is a uuid, but the item holds ''" in reasons[0]
+    assert "'' is not a uuid" in reasons[0]
     assert "'not-a-uuid'" in reasons[1]
-    assert "U+0000" in reasons[2]
+    assert "is not a uuid" in reasons[2]
     assert all(r.startswith("item of entity 'session' cannot be checked:") for r in reasons)
     # what the store keeps holds no U+0000 and reads back to the exact item
     raw = grouped.dead[2].raw
     assert "\x00" not in json.dumps(raw) and "\x00" not in grouped.dead[2].record_id
     assert json.loads(raw["item"])["sessionId"] == {"S": ID + "\x00"}
+
+
+def test_a_text_key_with_nul_or_an_integer_beyond_bigint_is_a_dead_letter() -> None:
+    data = tomllib.loads(config_toml(table="app"))
+    data["entity"][0]["key"] = {"id": {"attribute": "sessionId", "type": "string"}}
+    entities = parse_config(data).entity
+    grouped = group_page(entities, KEY_ATTRIBUTES, [_item("a\x00b"), _item("fine")])
+    assert [k for k, _ in grouped.by_entity["session"]] == [("fine",)]
+    (dead,) = grouped.dead
+    assert "U+0000, which PostgreSQL text cannot hold" in dead.reason
+    data["entity"][0]["key"] = {"id": {"attribute": "sessionId", "type": "integer"}}
+    entities = parse_config(data).entity
+    big = _item(sessionId={"N": str(2**63)})
+    grouped = group_page(entities, KEY_ATTRIBUTES, [big, _item(sessionId={"N": str(2**63 - 1)})])
+    assert len(grouped.by_entity["session"]) == 1 and "beyond PostgreSQL's bigint" in grouped.dead[0].reason
 
 
 def test_compare_page_counts_matches_and_defers_first_discrepancies() -> None:

@@ -44,6 +44,7 @@ def test_poison_items_become_dead_letters_or_discrepancies(example_env: ExampleE
     example_env.conn.commit()
     assert [r["source"] for r in letters] == ["reconcile"] * 3
     reasons = " | ".join(r["reason"] for r in letters)
-    assert "''" in reasons and "'not-a-uuid'" in reasons and "U+0000" in reasons
+    assert "'' is not a uuid" in reasons and "'not-a-uuid' is not a uuid" in reasons
+    assert "\\x00' is not a uuid" in reasons
     raws = {json.loads(r["raw"]["item"])["sessionId"]["S"] for r in letters}
     assert raws == {"", "not-a-uuid", sessions[2].id + "\x00"}  # the raw item, exact
