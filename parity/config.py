@@ -221,6 +221,17 @@ class SearchConfig(_Model):
     index: str | None = None
     lexeme_attribute: str | None = None  # optional precomputed lexemes (a string set) on each item
     max_query_length: int = Field(default=256, ge=1, le=4096)
+    # the production server's release ("18", "16.4"): its Snowball stemmer and websearch parsing (docs/search.md)
+    postgres_version: str | None = None
+
+    @field_validator("postgres_version")
+    @classmethod
+    def _known_release(cls, value: str | None) -> str | None:
+        if value is not None:
+            from parity.pg_release import PostgresRelease
+
+            PostgresRelease.parse(value)
+        return value
 
 
 class ReconcileConfig(_Model):

@@ -14,7 +14,16 @@ from parity.config import ParityConfig
 from parity.dynamo import client as dynamo_client
 from parity.errors import InputError
 from parity.pg import connect, postgres_errors, resolve_dsn, table_identifier
-from parity.search.engine import Hit, check_campaign, rank_text, search_config, search_dynamodb, search_postgres
+from parity.search.engine import (
+    Hit,
+    add_release_argument,
+    check_campaign,
+    rank_text,
+    search_config,
+    search_dynamodb,
+    search_postgres,
+    with_release,
+)
 
 EXAMPLES = """\
 examples:
@@ -39,6 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="list the N campaigns with the most sessions (from PostgreSQL) to search in (default N: 20)",
     )
+    add_release_argument(parser)
 
 
 def _hits(hits: list[Hit]) -> list[dict[str, Any]]:
@@ -103,7 +113,7 @@ def _print_campaigns(args: argparse.Namespace, config: ParityConfig) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = config_from(args)
+    config = with_release(config_from(args), args.postgres_version)
     if args.list_campaigns is not None:
         return _print_campaigns(args, config)
     requests = _requests(args)

@@ -8,6 +8,7 @@ one nothing. Results are ordered by ts_rank descending, then key ascending.
 
 from __future__ import annotations
 
+import argparse
 import json
 import threading
 import uuid
@@ -25,7 +26,9 @@ from parity.dynamo_json import Item, deserialize
 from parity.errors import ConfigError, InputError
 from parity.mapping import item_key, key_to_json, match_entity, row_key
 from parity.pg import postgres_errors, table_identifier
-from parity.search.lexize import TsVector, concat, json_to_tsvector, to_tsvector
+from parity.pg_release import DEFAULT as DEFAULT_RELEASE
+from parity.pg_release import PostgresRelease
+from parity.search.lexize import TsVector, concat, json_to_tsvector, to_tsvector, use_snowball
 from parity.search.rank import f4, ts_rank
 from parity.search.tsquery import Node, matches, positive_terms, websearch_to_tsquery
 
@@ -37,11 +40,39 @@ class Hit:
 
 
 def search_config(config: ParityConfig) -> tuple[SearchConfig, EntityConfig]:
+    """The search section and its entity; stems from now on as ``search.postgres_version``'s Snowball does."""
     if config.search is None:
         raise ConfigError("the config has no [search] section; add one (see docs/search.md)")
     entity = config.entity_named(config.search.entity)
     assert entity is not None  # the config model checks the reference
+    if use_snowball(release_of(config.search).snowball):
+        DOCUMENTS.clear()  # documents stemmed by another release
     return config.search, entity
+
+
+def release_of(search: SearchConfig) -> PostgresRelease:
+    """The PostgreSQL release search answers like (``search.postgres_version``, else the port's default)."""
+    return PostgresRelease.parse(search.postgres_version or DEFAULT_RELEASE)
+
+
+def add_release_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--postgres-version",
+        metavar="MAJOR[.MINOR]",
+        help="answer like this PostgreSQL release (default: search.postgres_version, else "
+        f"{DEFAULT_RELEASE}; parity check-config reads the server's)",
+    )
+
+
+def with_release(config: ParityConfig, text: str | None) -> ParityConfig:
+    """The config with ``--postgres-version`` in place of ``search.postgres_version`` (InputError if unknown)."""
+    if text is None or config.search is None:
+        return config
+    try:
+        PostgresRelease.parse(text)
+    except ValueError as exc:
+        raise InputError(f"--postgres-version: {exc}") from None
+    return config.model_copy(update={"search": config.search.model_copy(update={"postgres_version": text})})
 
 
 def parse_query(search: SearchConfig, query: str) -> Node | None:
@@ -49,7 +80,8 @@ def parse_query(search: SearchConfig, query: str) -> Node | None:
         raise InputError(
             f"query is {len(query)} characters long; the limit is search.max_query_length = {search.max_query_length}"
         )
-    return websearch_to_tsquery(query)
+    release = release_of(search)
+    return websearch_to_tsquery(query, before_or_fix=not release.has_or_fix, ascii_spaces=release.ascii_query_spaces)
 
 
 MAX_CAMPAIGN_LENGTH = 512

@@ -13,7 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
-from parity.search._snowball2 import EnglishStemmer  # Snowball 2.2, as PostgreSQL 15/16 ship
+from parity.search._snowball2 import EnglishStemmer  # Snowball 2.2, as PostgreSQL 15, 16 and 17 ship
+from parity.search._snowball2.english_pg18 import EnglishStemmer as EnglishStemmerPG18
 from parity.search.parser import tokenize
 from parity.search.stopwords import ENGLISH_STOP_WORDS
 
@@ -29,7 +30,27 @@ SNOWBALL_MAX_BYTES = 1000  # dsnowball_lexize returns longer words (bytes as par
 MAXENTRYPOS = 1 << 14  # positions are clamped to MAXENTRYPOS - 1
 MAXNUMPOS = 256  # a lexeme keeps at most MAXNUMPOS - 1 positions
 
-_STEMMER: Any = EnglishStemmer()  # type: ignore[no-untyped-call]
+_STEMMERS: dict[str, Any] = {
+    "2.2.0": EnglishStemmer(),  # type: ignore[no-untyped-call]
+    "2025-snapshot": EnglishStemmerPG18(),  # type: ignore[no-untyped-call]
+}
+_STEMMER: Any = _STEMMERS["2.2.0"]
+_snowball = "2.2.0"
+
+
+def use_snowball(release: str) -> bool:
+    """Stem as the given Snowball release does (``parity.pg_release.SNOWBALL_BY_MAJOR``); True if it changed.
+
+    One release per process (the one its config names); switching forgets every memoised stem.
+    """
+    global _STEMMER, _snowball
+    if release == _snowball:
+        return False
+    _STEMMER = _STEMMERS[release]
+    _snowball = release
+    stem.cache_clear()
+    return True
+
 
 #: lexeme -> sorted positions (1-based, as PostgreSQL prints them)
 TsVector = dict[str, list[int]]

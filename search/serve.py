@@ -18,6 +18,7 @@ from parity.commands.common import config_from
 from parity.config import ParityConfig, load_config
 from parity.dynamo import client as dynamo_client
 from parity.errors import ConfigError, InputError
+from parity.search.engine import add_release_argument, with_release
 
 _CONFIG_ENV = "PARITY_SERVE_CONFIG"
 _SETTINGS_ENV = "PARITY_SERVE_SETTINGS"
@@ -38,6 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--request-timeout", type=float, default=10.0, help="seconds before a request answers 504 (default 10)"
     )
+    add_release_argument(parser)
     parser.add_argument(
         "--max-connections", type=int, default=256, help="open connections per worker before 503 (default 256)"
     )
@@ -73,8 +75,9 @@ def app_from_environment() -> Any:
 
     configure_logging()
     configure_metrics()
-    concurrency, timeout = os.environ[_SETTINGS_ENV].split(",")
-    return build_app(load_config(os.environ[_CONFIG_ENV]), int(concurrency), float(timeout))
+    concurrency, timeout, release = os.environ[_SETTINGS_ENV].split(",")
+    config = with_release(load_config(os.environ[_CONFIG_ENV]), release or None)
+    return build_app(config, int(concurrency), float(timeout))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -88,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
     config = config_from(args)
     if config.search is None:
         raise ConfigError("the config has no [search] section; add one (see docs/search.md)")
+    config = with_release(config, args.postgres_version)
     try:
         import uvicorn
     except ModuleNotFoundError as exc:
@@ -108,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: None)
     if args.workers > 1:
         os.environ[_CONFIG_ENV] = os.path.abspath(args.config)
-        os.environ[_SETTINGS_ENV] = f"{args.concurrency},{args.request_timeout}"
+        os.environ[_SETTINGS_ENV] = f"{args.concurrency},{args.request_timeout},{args.postgres_version or ''}"
         uvicorn.run("parity.search.serve:app_from_environment", factory=True, workers=args.workers, **common)
         return 0
     app = build_app(config, args.concurrency, args.request_timeout)

@@ -10,6 +10,7 @@ and matches nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from parity.errors import InputError
@@ -96,7 +97,12 @@ def _morph(value: str) -> list[Node | str]:
     return out
 
 
-def _is_or_operator(query: str, i: int) -> bool:
+def _ascii_space(c: str) -> bool:
+    """t_isspace on PostgreSQL 18 with a libc C.UTF-8 database: only C's white space (U+2003 is not)."""
+    return c in _C_SPACE
+
+
+def _is_or_operator(query: str, i: int, space: Callable[[str], bool] = _wspace) -> bool:
     """parse_or_operator: "or" not part of a word, with some operand somewhere after it."""
     if query[i : i + 2].lower() != "or":
         return False
@@ -110,27 +116,27 @@ def _is_or_operator(query: str, i: int) -> bool:
         j += 1
         if j >= len(query):
             return False
-        if not _wspace(query[j]):
+        if not space(query[j]):
             return True
 
 
-def _read_word(query: str, i: int) -> tuple[str | None, int]:
+def _read_word(query: str, i: int, space: Callable[[str], bool] = _wspace) -> tuple[str | None, int]:
     """gettoken_tsvector in websearch mode: the next word and where scanning resumes."""
     n = len(query)
-    while i < n and _wspace(query[i]):
+    while i < n and space(query[i]):
         i += 1
     if i >= n:
         return None, i
     j = i + 1  # the first character is taken as is
     while j < n:
         c = query[j]
-        if _wspace(c) or c in _OPERATOR_CHARS or c == '"' or c == ":":
+        if space(c) or c in _OPERATOR_CHARS or c == '"' or c == ":":
             break
         j += 1
     return query[i:j], j
 
 
-def _polish(query: str, skip_operators_after_operand: bool) -> list[Node | str]:
+def _polish(query: str, skip_operators_after_operand: bool, space: Callable[[str], bool] = _wspace) -> list[Node | str]:
     """makepol over gettoken_query_websearch: the query in reverse polish notation."""
     out: list[Node | str] = []
     stack: list[str] = []
@@ -176,10 +182,10 @@ def _polish(query: str, skip_operators_after_operand: bool) -> list[Node | str]:
                 i += 1
                 first = False
                 continue
-            if _wspace(c):
+            if space(c):
                 i += 1
                 continue
-            word, i = _read_word(query, i)
+            word, i = _read_word(query, i, space)
             if word is None:
                 if not first:
                     out.append(Stop())
@@ -191,13 +197,13 @@ def _polish(query: str, skip_operators_after_operand: bool) -> list[Node | str]:
             if i >= n:
                 break
             c = query[i]
-            if _is_or_operator(query, i):
+            if _is_or_operator(query, i, space):
                 i += 2
                 operator("|")
                 waiting_operand = True
             elif c in _OPERATOR_CHARS and skip_operators_after_operand:
                 i += 1  # "ignore other operators in this state too": an "or" after them stays an operator
-            elif _wspace(c):
+            elif space(c):
                 i += 1
             else:  # any other character (before the 2024-08 fix, an operator one too) is an implicit AND
                 operator("&")
@@ -255,7 +261,7 @@ def _clean(node: Node) -> tuple[Node | None, int, int]:
     return Op(node.op, left, right), 0, 0
 
 
-def websearch_to_tsquery(query: str, *, before_or_fix: bool = False) -> Node | None:
+def websearch_to_tsquery(query: str, *, before_or_fix: bool = False, ascii_spaces: bool = False) -> Node | None:
     """The query tree PostgreSQL builds; None when nothing but stop words (or nothing) remains.
 
     This is the behaviour of current releases (see :func:`server_has_or_fix`). ``before_or_fix``
@@ -263,7 +269,8 @@ def websearch_to_tsquery(query: str, *, before_or_fix: bool = False) -> Node | N
     character right after a word (``"x) or y"``, ``"x | or y"``) was an implicit AND, so the ``or``
     that followed became a (stop) word instead of OR; only the oracle tests of old servers use it.
     """
-    tree = _tree(_polish(query, skip_operators_after_operand=not before_or_fix))
+    space = _ascii_space if ascii_spaces else _wspace
+    tree = _tree(_polish(query, skip_operators_after_operand=not before_or_fix, space=space))
     if tree is None:
         return None
     cleaned, _, _ = _clean(tree)

@@ -19,6 +19,8 @@ from parity.config import EntityConfig, ParityConfig
 from parity.dynamo import client, dynamodb_errors, error_code
 from parity.errors import ConfigError, DynamoDBError
 from parity.pg import Connection, connect, describe_server, dsn_source, resolve_dsn, schema_tables, table_columns
+from parity.pg_release import DEFAULT as DEFAULT_RELEASE
+from parity.pg_release import SNOWBALL_BY_MAJOR, PostgresRelease
 from parity.privileges import REPLAY_TABLE_RIGHTS, current_role, store_rights, table_rights
 
 #: PostgreSQL types (information_schema data_type, or udt_name for arrays) each column type accepts.
@@ -166,6 +168,29 @@ def replay_rights_findings(conn: Connection, config: ParityConfig) -> list[Findi
     return findings
 
 
+def release_finding(configured: str | None, server_version_num: int) -> Finding:
+    """Whether search answers like the live server: same Snowball stemmer, same websearch parsing."""
+    server = PostgresRelease.from_server_version_num(server_version_num)
+    follows = PostgresRelease.parse(configured or DEFAULT_RELEASE)
+    subject = "search.postgres_version"
+    said = f'"{configured}"' if configured else f"unset (search answers like {DEFAULT_RELEASE})"
+    if server.major not in SNOWBALL_BY_MAJOR:
+        return Finding(subject, False, f"the server is PostgreSQL {server}: search is not ported for that major")
+    advice = f'set postgres_version = "{server}" in [search] so search answers what it answers'
+    if follows.snowball != server.snowball:  # stems differ: whole words stop matching
+        return Finding(
+            subject, False, f"{said}, but the server is PostgreSQL {server} (Snowball {server.snowball}); {advice}"
+        )
+    if follows.search_behaviour() != server.search_behaviour():  # a few rare queries or texts differ
+        return Finding(
+            subject,
+            True,
+            f"{said}; the server, PostgreSQL {server}, parses some websearch queries or texts differently"
+            f" (docs/search.md, PostgreSQL versions): {advice}",
+        )
+    return Finding(subject, True, f"{said}: answers like the server, PostgreSQL {server} (Snowball {server.snowball})")
+
+
 def gather(config: ParityConfig, *, replay: bool = False) -> list[Finding]:
     """Connect to both stores and collect findings for every entity (and the replay role's rights)."""
     findings: list[Finding] = []
@@ -173,6 +198,8 @@ def gather(config: ParityConfig, *, replay: bool = False) -> list[Finding]:
     conn = connect(dsn)
     try:
         findings.append(Finding("postgres", True, f"connected to {describe_server(dsn)} ({dsn_source(config)})"))
+        if config.search is not None:
+            findings.append(release_finding(config.search.postgres_version, conn.info.server_version))
         for index, entity in enumerate(config.entity):
             columns = table_columns(conn, entity.schema_name, entity.table_name)
             tables = None if columns is not None else schema_tables(conn, entity.schema_name)

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 import psycopg
 
-from parity.search.lexize import format_tsvector, to_tsvector
+from parity.pg_release import PostgresRelease
+from parity.search.lexize import format_tsvector, to_tsvector, use_snowball
 from parity.search.rank import f4, ts_rank
 from parity.search.tsquery import Node, format_tsquery, matches, server_has_or_fix, websearch_to_tsquery
 
@@ -204,6 +205,11 @@ def generate_query(rng: random.Random, text: str) -> str:
 FORMAT_CHARS_IN_WORDS_SINCE = 160000
 
 
+#: PostgreSQL 18 (checked on 18.6, libc C.UTF-8) reads only ASCII white space as space in websearch queries:
+#: ``cat\u2003dog`` is one operand there (``'cat' <-> 'dog'``), two on 15 and 16 (``'cat' & 'dog'``)
+ASCII_QUERY_SPACES_SINCE = 180000
+
+
 @dataclass(frozen=True)
 class Release:
     """How the port is run to be compared with one server's release (``server_version_num``).
@@ -217,7 +223,10 @@ class Release:
 
     @classmethod
     def of(cls, conn: psycopg.Connection[tuple[object, ...]]) -> Release:
-        return cls(conn.info.server_version)
+        """The server's release; from now on the port stems as that release's Snowball does."""
+        release = cls(conn.info.server_version)
+        use_snowball(PostgresRelease.from_server_version_num(release.server_version).snowball)
+        return release
 
     def text(self, value: str) -> str:
         if self.server_version >= FORMAT_CHARS_IN_WORDS_SINCE or value.isascii():
@@ -225,7 +234,11 @@ class Release:
         return "".join("\u00a0" if unicodedata.category(c) == "Cf" else c for c in value)
 
     def query(self, value: str) -> Node | None:
-        return websearch_to_tsquery(self.text(value), before_or_fix=not server_has_or_fix(self.server_version))
+        return websearch_to_tsquery(
+            self.text(value),
+            before_or_fix=not server_has_or_fix(self.server_version),
+            ascii_spaces=self.server_version >= ASCII_QUERY_SPACES_SINCE,
+        )
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,16 @@ QUERIES = [
 ]
 
 
+def follow_server(env: ExampleEnv) -> None:
+    """Search answers like the test server's release (its Snowball, its websearch parsing), as production's would."""
+    major, minor = divmod(env.conn.info.server_version, 10000)
+    path = env.config_path
+    if "postgres_version" not in path.read_text():  # [search] is the config's last section
+        path.write_text(path.read_text() + f'postgres_version = "{major}.{minor}"\n')
+
+
 def _seed(env: ExampleEnv, *, campaigns: int = 2, sessions: int = 25, with_lexemes: bool = False) -> list[str]:
+    follow_server(env)
     data = generate(campaigns, sessions, seed=11)
     rng = random.Random(3)
     records: list[Any] = []

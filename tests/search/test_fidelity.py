@@ -5,6 +5,7 @@ tsquery's stack, and NOT inside phrases (``!x <-> !y``)."""
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -119,3 +120,56 @@ def test_the_stack_limit_without_a_server(run: int) -> None:
     else:
         with pytest.raises(InputError, match="tsquery stack too small"):
             websearch_to_tsquery("-" * run + "cat")
+
+
+def test_postgresql_18_keeps_a_double_consonant_after_a_word_initial_vowel() -> None:
+    """PostgreSQL 18's Snowball snapshot (checked by hand on 5,276 words against 18.6: no difference)."""
+    from parity.search.lexize import stem, use_snowball
+
+    cases = {"added": ("ad", "add"), "egging": ("eg", "egg"), "odds": ("odd", "odd"), "padded": ("pad", "pad")}
+    try:
+        for release, index in (("2.2.0", 0), ("2025-snapshot", 1)):
+            use_snowball(release)
+            assert {w: stem(w) for w in cases} == {w: pair[index] for w, pair in cases.items()}
+    finally:
+        use_snowball("2.2.0")
+
+
+def test_the_configured_release_decides_the_stems(tmp_path: Path) -> None:
+    from parity.config import load_config
+    from parity.local.example import config_toml
+    from parity.search.engine import session_lexemes, with_release
+
+    path = tmp_path / "parity.toml"
+    path.write_text(config_toml(table="app"))
+    config = load_config(path)
+    session = {"name": "Added budget", "summary": None, "metadata": None}
+    try:
+        assert session_lexemes(with_release(config, "18"), session) == ["add", "budget"]
+        assert session_lexemes(with_release(config, "17"), session) == ["ad", "budget"]
+        assert session_lexemes(config, session) == ["ad", "budget"]  # the default, 16.4
+        with pytest.raises(InputError, match="ported for PostgreSQL 15, 16, 17, 18"):
+            with_release(config, "19")
+    finally:
+        with_release(config, "16")
+
+
+@pytest.mark.parametrize(
+    ("configured", "server", "ok", "says"),
+    [
+        (None, 160004, True, "answers like the server"),
+        (None, 160002, True, "parses some websearch queries"),
+        (None, 180006, False, 'set postgres_version = "18.6"'),
+        ("18", 180006, True, "answers like the server"),
+        ("17", 180001, False, "Snowball 2025-snapshot"),
+        ("16", 170002, True, "answers like the server"),
+        ("18", 190000, False, "not ported"),
+    ],
+)
+def test_check_config_says_when_search_would_not_follow_the_server(
+    configured: str | None, server: int, ok: bool, says: str
+) -> None:
+    from parity.commands.check_config import release_finding
+
+    finding = release_finding(configured, server)
+    assert finding.ok is ok and says in finding.message, finding

@@ -29,7 +29,7 @@ from parity.search.engine import search_postgres
 from parity.search.rank import f4
 from tests.conftest import ExampleEnv
 from tests.search.oracle import generate_query
-from tests.search.test_command import QUERIES
+from tests.search.test_command import QUERIES, follow_server
 from tests.search.test_oracle import _prose
 
 
@@ -58,7 +58,7 @@ class Served:
 
     def _send(self, request: urllib.request.Request) -> tuple[int, Any]:
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:
+            with urllib.request.urlopen(request, timeout=120) as response:
                 return response.status, json.loads(response.read())
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read())
@@ -93,6 +93,7 @@ def serve(config_path: Path, log: Path, *extra: str) -> Iterator[Served]:
 
 def _seed(env: ExampleEnv) -> tuple[str, list[Session]]:
     """One 50-session campaign whose summaries are Python's documentation (text nobody here wrote)."""
+    follow_server(env)
     rng = random.Random(5)
     paragraphs = _prose()
     campaign = generate(1, 50, seed=13)[0]
@@ -107,7 +108,8 @@ def _seed(env: ExampleEnv) -> tuple[str, list[Session]]:
 @pytest.fixture
 def served_env(example_env: ExampleEnv, tmp_path: Path) -> Iterator[tuple[ExampleEnv, Served, str, list[Session]]]:
     campaign, sessions = _seed(example_env)
-    with serve(example_env.config_path, tmp_path / "serve.log") as served:
+    # a generous timeout: moto answers slowly on a loaded machine, and this test checks answers, not speed
+    with serve(example_env.config_path, tmp_path / "serve.log", "--request-timeout", "60") as served:
         yield example_env, served, campaign, sessions
 
 
