@@ -134,7 +134,7 @@ class CheckerHandler:
         self.checker.close()
 
 
-def decode(record: Any) -> ChangeRecord | Undecodable:
+def decode_record(record: Any) -> ChangeRecord | Undecodable:
     """One kclpy ``Record`` -> a ChangeRecord, or an Undecodable naming the sequence and why."""
     sequence = str(record.sequence_number)
     raw = {
@@ -214,7 +214,7 @@ class ParityRecordProcessor(RecordProcessorBase):  # type: ignore[misc]
         undecodable: list[Undecodable] = []
         sequences: dict[str, str] = {}  # event id -> Kinesis sequence number, for per-record reports
         for record in records:
-            item = decode(record)
+            item = decode_record(record)
             if isinstance(item, ChangeRecord):
                 decoded.append(item)
                 sequences[item.event_id] = str(record.sequence_number)

@@ -52,7 +52,7 @@ class RunOptions:
     open_count_seconds: float = 30.0
 
 
-def decode(raw_records: Iterable[dict[str, Any]]) -> tuple[list[ChangeRecord], list[Undecodable]]:
+def decode_records(raw_records: Iterable[dict[str, Any]]) -> tuple[list[ChangeRecord], list[Undecodable]]:
     """Decode GetRecords records; the undecodable ones keep their raw form and the reason.
 
     Never raises: whatever is wrong with one record makes that record a dead letter (a decoder
@@ -187,7 +187,7 @@ class Consumer:
         if not batch.records and not batch.ended and not self._gaps_of(batch.shard_id):
             self._lag_ms[batch.shard_id] = 0.0
             return 0
-        records, bad = decode(batch.records)
+        records, bad = decode_records(batch.records)
         gaps = self._gaps_of(batch.shard_id)
 
         def in_transaction(conn: Connection, store: Store) -> None:

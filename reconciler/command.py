@@ -22,7 +22,7 @@ from parity.commands.common import config_from, print_json, require_tables, stor
 from parity.errors import InputError, ReconcileInterrupted
 from parity.pg import resolve_dsn
 from parity.reconciler import MIGRATIONS, runs_store
-from parity.reconciler.engine import Options, Progress, Reconciler
+from parity.reconciler.engine import Progress, ReconcileOptions, Reconciler
 from parity.reconciler.summary import ProgressDisplay, summary_text
 from parity.telemetry import get_logger
 
@@ -163,7 +163,7 @@ def run(args: argparse.Namespace, *, stop_after_pages: int | None = None) -> int
     with store_connection(config, MIGRATIONS) as (conn, store):
         require_tables(conn, config, args.config)
         run_id, total, mine = _plan(args, conn, store, settings.segments, config.dynamodb.table)
-        options = Options(
+        options = ReconcileOptions(
             run_id=run_id,
             total_segments=total,
             segments=mine,

@@ -27,7 +27,7 @@ from parity.reconciler.source import TableSource, describe, new_client
 
 
 @dataclass(frozen=True)
-class Options:
+class ReconcileOptions:
     """What one invocation does: which segments of which run, and its limits."""
 
     run_id: str
@@ -49,7 +49,7 @@ class Reconciler:
         self,
         config: ParityConfig,
         dsn: str,
-        options: Options,
+        options: ReconcileOptions,
         *,
         stop: threading.Event | None = None,
         progress: Progress | None = None,
@@ -123,4 +123,4 @@ class Reconciler:
         )
 
 
-__all__ = ["Options", "Progress", "Reconciler"]
+__all__ = ["Progress", "ReconcileOptions", "Reconciler"]

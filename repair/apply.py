@@ -29,7 +29,7 @@ from parity.pg import Connection
 from parity.repair.build import Built, build_item
 from parity.repair.journal import JournalEntry, fail_run, finish_run, journal, start_run
 from parity.repair.plan import Action, decide
-from parity.repair.planner import Options, Plan, Step, judge, read_rows
+from parity.repair.planner import Plan, RepairOptions, Step, judge, read_rows
 from parity.repair.writer import BATCH_WRITE, Writer, Written
 from parity.store import Store
 from parity.telemetry import get_logger, meter
@@ -85,7 +85,7 @@ def apply_plan(
     config: ParityConfig,
     schema: Sequence[str],
     plan: Plan,
-    options: Options,
+    options: RepairOptions,
     settings: Settings,
     *,
     run_id: str,
@@ -159,7 +159,7 @@ def _apply_chunk(
     entities: dict[str, EntityConfig],
     schema: Sequence[str],
     chunk: Sequence[Step],
-    options: Options,
+    options: RepairOptions,
     settings: Settings,
     result: Applied,
 ) -> None:
@@ -245,7 +245,7 @@ def _write_round(
     return failed
 
 
-def _again(entity: EntityConfig, step: Step, row: Any, schema: Sequence[str], options: Options) -> Step:
+def _again(entity: EntityConfig, step: Step, row: Any, schema: Sequence[str], options: RepairOptions) -> Step:
     """The step decided again on the row read now, against the item the plan read."""
     built: Built | str | None = None
     if row is not None:

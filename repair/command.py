@@ -27,7 +27,7 @@ from parity.repair.apply import Applied, Settings, apply_plan, new_run_id
 from parity.repair.journal import runs
 from parity.repair.permissions import check_write_permissions
 from parity.repair.plan import Action
-from parity.repair.planner import Options, Plan, build_plan
+from parity.repair.planner import Plan, RepairOptions, build_plan
 from parity.repair.undo import as_json, undo_run
 from parity.repair.writer import CapacityBudget, Writer
 from parity.signals import stop_signals
@@ -100,7 +100,7 @@ def _writer(dynamodb: Any, config: ParityConfig, args: argparse.Namespace) -> Wr
 def run(args: argparse.Namespace) -> int:
     config = config_from(args)
     _validate(args, config)
-    options = Options(
+    options = RepairOptions(
         include_deletes=args.include_deletes,
         entities=tuple(args.entity),
         only=read_key_file(args.keys, config, "--keys") if args.keys else None,

@@ -33,7 +33,7 @@ _READERS = 8
 
 
 @dataclass(frozen=True)
-class Options:
+class RepairOptions:
     """What the user asked for."""
 
     include_deletes: bool = False
@@ -85,7 +85,9 @@ class _Candidate:
     kind: str
 
 
-def candidates(conn: Connection, store: Store, config: ParityConfig, options: Options) -> tuple[list[_Candidate], int]:
+def candidates(
+    conn: Connection, store: Store, config: ParityConfig, options: RepairOptions
+) -> tuple[list[_Candidate], int]:
     """The open discrepancies to look at after --entity, --keys and --exclude (and how many --exclude left out)."""
     by_name = {e.name: e for e in config.entity if not options.entities or e.name in options.entities}
     found: list[_Candidate] = []
@@ -117,7 +119,7 @@ def build_plan(
     dynamodb: Any,
     config: ParityConfig,
     schema: Sequence[str],
-    options: Options,
+    options: RepairOptions,
 ) -> Plan:
     """Decide every candidate against the current row and item (see the module docstring)."""
     found, excluded = candidates(conn, store, config, options)
@@ -132,7 +134,7 @@ def judge(
     config: ParityConfig,
     schema: Sequence[str],
     keys: Sequence[tuple[EntityConfig, Key, str]],
-    options: Options,
+    options: RepairOptions,
 ) -> tuple[list[Step], int]:
     """Read the rows and items of ``keys`` now and decide each (also the apply's re-check)."""
     rows = read_rows(conn, [(entity, key) for entity, key, _ in keys])

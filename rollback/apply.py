@@ -27,7 +27,7 @@ from parity.mapping import key_id
 from parity.pg import Connection, fetch_rows, postgres_errors
 from parity.rollback import journal as replay_journal
 from parity.rollback.plan import Action, Decision, decide_delete, decide_upsert
-from parity.rollback.planner import Options, Plan, Step
+from parity.rollback.planner import Plan, ReplayOptions, Step
 from parity.rollback.values import item_to_row
 from parity.rollback.writer import ROW, TableInfo, bind, exact_jsonb, key_condition, key_values, lock_rows
 from parity.store import Store
@@ -68,7 +68,7 @@ def apply_plan(
     store: Store,
     config: ParityConfig,
     plan: Plan,
-    options: Options,
+    options: ReplayOptions,
     *,
     run_id: str,
     batch_size: int = 500,
@@ -98,7 +98,7 @@ def _apply_batches(
     conn: Connection,
     store: Store,
     plan: Plan,
-    options: Options,
+    options: ReplayOptions,
     infos: dict[str, TableInfo],
     result: Applied,
     progress: Callable[[int, int], None] | None,
@@ -125,7 +125,7 @@ def _apply_batches(
 
 
 def _apply_batch(
-    conn: Connection, store: Store, info: TableInfo, batch: Sequence[Step], options: Options, result: Applied
+    conn: Connection, store: Store, info: TableInfo, batch: Sequence[Step], options: ReplayOptions, result: Applied
 ) -> None:
     """Lock, re-decide, write and journal one batch; the caller's transaction makes it whole.
 
@@ -268,7 +268,7 @@ def _verify(conn: Connection, store: Store, config: ParityConfig, plan: Plan, re
         conn.commit()
 
 
-def _start_run(conn: Connection, store: Store, run_id: str, options: Options) -> None:
+def _start_run(conn: Connection, store: Store, run_id: str, options: ReplayOptions) -> None:
     recorded = options.__dict__ | {"entities": list(options.entities), "exclude": len(options.exclude)}
     replay_journal.start_run(conn, store, run_id, recorded)
     with postgres_errors("starting a replay run"):

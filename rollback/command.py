@@ -28,7 +28,7 @@ from parity.rollback import journal as replay_journal
 from parity.rollback.apply import Applied, apply_plan, new_run_id
 from parity.rollback.candidates import Candidate, SourceName
 from parity.rollback.plan import Action
-from parity.rollback.planner import Options, Plan, build_plan
+from parity.rollback.planner import Plan, ReplayOptions, build_plan
 from parity.rollback.sources import from_archive, from_discrepancies, from_stream
 from parity.rollback.undo import undo_run
 from parity.rollback.writer import check_privileges
@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace, config: ParityConfig, conn: Connection, store: Store) -> int:
-    options = Options(
+    options = ReplayOptions(
         include_deletes=args.include_deletes,
         include_conflicts=args.include_conflicts,
         from_stream=args.from_stream,

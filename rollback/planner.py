@@ -30,7 +30,7 @@ _ROW_BATCH = 1000
 
 
 @dataclass(frozen=True)
-class Options:
+class ReplayOptions:
     """What the user asked for."""
 
     include_deletes: bool = False
@@ -91,7 +91,7 @@ def build_plan(
     config: ParityConfig,
     groups: dict[str, list[Candidate]],
     schema: Sequence[str],
-    options: Options,
+    options: ReplayOptions,
 ) -> Plan:
     """Decide every candidate of ``groups`` (source name -> candidates) against both stores."""
     entities = {e.name: e for e in config.entity if not options.entities or e.name in options.entities}

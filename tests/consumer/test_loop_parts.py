@@ -12,7 +12,7 @@ import pytest
 
 from parity.cli import main
 from parity.consumer.backoff import Backoff, retry
-from parity.consumer.runner import decode
+from parity.consumer.runner import decode_records
 from parity.errors import PostgresError, PostgresUnavailable, Stopped
 from tests.conftest import ExampleEnv
 
@@ -26,7 +26,7 @@ def test_decode_keeps_undecodable_records_with_a_reason() -> None:
         "dynamodb": {"ApproximateCreationDateTime": 1, "Keys": {"pk": {"S": "a"}}, "SequenceNumber": "5"},
     }
     bad = {"eventID": "2", "eventName": "UPSERT", "dynamodb": {"SequenceNumber": "6", "Keys": {"pk": {"S": "a"}}}}
-    records, undecodable = decode([good, bad])
+    records, undecodable = decode_records([good, bad])
     assert [r.event_id for r in records] == ["1"]
     assert [(u.record_id, u.reason, u.raw) for u in undecodable] == [("2", "unknown eventName 'UPSERT'", bad)]
 

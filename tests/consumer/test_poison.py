@@ -17,7 +17,7 @@ import pytest
 
 from parity.config import ParityConfig, load_config
 from parity.consumer.checker import Checker
-from parity.consumer.runner import decode
+from parity.consumer.runner import decode_records
 from parity.local.example import Session, config_toml, create_postgres_tables, generate, write_postgres
 from parity.pg import Connection, connect, storable_key
 from parity.store import Store
@@ -91,7 +91,7 @@ def test_poison_records_become_dead_letters_or_discrepancies_and_the_batch_goes_
     write_postgres(app, sessions)
     app.commit()
     raws, kinds = poisoned(sessions)
-    records, undecodable = decode(raws)  # never raises
+    records, undecodable = decode_records(raws)  # never raises
     assert {u.record_id for u in undecodable} == {e for e, k in kinds.items() if k.endswith("_created")}
     checkpoints: list[str] = []
     checker = Checker(config, pg_dsn, source=Source.DYNAMODB_STREAMS, grace_seconds=30)

@@ -6,16 +6,15 @@ application and writes during that wait, once it sees the pending re-check in th
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from parity.local.example import generate, write_dynamodb, write_postgres
 from parity.pg import connect
 from tests.conftest import ExampleEnv
 from tests.reconciler.helpers import parse
+from tests.threads import Worker
 
 
 def _pending(dsn: str) -> int:
@@ -44,12 +43,13 @@ def test_transient_mismatch_clears_and_moved_version_is_in_flight(example_env: E
 
     report_path = tmp_path / "report.json"
     args = parse(["--recheck-delay", "2", "--report", str(report_path), "--segments", "1"], example_env.config_path)
-    result: dict[str, Any] = {}
-    worker = threading.Thread(target=lambda: result.setdefault("code", command.run(args)))
+    worker = Worker(lambda: command.run(args), name="reconcile")
     worker.start()
     deadline = time.monotonic() + 30
-    while _pending(example_env.dsn) < 3 and time.monotonic() < deadline:
+    while _pending(example_env.dsn) < 3 and time.monotonic() < deadline and worker.is_alive():
         time.sleep(0.05)
+    if not worker.is_alive():
+        worker.result(0)  # it ended early: its error (or its code) is the story
     assert _pending(example_env.dsn) == 3, "the run should be waiting to re-check three keys"
     # the application's PostgreSQL write of `lagging` lands; `moving` gets a newer DynamoDB write
     write_postgres(example_env.conn, [ddb[1]])
@@ -58,8 +58,7 @@ def test_transient_mismatch_clears_and_moved_version_is_in_flight(example_env: E
         example_env.table,
         [moving.touched(summary="second write", updated_at=moving.updated_at + timedelta(seconds=2))],
     )
-    worker.join(60)
-    assert result["code"] == 0
+    assert worker.result(60) == 0
     import json
 
     report = json.loads(report_path.read_text())

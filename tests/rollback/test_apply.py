@@ -18,7 +18,7 @@ from parity.local.example import Session, config_toml, generate, write_dynamodb,
 from parity.pg import connect
 from parity.rollback.apply import apply_plan, new_run_id
 from parity.rollback.candidates import SourceName
-from parity.rollback.planner import Options, build_plan
+from parity.rollback.planner import ReplayOptions, build_plan
 from parity.store import Store
 from parity.stream.records import TTL_PRINCIPAL
 from tests.conftest import ExampleEnv
@@ -40,7 +40,7 @@ def _dynamodb_only(env: ExampleEnv, count: int, seed: int = 3) -> list[Session]:
     return sessions
 
 
-def _plan_from_stream(env: ExampleEnv, options: Options) -> Any:
+def _plan_from_stream(env: ExampleEnv, options: ReplayOptions) -> Any:
     from parity.dynamo import client
     from parity.rollback.sources import from_stream
     from parity.stream.shards import StreamReader, stream_arn_of
@@ -55,7 +55,7 @@ def _plan_from_stream(env: ExampleEnv, options: Options) -> Any:
 
 def test_a_row_made_newer_after_planning_is_left_alone(example_env: ExampleEnv) -> None:
     sessions = _dynamodb_only(example_env, 3)
-    plan = _plan_from_stream(example_env, Options())
+    plan = _plan_from_stream(example_env, ReplayOptions())
     assert [s.action.value for s in plan.changes] == ["insert"] * 3
     # the app writes one of them to PostgreSQL, newer, between the plan and the apply
     raced = sessions[1].touched(name="written by the app meanwhile")
@@ -64,7 +64,7 @@ def test_a_row_made_newer_after_planning_is_left_alone(example_env: ExampleEnv) 
     store = Store("parity")
     with connect(example_env.dsn) as conn:
         store.migrate(conn)
-        applied = apply_plan(conn, store, example_env.config, plan, Options(), run_id=new_run_id(), batch_size=2)
+        applied = apply_plan(conn, store, example_env.config, plan, ReplayOptions(), run_id=new_run_id(), batch_size=2)
     assert (applied.inserted, applied.skipped_newer_in_postgres) == (2, 1)
     assert _rows(example_env)[raced.id]["name"] == raced.name
 

@@ -31,6 +31,7 @@ from tests.conftest import ExampleEnv
 from tests.search.oracle import generate_query
 from tests.search.test_command import QUERIES, follow_server
 from tests.search.test_oracle import _prose
+from tests.threads import Worker
 
 
 def free_port() -> int:
@@ -259,17 +260,14 @@ def test_sigterm_lets_an_in_flight_request_finish(example_env: ExampleEnv, tmp_p
     path = tmp_path / "slow.toml"
     path.write_text(text)
     with serve(path, tmp_path / "serve.log") as served:
-        answer: list[tuple[int, Any]] = []
-        request = threading.Thread(
-            target=lambda: answer.append(served.get(f"/v1/campaigns/{campaign}/search", q="python"))
-        )
+        request = Worker(lambda: served.get(f"/v1/campaigns/{campaign}/search", q="python"), name="request")
         request.start()
         time.sleep(0.8)  # the request is waiting on the (slow) DynamoDB connection
         served.process.send_signal(signal.SIGTERM)
-        request.join(timeout=30)
+        answer = request.result(30)
         assert served.process.wait(timeout=30) == 0, served.log.read_text()
-        assert answer and answer[0][0] == 200, (answer, served.log.read_text())
-        assert answer[0][1]["results"], answer
+        assert answer[0] == 200, (answer, served.log.read_text())
+        assert answer[1]["results"], answer
         with pytest.raises(OSError):  # no longer listening
             socket.create_connection(("127.0.0.1", int(served.url.rsplit(":", 1)[1])), timeout=1)
         log = served.log.read_text()

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 from parity.consumer.checker import Undecodable
 from parity.consumer.high_water import mark_key, newest, partition
-from parity.consumer.kcl_processor import decode
+from parity.consumer.kcl_processor import decode_record
 from parity.local.example import generate
 from parity.stream.records import ChangeRecord, parse_kinesis_data
 from tests.consumer.kcl.kinesis import kds_payload, now
@@ -51,10 +51,10 @@ def test_decode_kds_payload_and_garbage() -> None:
         partition_key="p",
         data=base64.b64encode(json.dumps(payload).encode()).decode(),
     )
-    record = decode(ok)
+    record = decode_record(ok)
     assert isinstance(record, ChangeRecord) and record.event_id == payload["eventID"]
     bad = SimpleNamespace(sequence_number="2", sub_sequence_number=0, partition_key="p", data="!!notbase64")
-    dead = decode(bad)
+    dead = decode_record(bad)
     assert isinstance(dead, Undecodable) and dead.record_id == "2" and "base64" in dead.reason
 
 
