@@ -127,7 +127,7 @@ def test_a_stop_between_chunks_keeps_every_write_journalled_and_a_rerun_finishes
     from parity.errors import Interrupted
     from parity.pg import connect
     from parity.repair.apply import Settings, apply_plan
-    from parity.repair.planner import Options, build_plan
+    from parity.repair.planner import RepairOptions, build_plan
     from parity.repair.writer import Writer
     from parity.store import Store
 
@@ -140,10 +140,10 @@ def test_a_stop_between_chunks_keeps_every_write_journalled_and_a_rerun_finishes
     store = Store(config.postgres.store_schema)
     asked = []
     with connect(env.dsn) as conn:
-        plan = build_plan(conn, store, dynamodb, config, schema, Options())
+        plan = build_plan(conn, store, dynamodb, config, schema, RepairOptions())
         with pytest.raises(Interrupted, match="stopped after 3 of 9 write"):
             apply_plan(
-                conn, store, dynamodb, Writer(dynamodb, env.table), config, schema, plan, Options(),
+                conn, store, dynamodb, Writer(dynamodb, env.table), config, schema, plan, RepairOptions(),
                 Settings(chunk=3), run_id="p-stopped", should_stop=lambda: asked.append(1) or len(asked) > 1,
             )  # fmt: skip
     runs = json.loads(_run(capsys, str(env.config_path), "--runs"))
