@@ -11,6 +11,7 @@ JSON (``--json``): ``{"planned", "applied", "skipped_newer_in_postgres", "delete
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from decimal import Decimal
 from typing import Any
@@ -23,7 +24,7 @@ from parity.errors import InputError
 from parity.keyfile import read_key_file
 from parity.mapping import key_text
 from parity.pg import Connection, connect, resolve_dsn
-from parity.rollback import MIGRATIONS
+from parity.rollback import MIGRATIONS, review
 from parity.rollback import journal as replay_journal
 from parity.rollback.apply import Applied, apply_plan, new_run_id
 from parity.rollback.candidates import Candidate, SourceName
@@ -79,6 +80,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--max-rows", type=int, default=None, metavar="N", help="change at most N rows in this run")
     parser.add_argument("--batch-size", type=int, default=500, metavar="N", help="rows per transaction (default 500)")
+    parser.add_argument(
+        "--plan",
+        default=None,
+        metavar="FILE",
+        help="apply only the changes of this reviewed dry run (parity replay --json > FILE), each judged again;"
+        " the rest are counted as not_in_plan",
+    )
     parser.add_argument("--undo", default=None, metavar="RUN_ID", help="restore the rows a replay run changed")
     parser.add_argument("--runs", action="store_true", help="list the replay runs recorded in the store")
 
@@ -94,6 +102,8 @@ def _validate(args: argparse.Namespace, config: ParityConfig) -> None:
             raise InputError(f"--entity {name!r}: no such entity in {args.config} (entities: {', '.join(names)})")
     if args.undo is not None and (args.apply or args.from_stream or args.runs):
         raise InputError("--undo RUN_ID cannot be combined with --apply, --from-stream or --runs")
+    if args.plan is not None and args.from_stream:
+        raise InputError("--plan FILE takes its keys from the reviewed plan; drop --from-stream")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -117,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
                 "skipped_changed_since": undone.skipped_changed_since,
                 "already_undone": undone.already_undone,
                 "reopened": undone.reopened,
+                "left_alone": undone.left_alone,
             }
             if args.json:
                 print_json(summary)
@@ -126,6 +137,8 @@ def run(args: argparse.Namespace) -> int:
                     f" {undone.skipped_changed_since} left alone (changed since the replay);"
                     f" {undone.reopened} discrepanc{'y' if undone.reopened == 1 else 'ies'} it had resolved open again"
                 )
+                for left in undone.left_alone:
+                    print(f"  left alone  {left['entity']:<12} {key_text(left['key'])}  {left['reason']}")
             return 0
         return _replay(args, config, conn, store)
     finally:
@@ -143,14 +156,21 @@ def _replay(args: argparse.Namespace, config: ParityConfig, conn: Connection, st
     )
     dynamodb = client(config.dynamodb)
     schema = key_schema(dynamodb, config.dynamodb.table)
-    groups: dict[str, list[Candidate]] = {
-        SourceName.DISCREPANCY: from_discrepancies(conn, store, config.entity),
-        SourceName.ARCHIVE: from_archive(conn, store, config.entity, schema),
-    }
     stream_records = 0
-    if options.from_stream:
-        groups[SourceName.STREAM], stream_records = _stream_candidates(config, dynamodb, schema)
+    reviewed = None if args.plan is None else review.read_reviewed(args.plan, config)
+    if reviewed is not None:  # the reviewed keys only: no source is read again
+        groups = {review.SOURCE: review.candidates(reviewed, config)}
+    else:
+        groups = {
+            SourceName.DISCREPANCY: from_discrepancies(conn, store, config.entity),
+            SourceName.ARCHIVE: from_archive(conn, store, config.entity, schema),
+        }
+        if options.from_stream:
+            groups[SourceName.STREAM], stream_records = _stream_candidates(config, dynamodb, schema)
     plan = build_plan(conn, dynamodb, config, groups, schema, options)
+    not_in_plan: list[review.NotInPlan] = []
+    if reviewed is not None:
+        plan, not_in_plan = review.bind(plan, reviewed)
     if args.apply and plan.unstorable:
         first = plan.unstorable[0]
         key = key_text(first.key_json)
@@ -178,10 +198,23 @@ def _replay(args: argparse.Namespace, config: ParityConfig, conn: Connection, st
         if progress is not None:
             sys.stderr.write("\n")
     summary = _summary(plan, applied, dry_run=not args.apply, stream_records=stream_records)
+    if reviewed is not None:
+        summary["not_in_plan"] = len(not_in_plan)
+        summary["not_in_plan_keys"] = [
+            {"entity": n.step.entity, "key": n.step.key_json, "action": str(n.step.action), "reason": n.reason}
+            for n in not_in_plan
+        ]
     if args.json:
         print_json(summary)
     else:
         _print_plan(plan, applied, summary, dry_run=not args.apply)
+        for left in not_in_plan:
+            print(f"  left    {left.step.entity:<12} {key_text(left.step.key_json)}  {left.reason}")
+        if reviewed is not None:
+            print(
+                f"bound to the reviewed plan {args.plan}: {len(not_in_plan)} change(s) not in it left for another"
+                " review (not_in_plan)"
+            )
     return 0
 
 
@@ -231,6 +264,8 @@ def _summary(plan: Plan, applied: Applied | None, *, dry_run: bool, stream_recor
                 "columns": list(s.decision.columns),
                 "sources": sorted(s.sources),
                 **({"reason": s.decision.reason} if s.decision.reason else {}),
+                **({"values": s.values} if s.values else {}),
+                **({"item_key": s.item_key} if s.item_key else {}),
             }
             for s in plan.steps
             if s.action is not Action.SKIP_EQUAL
@@ -246,6 +281,9 @@ def _print_plan(plan: Plan, applied: Applied | None, summary: dict[str, Any], *,
             columns = f"  [{', '.join(step.decision.columns)}]" if step.decision.columns else ""
             marker = "" if plan.is_change(step) else "  (over --max-rows: next run)"
             print(f"  {step.action:<7} {step.entity:<12} {key}{columns}{marker}")
+            if step.action is Action.UPDATE:  # what the reviewer must see: a value about to turn empty
+                for column, change in step.values.items():
+                    print(f"          {column}: {_shown(change['old'])} -> {_shown(change['new'])}")
         else:
             columns = f" [{', '.join(step.decision.columns)}]" if step.decision.columns else ""
             word = "error" if step.action is Action.UNSTORABLE else "skip"
@@ -267,6 +305,12 @@ def _print_plan(plan: Plan, applied: Applied | None, summary: dict[str, Any], *,
         )
     if plan.excluded:
         print(f"{plan.excluded} key(s) left out by --exclude")
+    newer_in_dynamodb = sum(1 for s in plan.steps if s.action is Action.UPDATE)
+    print(
+        f"which side is newer: {newer_in_dynamodb} update(s) newer in DynamoDB (replayed),"
+        f" {plan.count(Action.SKIP_NEWER_IN_POSTGRES)} newer in PostgreSQL (left alone),"
+        f" {plan.count(Action.SKIP_CONFLICT)} same version with different values (--include-conflicts)"
+    )
     if dry_run:
         print(f"replay plan (dry run): {head}{tail}")
         if plan.remaining:
@@ -290,6 +334,11 @@ def _print_plan(plan: Plan, applied: Applied | None, summary: dict[str, Any], *,
     if plan.remaining:
         print(f"{plan.remaining} more change(s) wait for the next run (--max-rows)")
     print(f"undo with: parity replay --undo {applied.run_id}")
+
+
+def _shown(value: Any) -> str:
+    """A plan value as the reviewer reads it: JSON (strings quoted, so an empty string is visible)."""
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _list_runs(conn: Connection, store: Store, as_json: bool) -> int:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from parity.canonical import display_value
 from parity.compare import compare
 from parity.config import EntityConfig
 from parity.dynamo_json import Item
@@ -101,3 +102,27 @@ def decide_delete(row: Mapping[str, Any] | None, *, include_deletes: bool, ttl: 
     if not include_deletes:
         return Decision(Action.SKIP_DELETE_EXCLUDED)
     return Decision(Action.DELETE)
+
+
+def change_values(
+    entity: EntityConfig, action: Action, columns: tuple[str, ...], item: Item | None, row: Mapping[str, Any] | None
+) -> dict[str, dict[str, Any]]:
+    """What a write changes, column by column, as a reviewer reads it: ``{column: {"old": V, "new": V}}``.
+
+    Values are shown as users see them everywhere (:func:`~parity.canonical.display_value`: redacted
+    columns stay redacted). An update lists its changing columns, an insert every column it writes
+    (old null), a delete every column it removes (new null); skips change nothing.
+    """
+    if action not in (Action.INSERT, Action.UPDATE, Action.DELETE):
+        return {}
+    new = canonical_item(entity, item) if item is not None and action is not Action.DELETE else {}
+    old = canonical_row(entity, dict(row)) if row is not None and action is not Action.INSERT else {}
+    shown = columns if action is Action.UPDATE else tuple(entity.all_columns)
+    specs = entity.all_columns
+    return {
+        column: {
+            "old": display_value(specs[column], old.get(column)),
+            "new": display_value(specs[column], new.get(column)),
+        }
+        for column in shown
+    }

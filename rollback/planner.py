@@ -19,7 +19,7 @@ from parity.errors import InputError
 from parity.mapping import Key, Row, canonical_row, json_key_id, match_entity
 from parity.pg import Connection, fetch_rows
 from parity.rollback.candidates import Candidate, gather, render_from
-from parity.rollback.plan import Action, Decision, decide_delete, decide_upsert
+from parity.rollback.plan import Action, Decision, change_values, decide_delete, decide_upsert
 from parity.rollback.values import item_to_row
 from parity.rollback.writer import TableInfo, describe
 from parity.telemetry import get_logger
@@ -51,6 +51,10 @@ class Step:
     decision: Decision
     sources: frozenset[str]
     item: Item | None = field(default=None, repr=False)
+    # what a reviewer reads: {column: {"old": V, "new": V}} for writes (plan.change_values)
+    values: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    # the item's DynamoDB key, so that an apply bound to this plan (--plan) finds it without a Scan
+    item_key: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
     def action(self) -> Action:
@@ -125,7 +129,10 @@ def build_plan(
             problem = _unstorable(tables, entity, item, insert=decision.action is Action.INSERT)
             if problem:
                 decision = Decision(Action.UNSTORABLE, decision.columns, reason=problem)
-        steps.append(Step(found.entity, found.key, found.key_json, decision, found.sources, item))
+        values = change_values(entity, decision.action, decision.columns, item, row)
+        steps.append(
+            Step(found.entity, found.key, found.key_json, decision, found.sources, item, values, item_keys.get(slot))
+        )
     changes = [s for s in steps if s.action.writes]
     remaining = 0
     if options.max_rows is not None and len(changes) > options.max_rows:

@@ -8,7 +8,7 @@ counted, because undoing over it would lose that later write. Undoing twice rest
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +33,8 @@ class Undone:
     skipped_changed_since: int = 0
     already_undone: int = 0
     reopened: int = 0  # discrepancies the replay had resolved, open again
+    # every row left alone: {"entity", "key", "action" (what the replay had done), "reason"}
+    left_alone: list[dict[str, Any]] = field(default_factory=list)
 
 
 def undo_run(conn: Connection, store: Store, config: ParityConfig, run_id: str, *, batch_size: int = 500) -> Undone:
@@ -58,12 +60,16 @@ def undo_run(conn: Connection, store: Store, config: ParityConfig, run_id: str, 
             restored: dict[str, list[str]] = {}
             for entry in batch:
                 info = infos[entry["entity"]]
-                if _restore(conn, info, entities[entry["entity"]], entry):
+                why = _restore(conn, info, entities[entry["entity"]], entry)
+                if why is None:
                     result.restored += 1
                     done.append(entry["seq"])
                     restored.setdefault(entry["entity"], []).append(entry["key_id"])
                 else:
                     result.skipped_changed_since += 1
+                    result.left_alone.append(
+                        {"entity": entry["entity"], "key": entry["key"], "action": entry["action"], "reason": why}
+                    )
             replay_journal.mark_entries_undone(conn, store, run_id, done, datetime.now(UTC))
             result.reopened += store.reopen(conn, restored, "replay")
         log.info("undo batch committed", run_id=run_id, rows=len(batch))
@@ -73,7 +79,8 @@ def undo_run(conn: Connection, store: Store, config: ParityConfig, run_id: str, 
     return result
 
 
-def _restore(conn: Connection, info: TableInfo, entity: EntityConfig, entry: dict[str, Any]) -> bool:
+def _restore(conn: Connection, info: TableInfo, entity: EntityConfig, entry: dict[str, Any]) -> str | None:
+    """Put one journalled row back; None when done, else why it was left alone."""
     key = key_from_json(entity, entry["key"])
     where = key_condition(info)
     params = key_values(info, key)
@@ -85,7 +92,7 @@ def _restore(conn: Connection, info: TableInfo, entity: EntityConfig, entry: dic
     ).fetchone()
     if entry["action"] == "delete":
         if current is not None:
-            return False
+            return "a row with this key was written again since the replay deleted it"
         columns = sql.SQL(", ").join(sql.Identifier(c) for c in info.writable)
         conn.execute(
             sql.SQL("INSERT INTO {} ({}) SELECT {} FROM jsonb_populate_record(NULL::{}, %s)").format(
@@ -93,12 +100,14 @@ def _restore(conn: Connection, info: TableInfo, entity: EntityConfig, entry: dic
             ),
             (exact_jsonb(entry["previous"]),),
         )
-        return True
-    if current is None or not current["same"]:
-        return False
+        return None
+    if current is None:
+        return "the row was deleted since the replay"
+    if not current["same"]:
+        return "the row was changed since the replay (it no longer holds what the replay wrote)"
     if entry["action"] == "insert":
         conn.execute(sql.SQL("DELETE FROM {} AS t WHERE {}").format(info.ident, where), params)
-        return True
+        return None
     settable = [c for c in info.writable if c not in entity.key]
     names = sql.SQL(", ").join(sql.Identifier(c) for c in settable)
     conn.execute(
@@ -107,7 +116,7 @@ def _restore(conn: Connection, info: TableInfo, entity: EntityConfig, entry: dic
         ),
         [exact_jsonb(entry["previous"]), *params],
     )
-    return True
+    return None
 
 
 def _recent_runs(conn: Connection, store: Store) -> list[str]:

@@ -141,6 +141,14 @@ def test_undo_restores_previous_rows_unless_changed_since(
     assert code == 0
     undone = json.loads(out)
     assert (undone["restored"], undone["skipped_changed_since"]) == (3, 1)
+    assert undone["left_alone"] == [
+        {
+            "entity": "session",
+            "key": {"id": s.dynamodb_only_insert.id},
+            "action": "insert",
+            "reason": "the row was changed since the replay (it no longer holds what the replay wrote)",
+        }
+    ]
     # the discrepancies the replay resolved are open again, except the insert's (its row was left alone)
     assert undone["reopened"] == 3
     _code, out = _parity(capsys, "discrepancies", *cfg, "--json", "--status", "open")
