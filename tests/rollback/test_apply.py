@@ -223,6 +223,7 @@ def test_a_null_for_a_not_null_column_is_unstorable(
             "columns": [],
             "sources": ["stream"],
             "reason": "public.sessions column(s) name are NOT NULL and the item gives no value",
+            "item_key": {k: session.item()[k] for k in ("pk", "sk")},
         }
     ]
     assert main(["replay", *cfg, "--from-stream", "--apply"]) == 2
