@@ -136,3 +136,28 @@ def test_the_recorder_sees_forked_workers(example_env: ExampleEnv, recorded_call
         os._exit(0)
     os.waitpid(pid, 0)
     assert "dynamodb:DescribeTable" in _iam_actions(recorded_calls)
+
+
+def test_repair_calls_only_what_the_repair_task_role_allows(example_env: ExampleEnv, recorded_calls: Path) -> None:
+    """Dry run, apply with deletes and batched puts, the gone rows' items found by Scan, undo."""
+    sessions = generate(1, 8, seed=23)[0].sessions
+    write_postgres(example_env.conn, sessions[:6])  # type: ignore[arg-type]
+    example_env.conn.commit()
+    write_dynamodb(example_env.dynamodb, example_env.table, [*sessions[2:4], *sessions[6:]])  # type: ignore[arg-type]
+    main(["reconcile", "--config", str(example_env.config_path)])
+    _iam_actions(recorded_calls)
+    config = ["--config", str(example_env.config_path)]
+    main(["repair", *config])
+    _check(["repair"], "RepairTaskRole", recorded_calls)
+    main(["repair", "--apply", "--include-deletes", "--batch-puts", *config])
+    called = _iam_actions(recorded_calls)
+    # the items of gone rows are found by Scan: the session's item_key needs campaign_id, which only the row had
+    assert {"dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:Scan"} <= called
+    assert called <= role_actions("RepairTaskRole"), sorted(called - role_actions("RepairTaskRole"))
+    from parity.pg import connect
+
+    with connect(example_env.dsn) as conn:
+        run_id = conn.execute("SELECT run_id FROM parity.repair_runs").fetchone()["run_id"]  # type: ignore[index]
+    main(["repair", "--undo", run_id, *config])
+    _check(["repair", "--undo"], "RepairTaskRole", recorded_calls)
+    assert "dynamodb:PutItem" not in role_actions("ReplayTaskRole")
