@@ -23,7 +23,7 @@ from boto3.dynamodb.types import Binary, TypeDeserializer
 from parity.canonical import WrongType, canon_dynamo
 from parity.config import ColumnSpec
 from parity.consumer.dead_letters import rebuild
-from parity.consumer.runner import decode as decode_batch
+from parity.consumer.runner import decode_records as decode_batch
 from parity.dynamo_json import deserialize_item
 from parity.errors import DecodeError
 from parity.stream.records import ChangeRecord, EventName, Source, parse_kinesis_data, parse_stream_record
