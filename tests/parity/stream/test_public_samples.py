@@ -53,7 +53,7 @@ def every_path(raw: dict[str, Any]) -> list[ChangeRecord]:
     decoded, bad = decode_batch([raw])
     assert bad == []
     data = json.dumps(raw).encode()
-    via_kcl = kcl.decode(KclRecord("4960", 0, "pk", base64.b64encode(data).decode()))
+    via_kcl = kcl.decode_record(KclRecord("4960", 0, "pk", base64.b64encode(data).decode()))
     assert isinstance(via_kcl, ChangeRecord), via_kcl
     rebuilt = rebuild("dynamodb-streams", str(raw["eventID"]), raw, now)
     assert isinstance(rebuilt, ChangeRecord), rebuilt
