@@ -19,6 +19,7 @@ from typing import Any
 from psycopg.types.json import set_json_loads
 from psycopg.types.string import TextLoader
 
+from parity.canonical import WrongType
 from parity.pg import Connection
 
 _DECODER = json.JSONDecoder(parse_float=Decimal, parse_int=Decimal)
@@ -26,7 +27,10 @@ _DECODER = json.JSONDecoder(parse_float=Decimal, parse_int=Decimal)
 
 def decimal_json(data: str | bytes | bytearray | memoryview) -> Any:
     """JSON text (as psycopg hands jsonb/json values) to Python with Decimal numbers."""
-    return _DECODER.decode(data if isinstance(data, str) else bytes(data).decode("utf-8"))
+    try:
+        return _DECODER.decode(data if isinstance(data, str) else bytes(data).decode("utf-8"))
+    except RecursionError:  # nested deeper than Python's parser goes: the column is mismatched, the batch goes on
+        return WrongType("PostgreSQL JSON nested too deeply to compare")
 
 
 def configure(conn: Connection) -> None:

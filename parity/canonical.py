@@ -268,6 +268,8 @@ def canon_postgres(spec: ColumnSpec, value: Any) -> Canon:
     """Canonical form of a PostgreSQL value (as psycopg returns it) for a column."""
     if value is None:
         return None
+    if isinstance(value, WrongType):  # what the row loader made of a value it could not read
+        return value
     try:
         return _canon_postgres(spec, value)
     except RecursionError:  # json nested deeper than Python's parser goes

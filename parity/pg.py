@@ -21,6 +21,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import set_json_loads
 
+from parity.canonical import WrongType
 from parity.config import EntityConfig, ParityConfig
 from parity.errors import ConfigError, PostgresError, PostgresRefusedValue, PostgresUnavailable
 from parity.mapping import Key, Row, key_to_postgres, row_key
@@ -131,7 +132,10 @@ _DECIMAL_JSON = json.JSONDecoder(parse_float=Decimal, parse_int=Decimal)
 def _decimal_json(text: str | bytes) -> Any:
     # one decoder for every value: json.loads with hooks builds a new JSONDecoder per call, which
     # cost as much as decoding a small jsonb value
-    return _DECIMAL_JSON.decode(text.decode() if isinstance(text, bytes) else text)
+    try:
+        return _DECIMAL_JSON.decode(text.decode() if isinstance(text, bytes) else text)
+    except RecursionError:  # a jsonb value nested deeper than Python's parser goes: one row's problem
+        return WrongType("PostgreSQL JSON nested too deeply to compare")
 
 
 def connect(dsn: str, *, autocommit: bool = False, application_name: str = "parity") -> Connection:

@@ -2,7 +2,8 @@
 
 The Checker against a real PostgreSQL: one batch holds good records and every hostile record of
 issue #13 (U+0000 in a string, uuid keys "" and "not-a-uuid", a json attribute nested 3,000 deep as
-text and 40 deep as a map, an event id PostgreSQL refuses, a record the decoder refuses). Nothing
+text - in the PostgreSQL row too - and 40 deep as a map, an event id PostgreSQL refuses, a record
+the decoder refuses). Nothing
 raises, every good record is checked, every bad one is reported with its id and reason.
 """
 
@@ -59,7 +60,7 @@ def poisoned(sessions: list[Session]) -> tuple[list[dict[str, Any]], dict[str, s
         bad("nul_string", {**s[4].item(), "name": {"S": "bad\x00name"}}),
         bad("uuid_empty", {**s[5].item(), "sessionId": {"S": ""}}),
         bad("uuid_bad", {**s[5].item(), "sessionId": {"S": "not-a-uuid"}}),
-        bad("json_deep_text", {**s[6].item(), "metadata": {"S": "[" * 3000 + "]" * 3000}}),
+        bad("json_deep_text", {**s[6].item(), "metadata": {"S": "[" * 3000 + "]" * 3000}}),  # row: the same
         bad("json_deep_map", {**s[7].item(), "metadata": nested_map(40)}),
         bad("nul_event_id", {**s[8].item(), "name": {"S": "drifted"}}, event_id="ev-\x00-refused"),
         bad("nan_created", s[9].item(), created="NaN"),
@@ -89,6 +90,8 @@ def test_poison_records_become_dead_letters_or_discrepancies_and_the_batch_goes_
 ) -> None:
     sessions = generate(1, 10)[0].sessions
     write_postgres(app, sessions)
+    deep = "[" * 3000 + "]" * 3000  # the app wrote the same deep JSON to both stores
+    app.execute("UPDATE sessions SET metadata = %s::jsonb WHERE id = %s", (deep, sessions[6].id))
     app.commit()
     raws, kinds = poisoned(sessions)
     records, undecodable = decode_records(raws)  # never raises
