@@ -161,6 +161,8 @@ def run(args: argparse.Namespace, *, stop_after_pages: int | None = None) -> int
     dsn = resolve_dsn(config)
     settings = config.reconcile
     with store_connection(config, MIGRATIONS) as (conn, store):
+        for orphan in runs_store.mark_orphaned(conn, store):
+            log.warning("reconcile run without a live process marked interrupted", run_id=orphan)
         require_tables(conn, config, args.config)
         run_id, total, mine = _plan(args, conn, store, settings.segments, config.dynamodb.table)
         options = ReconcileOptions(
@@ -181,6 +183,7 @@ def run(args: argparse.Namespace, *, stop_after_pages: int | None = None) -> int
         reconciler.check_not_empty(conn)
         conn.commit()
         runs_store.create_run(conn, store, run_id, total, {"segments": total})
+        store.hold_run(conn, run_id)  # until this process ends, however it ends
         runs_store.set_run_status(conn, store, run_id, "running")
         log.info("reconcile started", run_id=run_id, segments=list(mine), total_segments=total)
         display = ProgressDisplay(progress, reconciler.item_count, total_segments=len(mine))

@@ -243,6 +243,26 @@ def insert_keys(conn: Connection, store: Store, run_id: str, entity: str, keys: 
     )
 
 
+def mark_orphaned(conn: Connection, store: Store) -> list[str]:
+    """Runs whose segments were left ``running`` by a process that is gone (SIGKILL, OOM): mark the
+    run and those segments ``interrupted`` (``--resume`` picks them up). Commits."""
+    with postgres_errors("finding reconcile runs without owner"):
+        rows = conn.execute(
+            sql.SQL("SELECT DISTINCT run_id FROM {} WHERE status = 'running'").format(store.table("reconcile_segments"))
+        ).fetchall()
+        marked = store.mark_orphaned_runs(conn, [str(r["run_id"]) for r in rows])
+        if marked:
+            conn.execute(
+                sql.SQL(
+                    "UPDATE {} SET status = 'interrupted', updated_at = now()"
+                    " WHERE run_id = ANY(%s) AND status = 'running'"
+                ).format(store.table("reconcile_segments")),
+                (marked,),
+            )
+        conn.commit()
+    return marked
+
+
 def scanned_entities(conn: Connection, store: Store, run_id: str) -> list[str]:
     """The entities of which the run scanned at least one key (inside the caller's transaction)."""
     with postgres_errors("reading a run's scanned keys"):

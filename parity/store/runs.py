@@ -2,6 +2,11 @@
 
 The core owns it (the report and ``parity status`` read it); the reconciler's working tables
 (segments, scanned keys, findings, re-checks) are the reconciler's own (reconciler/runs_store.py).
+
+A process working on a run holds a shared advisory lock named after the run (:meth:`RunTable.hold_run`)
+on its store connection for as long as it lives. PostgreSQL drops the lock when the connection ends,
+however the process ended (SIGKILL, OOM, a lost host), so "nobody holds the lock" is the proof that
+a run marked ``running`` has no live owner (:meth:`RunTable.mark_orphaned_runs`).
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from psycopg.types.json import Jsonb
 from parity.jsontext import dumps_exact
 from parity.pg import Connection, postgres_errors
 from parity.store.schema import StoreSchema
+
+_RUN_LOCK_CLASS = 0x70617272  # 'parr': the first key of a run's advisory lock (the second: hashtext(run_id))
 
 
 class RunTable(StoreSchema):
@@ -80,3 +87,21 @@ class RunTable(StoreSchema):
         )
         with postgres_errors("finishing a reconcile run"):
             conn.execute(query, (finished_at, Jsonb(report, dumps=dumps_exact), run_id))  # keys read back hold Decimals
+
+    def hold_run(self, conn: Connection, run_id: str) -> None:
+        """Mark this connection as a live owner of the run until it closes (a shared advisory lock:
+        every slice of a run holds one)."""
+        with postgres_errors("registering as the run's owner"):
+            conn.execute("SELECT pg_advisory_lock_shared(%s, hashtext(%s))", (_RUN_LOCK_CLASS, run_id))
+
+    def mark_orphaned_runs(self, conn: Connection, run_ids: list[str]) -> list[str]:
+        """Of ``run_ids``, mark ``interrupted`` the runs still ``running`` that no live process holds
+        (see the module docstring); returns them. The probe lock is released with the transaction."""
+        if not run_ids:
+            return []
+        query = sql.SQL(
+            "UPDATE {} SET status = 'interrupted' WHERE run_id = ANY(%s) AND status = 'running'"
+            " AND pg_try_advisory_xact_lock(%s, hashtext(run_id)) RETURNING run_id"
+        ).format(self.table("reconcile_runs"))
+        with postgres_errors("marking reconcile runs without owner"):
+            return [str(r["run_id"]) for r in conn.execute(query, (run_ids, _RUN_LOCK_CLASS))]

@@ -110,3 +110,71 @@ def test_a_worker_process_that_dies_fails_the_run_with_one_line(
     status = example_env.conn.execute("SELECT status FROM parity.reconcile_runs").fetchone()
     example_env.conn.commit()
     assert status == {"status": "failed"}
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie waiting to be reaped by whoever adopted it."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="worker processes are forked on Linux only")
+def test_kill_9_of_the_parent_ends_its_workers_and_the_run_shows_interrupted(
+    example_env: ExampleEnv, tmp_path: Path
+) -> None:
+    """SIGKILL leaves the parent no chance to clean up: the kernel ends its workers (they would
+    otherwise scan and wait on), and the next run marks the ownerless run interrupted."""
+    with example_env.config_path.open("a") as fh:
+        fh.write("\n[reconcile]\npage_size = 1\n")
+    seeded = seed(example_env)
+    env = {**os.environ, "PYTHONPATH": str(Path.cwd())}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "parity.cli", "reconcile", "--config", str(example_env.config_path),
+         "--segments", "2", "--processes", "2", "--run-id", "orphan", "--recheck-delay", "60"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+    )  # fmt: skip
+    conn = connect(example_env.dsn, autocommit=True)
+    try:
+        deadline = time.monotonic() + 60
+        workers: list[int] = []
+        scanned = 0
+        while time.monotonic() < deadline and proc.poll() is None and (not workers or scanned < 1):
+            workers = _children(proc.pid)
+            with contextlib.suppress(Exception):  # the store may not exist yet
+                row = conn.execute(
+                    "SELECT count(*) AS n FROM parity.reconcile_pending WHERE run_id = 'orphan'"
+                ).fetchone()
+                scanned = 0 if row is None else int(row["n"])
+            time.sleep(0.05)
+        # a worker whose segments hold re-checks waits out their delay (one whose segment was empty is done)
+        workers = [w for w in _children(proc.pid) if _alive(w)]
+        assert proc.poll() is None and workers, "a worker should be waiting out the re-check delay"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        deadline = time.monotonic() + 10
+        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(_alive(w) for w in workers), "workers outlived their killed parent"
+        status = conn.execute("SELECT status FROM parity.reconcile_runs WHERE run_id = 'orphan'").fetchone()
+        assert status == {"status": "running"}  # nobody could say otherwise...
+    finally:
+        conn.close()
+    reconcile(example_env, tmp_path)  # ... until the next run looks
+    row = example_env.conn.execute(
+        "SELECT r.status, array_agg(DISTINCT s.status) AS segments FROM parity.reconcile_runs r"
+        " JOIN parity.reconcile_segments s USING (run_id) WHERE run_id = 'orphan' GROUP BY r.status"
+    ).fetchone()
+    example_env.conn.commit()
+    assert row is not None and row["status"] == "interrupted" and "running" not in row["segments"]
+    example_env.conn.execute("UPDATE parity.reconcile_pending SET due_at = now()")  # no need to wait 60 s here
+    example_env.conn.commit()
+    code, resumed = reconcile(example_env, tmp_path, "--resume", "orphan")
+    assert code == 0 and resumed["compared"] == seeded.sessions + seeded.campaigns and resumed["mismatched"] == 3
