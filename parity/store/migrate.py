@@ -125,12 +125,18 @@ def migrate(conn: Connection, schema: str, packages: Iterable[str] = ()) -> list
 
 
 def _act_as_schema_owner(conn: Connection, schema: str, pending: list[str]) -> None:
-    """``SET LOCAL ROLE`` to the schema's owner for this transaction, or refuse (StoreError)."""
+    """``SET LOCAL ROLE`` to the schema's owner for this transaction, or refuse (StoreError).
+
+    A schema a superuser owns (made by hand, then ``GRANT CREATE`` to the app's user) has no job
+    role to protect: a role allowed to create there applies the migrations as itself, as before.
+    """
     row = conn.execute(
         "SELECT pg_get_userbyid(n.nspowner) AS owner, current_user AS me,"
         " n.nspowner = (SELECT oid FROM pg_roles WHERE rolname = current_user) AS mine,"
         " pg_has_role(current_user, n.nspowner,"
-        "  CASE WHEN current_setting('server_version_num')::int >= 160000 THEN 'SET' ELSE 'MEMBER' END) AS can_set"
+        "  CASE WHEN current_setting('server_version_num')::int >= 160000 THEN 'SET' ELSE 'MEMBER' END) AS can_set,"
+        " (SELECT rolsuper FROM pg_roles WHERE oid = n.nspowner) AS owner_is_superuser,"
+        " has_schema_privilege(current_user, n.oid, 'CREATE') AS can_create"
         " FROM pg_namespace AS n WHERE n.nspname = %s",
         (schema,),
     ).fetchone()
@@ -139,6 +145,8 @@ def _act_as_schema_owner(conn: Connection, schema: str, pending: list[str]) -> N
         return
     if row["can_set"]:
         conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(row["owner"])))
+        return
+    if row["owner_is_superuser"] and row["can_create"]:
         return
     owner, me = row["owner"], row["me"]
     raise StoreError(

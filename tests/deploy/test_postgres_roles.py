@@ -248,3 +248,28 @@ def test_a_login_user_without_set_role_still_migrates_as_the_owner(app_db: str) 
         with psycopg.connect(app_db, autocommit=True) as admin:
             admin.execute(f"DROP OWNED BY {user}")
             admin.execute(f"DROP ROLE {user}")
+
+
+def test_a_store_schema_a_superuser_made_by_hand_is_still_migrated_by_the_app_user(pg_dsn: str) -> None:
+    """Without the roles script: a superuser made the schema and granted CREATE on it to the app's
+    user. No job role owns it, so the app's user applies the migrations as itself (as before)."""
+    user = f"t_app_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_dsn, autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {user} LOGIN")
+        admin.execute("CREATE SCHEMA hand_made")
+        admin.execute(f"GRANT USAGE, CREATE ON SCHEMA hand_made TO {user}")
+    try:
+        conn = connect(psycopg.conninfo.make_conninfo(pg_dsn, user=user))
+        try:
+            assert Store("hand_made").migrate(conn)
+            conn.commit()
+        finally:
+            conn.close()
+        with psycopg.connect(pg_dsn) as admin:
+            owners = {r[0] for r in admin.execute("SELECT tableowner FROM pg_tables WHERE schemaname = 'hand_made'")}
+        assert owners == {user}
+    finally:
+        with psycopg.connect(pg_dsn, autocommit=True) as admin:
+            admin.execute("DROP SCHEMA hand_made CASCADE")
+            admin.execute(f"DROP OWNED BY {user}")
+            admin.execute(f"DROP ROLE {user}")
