@@ -51,6 +51,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 #: the options every command that reads the config takes, before or after the command name
 GLOBAL_OPTIONS = ("--config", "--log-level")
 CONFIG_DEFAULT = "parity.toml"
+LOG_LEVELS = ("debug", "info", "warning", "error")
 LOG_LEVEL_HELP = "debug, info, warning or error (default: info, or PARITY_LOG_LEVEL)"
 
 # The apps that keep tables of their own in the store, each with a ``migrations`` folder. Every command
@@ -155,7 +156,14 @@ def _add_global_options(parser: argparse.ArgumentParser, *, config: bool, top: b
         parser.add_argument(
             "--config", default=default_config, metavar="PATH", help=f"config file (default: {CONFIG_DEFAULT})"
         )
-    parser.add_argument("--log-level", default=default_level, metavar="LEVEL", help=LOG_LEVEL_HELP)
+    parser.add_argument(
+        "--log-level",
+        default=default_level,
+        type=str.lower,
+        choices=LOG_LEVELS,
+        metavar="LEVEL",
+        help=LOG_LEVEL_HELP,
+    )
 
 
 def build_parser(commands: Sequence[str] | None = None) -> argparse.ArgumentParser:

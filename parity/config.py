@@ -353,7 +353,8 @@ def load_config(path: str | os.PathLike[str]) -> ParityConfig:
         raw = file.read_bytes()
     except FileNotFoundError:
         raise ConfigError(
-            f"config file {str(file)!r} not found", hint="pass --config PATH or create parity.toml"
+            f"config file {str(file)!r} not found",
+            hint="pass --config PATH or create parity.toml: docs/reference.md has a full example",
         ) from None
     except OSError as exc:
         raise ConfigError(f"cannot read config file {str(file)!r}: {exc.strerror}") from exc

@@ -67,6 +67,13 @@ def test_mistyped_option_shows_the_commands_usage(capsys: pytest.CaptureFixture[
     assert "parity reconcile: error: unrecognized arguments: --segmnts 4; did you mean '--segments'?" in err
 
 
+def test_bad_log_level_is_refused_and_case_does_not_matter(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "--log-level", "verbose", "check-config")
+    assert code == 2 and "argument --log-level: invalid choice: 'verbose'" in err
+    code, _, err = run(capsys, "--log-level", "WARNING", "--config", "/nonexistent/p.toml", "check-config")
+    assert code == 2 and "config file '/nonexistent/p.toml' not found" in err and "docs/reference.md" in err
+
+
 def test_config_key_typo_reports_the_cause_first(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "parity.toml"
     path.write_text(
@@ -114,12 +121,14 @@ def test_wrong_postgres_table_is_one_line_naming_entity_table_and_key(
         " (config key entity[0].table); did you mean 'public.sessions'?" in out
     )
     assert err.count("\n") == 1 and "entity[0].table" in err
-    code, out, err = run(capsys, "reconcile", "--config", str(path))
-    assert code == 2 and out == ""
-    assert err == (
+    one_line = (
         f"parity: error: {path}: entity 'session': PostgreSQL table public.sesions does not exist"
         " (config key entity[0].table); did you mean 'public.sessions'?\n"
     )
+    code, out, err = run(capsys, "reconcile", "--config", str(path))
+    assert code == 2 and out == "" and err == one_line
+    code, out, err = run(capsys, "--log-level", "error", "consume", "--config", str(path), "--stop-when-idle", "1")
+    assert code == 2 and out == "" and err == one_line
 
 
 def test_wrong_postgres_column_is_one_line_too(
