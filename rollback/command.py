@@ -158,15 +158,16 @@ def _replay(args: argparse.Namespace, config: ParityConfig, conn: Connection, st
     schema = key_schema(dynamodb, config.dynamodb.table)
     stream_records = 0
     reviewed = None if args.plan is None else review.read_reviewed(args.plan, config)
-    if reviewed is not None:  # the reviewed keys only: no source is read again
-        groups = {review.SOURCE: review.candidates(reviewed, config)}
-    else:
-        groups = {
-            SourceName.DISCREPANCY: from_discrepancies(conn, store, config.entity),
-            SourceName.ARCHIVE: from_archive(conn, store, config.entity, schema),
-        }
-        if options.from_stream:
-            groups[SourceName.STREAM], stream_records = _stream_candidates(config, dynamodb, schema)
+    groups = {
+        SourceName.DISCREPANCY: from_discrepancies(conn, store, config.entity),
+        SourceName.ARCHIVE: from_archive(conn, store, config.entity, schema),
+    }
+    if reviewed is not None:
+        # the reviewed keys, plus what the store knows (cheap), so that a change nobody reviewed is
+        # counted as not_in_plan; the stream window, minutes on a busy table, is not read again
+        groups[review.SOURCE] = review.candidates(reviewed, config)
+    elif options.from_stream:
+        groups[SourceName.STREAM], stream_records = _stream_candidates(config, dynamodb, schema)
     plan = build_plan(conn, dynamodb, config, groups, schema, options)
     not_in_plan: list[review.NotInPlan] = []
     if reviewed is not None:

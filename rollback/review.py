@@ -7,8 +7,9 @@ or update the same new values. Anything else is left for another review and coun
 ``not_in_plan``: a key the plan does not list, a change that became another action, or an item
 written again after the review (its new values differ from the reviewed ones).
 
-The plan also spares the apply the reads planning did: its keys are the only candidates (no stream
-window, archive or discrepancy scan again), and each entry's ``item_key`` finds the item without a Scan.
+The plan also spares the apply the costly read planning did: the stream window is not read again
+(the reviewed keys and the store's open discrepancies and archive are the candidates), and each
+entry's ``item_key`` finds the item without a Scan.
 """
 
 from __future__ import annotations

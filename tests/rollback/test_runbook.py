@@ -23,6 +23,7 @@ import re
 import shlex
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,7 @@ import pytest
 
 from parity.cli import build_parser
 from parity.local.embedded import LOCAL_AWS_ENV
-from parity.local.example import config_toml
+from parity.local.example import config_toml, write_dynamodb
 from parity.pg import connect
 from tests.conftest import ExampleEnv
 from tests.rollback.runbook_workload import Workload, phase_a, phase_b
@@ -91,8 +92,8 @@ def every_parity_command(page: str) -> list[list[str]]:
     for block in _FENCE.findall(page):
         found += [argv for c in shell_commands(block) if (argv := parity_argv(c)) is not None]
     prose = _FENCE.sub("", page)
-    for span in _INLINE.findall(prose):
-        found.append(shlex.split(span)[1:])
+    for span in _INLINE.findall(prose):  # inline code is read as a shell line too (redirects cut)
+        found += [argv for c in shell_commands(span) if (argv := parity_argv(c)) is not None]
     return found
 
 
@@ -168,6 +169,10 @@ class Run:
     before_apply: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     run_ids: list[str] = field(default_factory=list)
     outputs: dict[str, list[subprocess.CompletedProcess[str]]] = field(default_factory=dict)
+    # what the next dry run must plan (None: the whole workload's plan)
+    expected_plan: dict[tuple[str, str], tuple[str, tuple[str, ...]]] | None = None
+    not_in_plan: int = 0  # what the last apply left out of the reviewed plan
+    timings: list[tuple[str, float]] = field(default_factory=list)
 
     def file(self, name: str) -> Any:
         return json.loads((self.workdir / name).read_text(encoding="utf-8"))
@@ -221,6 +226,8 @@ def _open(run: Run, name: str) -> set[tuple[str, str, str]]:
 def _preflight(run: Run, out: list[subprocess.CompletedProcess[str]]) -> None:
     lines = [ln for ln in out[0].stdout.splitlines() if ln.strip()]
     assert lines and all(ln.startswith("ok ") for ln in lines), out[0].stdout
+    assert "ok   replay: connected as PostgreSQL role" in out[0].stdout  # the replay role's rights were checked
+    assert "ok   replay: table public.sessions: has SELECT, INSERT, UPDATE, DELETE" in out[0].stdout
 
 
 def _drain(run: Run, out: list[subprocess.CompletedProcess[str]]) -> None:
@@ -247,7 +254,12 @@ def _dry_run(run: Run, out: list[subprocess.CompletedProcess[str]]) -> None:
     plan = run.file("replay-plan.json")
     assert plan["dry_run"] is True and plan["applied"] == 0
     actions = {(p["entity"], p["key"]["id"]): (p["action"], tuple(p["columns"])) for p in plan["plan"]}
-    assert actions == run.workload.expected_plan()  # also after an undo: the same plan comes back
+    assert actions == (run.expected_plan or run.workload.expected_plan())  # after an undo: the same plan again
+    for entry in plan["plan"]:  # the reviewer sees old -> new for every changed column of an update
+        if entry["action"] == "update":
+            assert set(entry["values"]) == set(entry["columns"]), entry
+    if run.expected_plan is None:  # the workload's update shows its new value in the text plan
+        assert f'-> "{run.workload.updated[0].summary}"' in out[0].stdout, out[0].stdout
     rows = _rows(run.env.dsn)
     if not run.run_ids:
         assert rows == run.at_start  # a dry run writes nothing
@@ -258,8 +270,11 @@ def _apply(run: Run, out: list[subprocess.CompletedProcess[str]]) -> None:
     found = re.search(r"^undo with: parity replay --undo (\S+)$", out[0].stdout, re.M)
     assert found, out[0].stdout
     run.run_ids.append(found.group(1))
-    w = run.workload
-    assert f"{len(w.replayed_keys())} row(s) written" in out[0].stdout, out[0].stdout
+    planned = run.expected_plan or run.workload.expected_plan()
+    found_left = re.search(r"(\d+) change\(s\) not in it left for another review", out[0].stdout)
+    assert found_left, out[0].stdout
+    run.not_in_plan = int(found_left.group(1))
+    assert f"{len(planned) - run.not_in_plan} row(s) written" in out[0].stdout, out[0].stdout
 
 
 def _re_verify(run: Run, out: list[subprocess.CompletedProcess[str]]) -> None:
@@ -268,6 +283,12 @@ def _re_verify(run: Run, out: list[subprocess.CompletedProcess[str]]) -> None:
     assert report["parity_percent"] == 100.0, report["discrepancies"]
     assert report["compared"] == run.workload.compared_after()
     assert "no open discrepancies" in out[2].stdout, out[2].stdout
+
+
+def _restart(run: Run, out: list[subprocess.CompletedProcess[str]]) -> None:
+    """After the rollback, restarting begins from PostgreSQL: nothing wrote it since, so repair plans nothing."""
+    assert run.file("before-restart.json")["parity_percent"] == 100.0
+    assert run.file("repair-plan.json")["planned"] == 0
 
 
 def _undo(run: Run, out: list[subprocess.CompletedProcess[str]]) -> None:
@@ -290,15 +311,23 @@ CHECKS: dict[str, Callable[[Run, list[subprocess.CompletedProcess[str]]], None]]
     "apply": _apply,
     "re-verify": _re_verify,
     "undo": _undo,
+    "restart": _restart,
 }
-# "start over at 4a" after an undo: the steps run again, from the page
-AFTER_UNDO = ("dry-run", "apply", "re-verify")
 
 
 def _run_step(run: Run, step: Step) -> None:
+    started = time.monotonic()
     out = [_shell(line, run.workdir, run.run_ids) for line in step.lines]
+    run.timings.append((step.name, time.monotonic() - started))
     run.outputs[step.name] = out
     CHECKS[step.name](run, out)
+
+
+def _write_after_the_review(run: Run) -> tuple[str, str]:
+    """A DynamoDB write that lands between the review and the apply (a writer step 1 missed)."""
+    again = run.workload.updated[0].touched(summary="written in DynamoDB after the review")
+    write_dynamodb(run.env.dynamodb, run.env.table, [again])
+    return ("session", again.id)
 
 
 @pytest.fixture
@@ -337,10 +366,22 @@ def test_the_runbook_rolls_back_the_workload(rollback_run: Run) -> None:
     by_name = {s.name: s for s in steps}
     for step in steps:
         _run_step(run, step)
-        if step.name == "undo":
-            for name in AFTER_UNDO:
-                _run_step(run, by_name[name])
-    assert "undo" in by_name and len(run.run_ids) == 2
+        if step.name != "undo":
+            continue
+        # "start over at 4a"; this time a DynamoDB write lands after the review: the apply leaves it
+        _run_step(run, by_name["dry-run"])
+        late = _write_after_the_review(run)
+        _run_step(run, by_name["apply"])
+        assert run.not_in_plan == 1
+        assert f"id={late[1]}  written again since the review: summary, updated_at" in run.outputs["apply"][0].stdout
+        # as the page says for not_in_plan: a new plan, reviewed, then applied
+        run.expected_plan = {late: ("update", ("summary", "updated_at"))}
+        _run_step(run, by_name["dry-run"])
+        _run_step(run, by_name["apply"])
+        assert run.not_in_plan == 0
+        _run_step(run, by_name["re-verify"])
+    assert "undo" in by_name and "restart" in by_name and len(run.run_ids) == 3
+    print("\nrunbook step timings (s): " + ", ".join(f"{name} {seconds:.1f}" for name, seconds in run.timings))
 
     final = subprocess.run(
         ["parity", "reconcile", "--json"],
@@ -363,6 +404,7 @@ def test_the_runbook_rolls_back_the_workload(rollback_run: Run) -> None:
     assert {k: rows[k] for k in untouched} == untouched  # text and xmin: not even rewritten
     for s in w.deleted:
         assert ("session", s.id) not in rows
-    for s in [*w.inserted, *w.updated]:
+    for s in [*w.inserted, *w.updated[1:]]:
         assert s.summary is not None and s.summary in rows[("session", s.id)][0]
+    assert "written in DynamoDB after the review" in rows[("session", w.updated[0].id)][0]  # its own new plan
     assert w.campaign.name in rows[("campaign", w.campaign.id)][0]
