@@ -53,25 +53,35 @@ class Written:
 class CapacityBudget:
     """A token bucket of write capacity units per second, shared by the writer threads."""
 
-    def __init__(self, per_second: float | None) -> None:
+    def __init__(
+        self,
+        per_second: float | None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.rate = per_second
         self._tokens = per_second or 0.0
-        self._at = time.monotonic()
+        self._clock = clock
+        self._sleep = sleep
+        self._at = clock()
         self._lock = threading.Lock()
 
     def spend(self, units: int) -> None:
+        """Wait until ``units`` may be spent (a write bigger than a second's budget waits for a full
+        bucket and then overdraws it, so it still goes out)."""
         if self.rate is None:
             return
         while True:
             with self._lock:
-                now = time.monotonic()
+                now = self._clock()
                 self._tokens = min(self.rate, self._tokens + (now - self._at) * self.rate)
                 self._at = now
-                if self._tokens >= min(units, self.rate):
+                if self._tokens + 1e-9 >= min(units, self.rate):  # (float dust never waits)
                     self._tokens -= units
                     return
                 wait = (min(units, self.rate) - self._tokens) / self.rate
-            time.sleep(wait)
+            self._sleep(wait)
 
 
 class Writer:

@@ -151,3 +151,28 @@ def test_decisions() -> None:
     assert decide(entity, None, item, None, include_deletes=False).action is Action.SKIP_DELETE_EXCLUDED
     assert decide(entity, None, item, None, include_deletes=True).action is Action.DELETE
     assert decide(entity, None, None, None, include_deletes=True).action is Action.SKIP_EQUAL
+
+
+def test_the_write_capacity_budget_spends_at_most_its_rate() -> None:
+    from parity.repair.writer import CapacityBudget, item_units
+
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    budget = CapacityBudget(10, clock=lambda: now[0], sleep=sleep)
+    for _ in range(40):
+        budget.spend(1)
+    # 10 units at once (a full bucket), then 30 more at 10 a second
+    assert now[0] == pytest.approx(3.0)
+    budget.spend(25)  # bigger than a second's budget: waits for a full bucket, then goes
+    assert now[0] == pytest.approx(4.0)
+    unlimited = CapacityBudget(None, sleep=sleep)
+    slept.clear()
+    unlimited.spend(1000)
+    assert slept == []
+    assert item_units({"pk": {"S": "x" * 1000}}) == 1
+    assert item_units({"pk": {"S": "x" * 1030}}) == 2
