@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import boto3  # noqa: E402
+import botocore.config  # noqa: E402
 
 from bench.latency_proxy import LatencyProxy  # noqa: E402
 from parity.cli import main as parity_main  # noqa: E402
@@ -175,7 +176,14 @@ def main() -> None:
                 f" {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores"
             )
             config = load_config(configs["naive"])
-            far_client = boto3.client("dynamodb", endpoint_url=far, region_name="us-east-1")
+            # the rushed script gets botocore's standard retries and a 10 s read timeout, so one connection
+            # the proxy or moto drops under load costs a retry, not the run
+            far_client = boto3.client(
+                "dynamodb",
+                endpoint_url=far,
+                region_name="us-east-1",
+                config=botocore.config.Config(read_timeout=10, retries={"max_attempts": 5, "mode": "standard"}),
+            )
             started = time.perf_counter()
             naive_n = naive(config, far_client, pg.dsn, "parity_naive")
             naive_s = time.perf_counter() - started

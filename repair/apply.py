@@ -254,6 +254,9 @@ def _again(entity: EntityConfig, step: Step, row: Any, schema: Sequence[str], op
         except Unbuildable as exc:
             built = str(exc)
     decision = decide(entity, row, step.item, built, include_deletes=options.include_deletes)
+    if isinstance(built, Built) and step.item is None:
+        # a put goes where the row's templates say now (the journal must name that key for an undo)
+        return replace(step, decision=decision, built=built, item_key=built.key)
     return replace(step, decision=decision, built=built if isinstance(built, Built) else None)
 
 
