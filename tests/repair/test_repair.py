@@ -147,7 +147,10 @@ def test_unbuildable_refuses_apply_keys_exclude_accepted_and_deletes(
     accepted_key = (accepted.key()["pk"]["S"], accepted.key()["sk"]["S"])
     assert after[accepted_key] == before[accepted_key]  # the accepted difference is untouched
 
+    later = broken.wrong[1].touched(name="the app wrote this after the repair")
+    env.dynamodb.put_item(TableName=env.table, Item=later.item())
     undone = _json(capsys, env, "repair", "--undo", rest["run_id"])
-    assert undone["restored"] == rest["applied"]
+    assert (undone["restored"], undone["skipped_changed_since"]) == (rest["applied"] - 1, 1)
     restored = _items(env)
     assert restored[gone_key] == before[gone_key]  # the deleted item is back, whole
+    assert restored[(later.item()["pk"]["S"], later.item()["sk"]["S"])] == later.item()  # the app's write stays
