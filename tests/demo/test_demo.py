@@ -81,8 +81,9 @@ def test_demo_runs_to_the_end_and_leaves_nothing_running(tmp_path: Path) -> None
     assert re.search(r"^parity search --campaign [0-9a-f-]{36} --compare-postgres 'launch review'$", out, re.M)
     assert "`parity demo --keep` keeps the stack up" in out
     assert "the local stack is stopped and its folder removed (" in out
-    # search answers beside PostgreSQL
+    # search answers beside PostgreSQL, and the same search served over HTTP by parity serve
     assert "equivalent:" in out
+    assert re.search(r'^\{"campaign":"[0-9a-f-]{36}","query":"launch review","results":\[\{"key":', out, re.M)
     # the rollback rehearsal: a dry run that writes nothing, an apply, and a final compare at 100 %
     dry_run, _, after = out.partition("apply (parity replay --apply")
     assert "replay plan (dry run):" in dry_run and "run again with --apply" in dry_run

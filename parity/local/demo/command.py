@@ -92,6 +92,36 @@ def _parity(*args: str) -> int:
     return main(list(args))
 
 
+def _served_search(cfg: list[str], campaign: str, query: str) -> str:
+    """Start ``parity serve`` on a free port, ask it the demo's search, stop it (SIGTERM): the JSON it answered."""
+    import socket
+    import subprocess
+    import sys
+    import urllib.parse
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "parity.cli", "serve", *cfg, "--port", str(port)]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/v1/campaigns/{campaign}/search?" + urllib.parse.urlencode({"q": query})
+    try:
+        deadline = time.monotonic() + 90  # a loaded machine takes a while to import and start the server
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(url, timeout=60) as answer:
+                    return str(answer.read().decode())
+            except OSError:
+                if server.poll() is not None:
+                    return f"(parity serve exited with {server.returncode})"
+                time.sleep(0.1)
+        return "(parity serve did not answer)"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 @contextmanager
 def _environment(values: dict[str, str]) -> Iterator[None]:
     saved = {k: os.environ.get(k) for k in values}
@@ -380,9 +410,12 @@ def _demo(
     query = _DEMO_SEARCH["query"]
     _say(f"parity search --campaign {campaigns[0].id} --compare-postgres '{query}'")
     _parity("search", *cfg, "--campaign", campaigns[0].id, "--compare-postgres", query)
+    _say(f"the app's way: parity serve, then GET /v1/campaigns/{campaigns[0].id}/search?q=…")
+    _say(_served_search(cfg, campaigns[0].id, query))
     _learn(
         "the ranked keys come from DynamoDB alone (the campaign's sessions, ranked as PostgreSQL ranks them);",
-        "'equivalent: true' says PostgreSQL full-text search returned the same keys with the same ranks.",
+        "'equivalent: true' says PostgreSQL full-text search returned the same keys with the same ranks;",
+        "parity serve gives the app (any language) that answer over HTTP (docs/search.md).",
     )
     _step(8, "fix: replay DynamoDB-only writes into PostgreSQL (also the rollback rehearsal)")
     _say("dry run (parity replay): what would be written, nothing is")
