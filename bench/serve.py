@@ -1,0 +1,321 @@
+"""Benchmark of ``parity serve``: the HTTP API beside the in-process library call and PostgreSQL FTS.
+
+One 50-session campaign of the example app is written to both stores of the embedded local stack;
+every session carries its precomputed lexemes. Every query's answer from ``parity serve`` is first
+checked against PostgreSQL's (keys, order, float4 ranks). Then, with ``--clients`` (32) concurrent
+clients each sending the queries in turn, side by side in one run:
+
+(a) ``parity serve`` over real HTTP (a separate process, ``--concurrency`` = clients);
+(b) the library call ``search_dynamodb`` in this process (the same client threads, one shared boto3
+    client and document cache: what an app embedding the Python package would do);
+(c) PostgreSQL FTS: the baseline SQL, one connection per client;
+each of (a) and (b) with the ``lexeme_attribute`` push-down on and off.
+
+DynamoDB: moto's Query of a 50-item partition costs ~200 ms on this machine and serialises
+concurrent requests, which would bury what is measured here. So (a) and (b) query a small DynamoDB
+stand-in in its own process (real HTTP, the DynamoDB JSON protocol, the real boto3 on the other end)
+holding the campaign's items as moto returned them. It evaluates the key condition and the filter
+that ``query_request`` writes (entity match, ``attribute_not_exists(#lx) OR contains(#lx, ...)``),
+so the push-down changes what is sent, and it waits ``--latency-ms`` (default 5, a same-region
+DynamoDB Query) per request. ``--moto`` queries moto instead.
+
+The overhead of the server over the library call is measured twice: at 32 clients (where both queue
+for the CPU, so it is scaled by the queue) and with one client (the cost one request adds).
+
+    .venv/bin/python bench/serve.py                # default: 32 clients, 8 passes over the queries each
+    .venv/bin/python bench/serve.py --rounds 2     # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+QUERIES = [
+    "launch", "budget review", '"customer onboarding"', "pricing or roadmap", "marketing -forecast",
+    "planning the launch", "reviews", '"launch review" or email', "growth", "partner web", "migration",
+    "postgres dynamodb", "search -cutover", '"quarterly planning" retention', "webinar",
+    "funnel or churn or design", "sprint -release -page", "database", "conversion growth",
+]  # fmt: skip
+
+
+# -- the DynamoDB stand-in (runs in its own process: python bench/serve.py --stand-in ITEMS PORTFILE) ------
+
+
+def _matches(request: dict[str, Any], item: dict[str, Any]) -> bool:
+    """The key condition and filter of ``parity.search.engine.query_request``, evaluated on one item."""
+    names, values = request["ExpressionAttributeNames"], request["ExpressionAttributeValues"]
+    if item.get(names["#pk"]) != values[":pk"]:
+        return False
+    if "#sk" in names and not item.get(names["#sk"], {}).get("S", "").startswith(values[":skp"]["S"]):
+        return False
+    text = request.get("FilterExpression", "")
+    for number in re.findall(r"#m(\d+) = :m\1", text):
+        if item.get(names[f"#m{number}"]) != values[f":m{number}"]:
+            return False
+    if "#lx" in names and names["#lx"] in item:
+        have = set(item[names["#lx"]].get("SS", []))
+        if any(values[v]["S"] not in have for v in re.findall(r"contains\(#lx, (:v\d+)\)", text)):
+            return False
+    return True
+
+
+def stand_in(items_path: str, port_file: str, latency_ms: float) -> None:
+    items = [json.loads(line) for line in Path(items_path).read_text().splitlines() if line]
+    encoded = [json.dumps(i, separators=(",", ":")) for i in items]
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            chosen = [encoded[i] for i, item in enumerate(items) if _matches(request, item)]
+            body = ('{"Items":[' + ",".join(chosen) + f'],"Count":{len(chosen)},"ScannedCount":{len(items)}}}').encode()
+            time.sleep(latency_ms / 1000)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-amz-json-1.0")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    Path(port_file).write_text(str(server.server_address[1]))
+    server.serve_forever()
+
+
+# -- measurement --------------------------------------------------------------------------------------------
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+
+
+def concurrent(fn: Callable[[str], Any], clients: int, rounds: int) -> tuple[list[float], float]:
+    """Every client sends every query ``rounds`` times, starting at a different query: (latencies ms, req/s)."""
+    samples: list[float] = []
+    lock = threading.Lock()
+
+    def client(offset: int) -> None:
+        mine = []
+        for n in range(rounds * len(QUERIES)):
+            query = QUERIES[(offset + n) % len(QUERIES)]
+            start = time.perf_counter()
+            fn(query)
+            mine.append((time.perf_counter() - start) * 1000)
+        with lock:
+            samples.extend(mine)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(client, range(clients)))
+    return samples, len(samples) / (time.perf_counter() - started)
+
+
+def line(label: str, samples: list[float], rate: float) -> str:
+    return (
+        f"{label:<46} p50 {percentile(samples, 50):8.2f} ms  p99 {percentile(samples, 99):8.2f} ms"
+        f"  mean {statistics.fmean(samples):8.2f} ms  {rate:7.1f} req/s  n={len(samples)}"
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_serve(config_path: Path, clients: int, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    command = [sys.executable, "-m", "parity.cli", "serve", "--config", str(config_path), "--port", str(port),
+               "--concurrency", str(clients), "--request-timeout", "120"]  # fmt: skip
+    process = subprocess.Popen(command, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=5):
+                return process, url
+        except OSError:
+            time.sleep(0.2)
+    process.terminate()
+    raise SystemExit(f"parity serve did not start: {log.read_text()[-2000:]}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=32, help="concurrent clients (default 32)")
+    parser.add_argument("--rounds", type=int, default=8, help="passes over the queries per client (default 8)")
+    parser.add_argument("--sessions", type=int, default=50, help="sessions in the campaign (default 50)")
+    parser.add_argument("--latency-ms", type=float, default=5.0, help="the DynamoDB stand-in's latency (default 5)")
+    parser.add_argument("--moto", action="store_true", help="query moto instead of the stand-in (slow)")
+    parser.add_argument("--stand-in", nargs=2, metavar=("ITEMS", "PORTFILE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.stand_in:
+        stand_in(args.stand_in[0], args.stand_in[1], args.latency_ms)
+        return 0
+
+    import boto3
+    import botocore.config
+    import psycopg
+
+    from parity.config import load_config
+    from parity.local.embedded import LOCAL_AWS_ENV, EmbeddedStack
+    from parity.local.example import (
+        config_toml,
+        create_dynamodb_table,
+        create_postgres_tables,
+        generate,
+        write_postgres,
+    )
+    from parity.pg import connect
+    from parity.search.engine import DocumentCache, rank_text, search_dynamodb, search_postgres, session_lexemes
+    from parity.search.rank import f4
+
+    os.environ.update(LOCAL_AWS_ENV)
+    workdir = Path(tempfile.mkdtemp(prefix="parity-bench-serve-"))
+    helpers: list[subprocess.Popen[bytes]] = []
+    with EmbeddedStack() as stack:
+        dynamodb = boto3.client("dynamodb", endpoint_url=stack.endpoint_url, region_name="us-east-1")
+        conn = connect(stack.dsn, autocommit=True)
+        create_postgres_tables(conn)
+        create_dynamodb_table(dynamodb, "app", stream=False)
+        campaign = generate(1, args.sessions, seed=5)[0]
+        write_postgres(conn, [campaign, *campaign.sessions])
+        base = config_toml(table="app", dsn=stack.dsn, endpoint_url=stack.endpoint_url)
+        plain_path = workdir / "plain.toml"
+        plain_path.write_text(base)
+        plain = load_config(plain_path)
+        items = [campaign.item()]
+        for s in campaign.sessions:
+            item = s.item()
+            lexemes = session_lexemes(plain, {"name": s.name, "summary": s.summary, "metadata": s.metadata})
+            if lexemes:
+                item["lexemes"] = {"SS": lexemes}
+            items.append(item)
+        for start in range(0, len(items), 25):
+            batch = [{"PutRequest": {"Item": i}} for i in items[start : start + 25]]
+            dynamodb.batch_write_item(RequestItems={"app": batch})
+        endpoint = stack.endpoint_url
+        if not args.moto:  # the stand-in holds what moto holds, as moto returns it
+            stored = dynamodb.scan(TableName="app")["Items"]
+            (workdir / "items.jsonl").write_text("".join(json.dumps(i) + "\n" for i in stored))
+            port_file = workdir / "port"
+            helpers.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        __file__,
+                        "--stand-in",
+                        str(workdir / "items.jsonl"),
+                        str(port_file),
+                        "--latency-ms",
+                        str(args.latency_ms),
+                    ]
+                )
+            )
+            while not port_file.exists() or not port_file.read_text():
+                time.sleep(0.05)
+            endpoint = f"http://127.0.0.1:{port_file.read_text()}"
+        configs = {}
+        for name, extra in (("push-down off", ""), ("push-down on", 'lexeme_attribute = "lexemes"\n')):
+            path = workdir / f"{name.replace(' ', '-')}.toml"
+            path.write_text(config_toml(table="app", dsn=stack.dsn, endpoint_url=endpoint) + extra)
+            configs[name] = path
+
+        cid = campaign.id
+        results: list[str] = []
+        try:
+            for name, path in configs.items():
+                config = load_config(path)
+                process, url = start_serve(path, args.clients, workdir / f"serve-{name}.log")
+                helpers.append(process)
+
+                def ask(q: str, url: str = url) -> Any:
+                    query = urllib.parse.urlencode({"q": q})
+                    with urllib.request.urlopen(f"{url}/v1/campaigns/{cid}/search?{query}", timeout=120) as r:
+                        return json.loads(r.read())
+
+                for q in QUERIES:  # equal answers first (and the server's cache warm)
+                    served = [(h["key"], f4(h["rank"])) for h in ask(q)["results"]]
+                    expected = [(h.key, h.rank) for h in search_postgres(config, conn, cid, q)]
+                    if served != expected:
+                        print(f"NOT EQUIVALENT ({name}) for {q!r}: {served} vs {expected}", file=sys.stderr)
+                        return 1
+                client = boto3.client(
+                    "dynamodb",
+                    endpoint_url=endpoint,
+                    region_name="us-east-1",
+                    config=botocore.config.Config(max_pool_connections=args.clients),
+                )
+                cache = DocumentCache()
+
+                def library(q: str, config: Any = config, client: Any = client, cache: Any = cache) -> Any:
+                    return [(h.key, rank_text(h.rank)) for h in search_dynamodb(config, client, cid, q, cache)]
+
+                for q in QUERIES:
+                    library(q)
+                serve_32 = concurrent(ask, args.clients, args.rounds)
+                library_32 = concurrent(library, args.clients, args.rounds)
+                serve_1 = concurrent(ask, 1, args.rounds)
+                library_1 = concurrent(library, 1, args.rounds)
+                results += [
+                    line(f"parity serve, HTTP, {name}", *serve_32),
+                    line(f"library call in-process, {name}", *library_32),
+                    f"  overhead of the server at p50 with {args.clients} clients:"
+                    f" {percentile(serve_32[0], 50) - percentile(library_32[0], 50):+.2f} ms;"
+                    f" with 1 client: {percentile(serve_1[0], 50) - percentile(library_1[0], 50):+.2f} ms"
+                    f" (serve p50 {percentile(serve_1[0], 50):.2f} ms, library {percentile(library_1[0], 50):.2f} ms)",
+                ]
+                process.terminate()
+                process.wait(timeout=60)
+
+            local = threading.local()
+            baseline = load_config(configs["push-down off"])
+
+            def postgres(q: str) -> Any:
+                if not hasattr(local, "conn"):
+                    local.conn = psycopg.connect(stack.dsn, autocommit=True, row_factory=psycopg.rows.dict_row)
+                return search_postgres(baseline, local.conn, cid, q)
+
+            results.append(line("PostgreSQL FTS (baseline SQL)", *concurrent(postgres, args.clients, args.rounds)))
+        finally:
+            for helper in helpers:
+                if helper.poll() is None:
+                    helper.terminate()
+                    helper.wait(timeout=30)
+            conn.close()
+
+    print(f"campaign of {args.sessions} sessions, {len(QUERIES)} queries, {args.clients} concurrent clients,"
+          f" {args.rounds} passes each; DynamoDB: {'moto' if args.moto else f'stand-in, {args.latency_ms:g} ms'};"
+          f" load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}")  # fmt: skip
+    print("every served answer equals PostgreSQL's (keys, order, float4 ranks)\n")
+    print("\n".join(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
