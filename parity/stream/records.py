@@ -20,7 +20,6 @@ the JSON parser goes) raises :class:`~parity.errors.DecodeError`, never another 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -71,15 +70,12 @@ class ChangeRecord:
         return self.event_name is EventName.REMOVE and self.user_identity == TTL_PRINCIPAL
 
 
-_SEQUENCE = re.compile(r"[0-9]{1,100}")
-
-
 def parse_timestamp(value: Any) -> datetime:
     """ApproximateCreationDateTime in any shape: datetime, ISO text, epoch s / ms / µs by magnitude."""
-    if isinstance(value, bool) or not isinstance(value, datetime | str | int | float | Decimal):
-        raise DecodeError(f"ApproximateCreationDateTime {str(value)[:40]!r} is not a timestamp")
-    if isinstance(value, datetime):
+    if isinstance(value, datetime):  # boto3's shape first: the hot path of `parity consume`
         return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise DecodeError(f"ApproximateCreationDateTime {str(value)[:40]!r} is not a timestamp")
     if isinstance(value, str) and not _numeric(value):
         try:
             return parse_timestamp(datetime.fromisoformat(value))
@@ -144,7 +140,11 @@ def parse_record(
     if not isinstance(keys, Mapping) or not keys:
         raise DecodeError("stream record has no Keys")
     sequence = body.get("SequenceNumber")
-    if sequence is not None and (isinstance(sequence, bool) or not _SEQUENCE.fullmatch(str(sequence))):
+    if type(sequence) is int and sequence >= 0:
+        sequence = str(sequence)
+    if sequence is not None and not (
+        type(sequence) is str and sequence.isascii() and sequence.isdigit() and len(sequence) <= 100
+    ):
         raise DecodeError(f"SequenceNumber {str(sequence)[:40]!r} is not a sequence number")
     event_id = record.get("eventID") or sequence or fallback_id
     if not event_id or not isinstance(event_id, str | int):
