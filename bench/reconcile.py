@@ -180,7 +180,16 @@ def _jsonable(item: dict[str, Any]) -> dict[str, Any]:
 class Replay:
     """bench/replay_server.py in a child process (its own CPU, like a remote service)."""
 
-    def __init__(self, items: Path, describe: Path, latency_ms: float, warm: list[str], segments: list[int]) -> None:
+    def __init__(
+        self,
+        items: Path,
+        describe: Path,
+        latency_ms: float,
+        warm: list[str],
+        segments: list[int],
+        *,
+        ignore_projection: bool = False,
+    ) -> None:
         command = [
             sys.executable,
             str(ROOT / "bench" / "replay_server.py"),
@@ -192,6 +201,7 @@ class Replay:
             ",".join(warm),
             "--warm-segments",
             ",".join(str(s) for s in segments),
+            *(["--ignore-projection"] if ignore_projection else []),
         ]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
         assert self.process.stdout is not None
@@ -491,6 +501,11 @@ def main() -> None:
     parser.add_argument("--naive-items", type=int, default=3000, help="items the naive script is timed over")
     parser.add_argument("--recheck-delay", type=float, default=1.0)
     parser.add_argument("--skip-moto", action="store_true", help="only the replay setup")
+    parser.add_argument(
+        "--no-full-items",
+        action="store_true",
+        help="skip parity's run against a replay server that ignores the projection (full items)",
+    )
     args = parser.parse_args()
     for name, value in LOCAL_AWS_ENV.items():
         os.environ.setdefault(name, value)
@@ -587,11 +602,43 @@ def run_size(
                     results["parity"].exact = False
                 if rep is not None:
                     memory[size] = results["parity"]
+                if three_ways and rep is not None and not args.no_full_items:
+                    # the conservative case: a server that ignores the projection and returns full items
+                    full_replay = Replay(
+                        items_path, describe_path, args.latency_ms, warm, [1, args.segments], ignore_projection=True
+                    )
+                    try:
+                        full_bytes, projected_bytes = _item_bytes(items_path, warm)
+                        log(f"{name}: parity, the server ignoring the projection (full items: {full_bytes:.0f}"
+                            f" bytes of JSON per item, {projected_bytes:.0f} projected)")  # fmt: skip
+                        results["parity-full"] = parity_run(
+                            full_replay.endpoint, pdsn, table, args.segments, args.recheck_delay, proxy, tmp,
+                            full_replay,
+                        )  # fmt: skip
+                    finally:
+                        full_replay.close()
+                    full_report = results["parity-full"].report or {}
+                    if {k: full_report.get(k) for k in data.expected} != data.expected:
+                        log("WARNING: parity's counts differ from the injected discrepancies (full items)")
+                        results["parity-full"].exact = False
                 if three_ways:
                     figures.append((name, size, results))
     finally:
         if replay is not None:
             replay.close()
+
+
+def _item_bytes(items_path: Path, projection: list[str]) -> tuple[float, float]:
+    """Mean JSON bytes per item, full and projected (what each Scan answer carries)."""
+    wanted = set(projection)
+    full = projected = n = 0
+    with items_path.open(encoding="utf-8") as fh:
+        for line in fh:
+            item = json.loads(line)
+            full += len(json.dumps(item))
+            projected += len(json.dumps({k: v for k, v in item.items() if k in wanted}))
+            n += 1
+    return full / max(n, 1), projected / max(n, 1)
 
 
 def print_figures(
@@ -636,6 +683,12 @@ def print_figures(
             targets.append(f"{name}: parity {c.rate:,.0f} items/s >= 10,000 {verdict(c.rate >= 10_000)}")
             targets.append(f"{name}: {rt:.1f} PostgreSQL round trips per 1,000 items <= 5 {verdict(rt <= 5)}")
         targets.append(f"{name}: counts exact {verdict(c.exact)}")
+        if "parity-full" in results:
+            f = results["parity-full"]
+            print(f"full items (server ignores the projection): parity {f.rate:,.0f} items/s,"
+                  f" {f.rate / c.rate:.2f} x the projected run; (c)/(b) {b.rate / f.rate:.2f}")  # fmt: skip
+            ok, exact = verdict(b.rate / f.rate <= 1.5), verdict(f.exact)
+            targets.append(f"{name}, full items: (c)/(b) {b.rate / f.rate:.2f} <= 1.5 {ok}, counts exact {exact}")
     print("\npeak memory of parity reconcile (replay setup):")
     for size, r in sorted(memory.items()):
         print(f"  {size:>9,} items: {r.peak_rss_mb or 0:7.1f} MB PSS summed over its processes,"

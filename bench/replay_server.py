@@ -3,7 +3,8 @@
 moto's Scan serves only about 2,000 items/s on the benchmark machine, which would hide the
 reconciler's own cost. This server answers ``DescribeTable``, ``Scan`` (``Segment``/``TotalSegments``,
 ``Limit``, 1 MB pages, ``ExclusiveStartKey``, top-level ``ProjectionExpression`` with
-``ExpressionAttributeNames``) and ``BatchGetItem``/``GetItem`` from a file of typed-JSON items
+``ExpressionAttributeNames``, or every attribute with ``--ignore-projection``: the conservative case
+of a client whose projection saves nothing) and ``BatchGetItem``/``GetItem`` from a file of typed-JSON items
 (bench/reconcile.py writes the generated items it also loads into moto and PostgreSQL; any
 recording of a real table works too), after a per-request latency like AWS's (``--latency-ms``,
 default 15). Responses are the DynamoDB
@@ -38,8 +39,11 @@ def key_id(item: dict[str, Any], key_attrs: list[str]) -> str:
 class ReplayTable:
     """Recorded items of one table and the pages of any segmentation, computed on demand."""
 
-    def __init__(self, describe: dict[str, Any], items: list[dict[str, Any]]) -> None:
+    def __init__(
+        self, describe: dict[str, Any], items: list[dict[str, Any]], *, ignore_projection: bool = False
+    ) -> None:
         self.describe = describe
+        self.ignore_projection = ignore_projection  # answer full items, as a server that ignores it would
         self.name = describe["TableName"]
         self.key_attrs = [k["AttributeName"] for k in describe["KeySchema"]]
         self.items = items
@@ -47,6 +51,10 @@ class ReplayTable:
         self._segments: dict[int, tuple[list[list[int]], dict[str, int]]] = {}
         self._json: dict[frozenset[str] | None, list[str]] = {}
         self._lock = threading.Lock()
+
+    def projection(self, request: dict[str, Any]) -> frozenset[str] | None:
+        """The request's projection, or None (every attribute) when the server ignores projections."""
+        return None if self.ignore_projection else projection_of(request)
 
     def segments(self, total: int) -> tuple[list[list[int]], dict[str, int]]:
         with self._lock:
@@ -79,7 +87,7 @@ class ReplayTable:
         start = 0
         if request.get("ExclusiveStartKey"):
             start = position[key_id(request["ExclusiveStartKey"], self.key_attrs)] + 1
-        texts = self.serialized(projection_of(request))
+        texts = self.serialized(self.projection(request))
         chosen: list[str] = []
         size = 0
         end = start
@@ -100,7 +108,7 @@ class ReplayTable:
     def batch_get(self, request: dict[str, Any]) -> str:
         responses: dict[str, list[Any]] = {}
         for table, spec in request["RequestItems"].items():
-            projection = projection_of(spec)
+            projection = self.projection(spec)
             found = []
             for key in spec["Keys"]:
                 index = self.by_key.get(key_id(key, self.key_attrs))
@@ -114,7 +122,7 @@ class ReplayTable:
         index = self.by_key.get(key_id(request["Key"], self.key_attrs))
         if index is None:
             return "{}"
-        projection = projection_of(request)
+        projection = self.projection(request)
         item = self.items[index]
         return json.dumps({"Item": item if projection is None else {k: v for k, v in item.items() if k in projection}})
 
@@ -183,6 +191,11 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=15.0, help="latency per request (default 15)")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--warm", default="", help="comma-separated projection names to pre-serialise")
+    parser.add_argument(
+        "--ignore-projection",
+        action="store_true",
+        help="answer every attribute whatever ProjectionExpression asks (the conservative case)",
+    )
     parser.add_argument("--warm-segments", default="", help="comma-separated TotalSegments values to precompute")
     args = parser.parse_args()
     with open(args.describe, encoding="utf-8") as fh:
@@ -190,7 +203,7 @@ def main() -> None:
     with open(args.items, encoding="utf-8") as fh:
         items = [json.loads(line) for line in fh if line.strip()]
     describe["ItemCount"] = len(items)
-    table = ReplayTable(describe, items)
+    table = ReplayTable(describe, items, ignore_projection=args.ignore_projection)
     table.serialized(None)
     if args.warm:
         table.serialized(frozenset(args.warm.split(",")))

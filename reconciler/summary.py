@@ -82,7 +82,9 @@ def summary_text(report: dict[str, Any], report_path: str | None = None) -> str:
     )
     lines.append(
         f"  re-checked {report['rechecked']:,}  cleared {report['cleared']:,}  in flight {report['in_flight']:,}"
-        f"  skipped {report['skipped']:,}  scanned {report['items_scanned']:,} items"
+        f"  skipped {report['skipped']:,}"
+        + (f"  dead letters {report['dead_letters']:,}" if report.get("dead_letters") else "")
+        + f"  scanned {report['items_scanned']:,} items"
         f" at {report['items_per_second']:,.0f}/s"
     )
     for name, entity in report["entities"].items():
