@@ -151,17 +151,36 @@ def test_secrets_never_travel_in_plain_environment() -> None:
     """The DSN (and the config) reach the containers through `secrets`, never `environment`."""
     template = _template()
     containers = [
-        c
-        for r in template["Resources"].values()
+        (name, c)
+        for name, r in template["Resources"].items()
         if r["Type"] == "AWS::ECS::TaskDefinition"
         for c in r["Properties"]["ContainerDefinitions"]
     ]
     assert containers
-    for container in containers:
+    for task, container in containers:
         names = {e["Name"] for e in container.get("Environment", [])}
         assert not {n for n in names if "DSN" in n or "PASSWORD" in n or n.startswith("PG")}, container["Name"]
         if container["Name"] == "parity":
-            assert "PARITY_POSTGRES_DSN" in {s["Name"] for s in container["Secrets"]}
+            secrets = {s["Name"] for s in container["Secrets"]}
+            # the search service reads DynamoDB only: it gets the config, never a PostgreSQL DSN
+            assert ("PARITY_POSTGRES_DSN" in secrets) is (task != "SearchTaskDefinition"), task
+            assert "PARITY_CONFIG_TOML" in secrets, task
+
+
+def test_search_service_is_read_only_and_checked_on_healthz() -> None:
+    resources = _template()["Resources"]
+    statements = resources["SearchTaskRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    dynamodb = [s for s in statements if any(str(a).startswith("dynamodb:") for a in _as_list(s["Action"]))]
+    assert [s["Action"] for s in dynamodb] == ["dynamodb:Query"]
+    assert "ManagedPolicyArns" not in resources["SearchTaskRole"]["Properties"]
+    task = resources["SearchTaskDefinition"]["Properties"]
+    parity = next(c for c in task["ContainerDefinitions"] if c["Name"] == "parity")
+    assert parity["Command"][:2] == ["parity", "serve"] and "0.0.0.0" in parity["Command"]
+    assert parity["PortMappings"] == [{"ContainerPort": 8080, "Protocol": "tcp"}]
+    assert "/healthz" in " ".join(parity["HealthCheck"]["Command"])
+    assert parity["StopTimeout"] > 11  # the request timeout (10 s) + 1 s of graceful shutdown fit
+    service = resources["SearchService"]["Properties"]
+    assert service["TaskDefinition"] == {"Ref": "SearchTaskDefinition"}
 
 
 def test_consumer_runs_one_task_in_stream_mode_and_has_health_check_and_stop_timeout() -> None:
