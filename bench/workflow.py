@@ -109,7 +109,7 @@ def main() -> None:
         def gate() -> tuple[float, bool]:
             times, ready = [], False
             for _ in range(args.gate_runs):
-                seconds, code, out = _run(env, "gate", *cfg, "--json")
+                seconds, _, out = _run(env, "gate", *cfg, "--json")
                 times.append(seconds)
                 ready = json.loads(out)["ready"]
             return statistics.median(times), ready
