@@ -28,7 +28,6 @@ Pure functions, no I/O.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import uuid
 from collections.abc import Mapping
@@ -49,17 +48,11 @@ from parity.dynamo_json import (
     type_of,
 )
 from parity.errors import DecodeError
-from parity.jsontext import dumps_exact
+from parity.jsontext import dumps_exact, loads_exact
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-# made once: json.loads builds a decoder per call; NaN/Infinity are not JSON (Python accepts them)
-_DECIMAL_JSON = json.JSONDecoder(parse_float=Decimal, parse_int=Decimal, parse_constant=_no_constant)
 _UNITS_PER_SECOND = {"s": 1, "ms": 1000, "us": 1_000_000}
 # exact arithmetic for any finite number (no rounding, no signal trapped): normalizing a 40-digit
 # spelled-out 1E+39 or a 39-digit PostgreSQL numeric must neither round nor raise
@@ -252,7 +245,7 @@ def _canon_dynamo(spec: ColumnSpec, tag: str, inner: Any, value: AttributeValue)
     if kind == "json":
         if tag == "S":  # JSON kept as a string attribute
             try:
-                return _json_canon(_DECIMAL_JSON.decode(string_of(inner)))
+                return _json_canon(loads_exact(string_of(inner)))
             except ValueError:
                 return WrongType("an S attribute that is not JSON where json is mapped")
         return _json_canon(attribute_to_json(value))
@@ -314,11 +307,11 @@ def _canon_postgres(spec: ColumnSpec, value: Any) -> Canon:
         return WrongType("not an array of text")
     if kind == "json":
         if isinstance(value, str):
-            value = _DECIMAL_JSON.decode(value)
+            value = loads_exact(value)
         return _json_canon(value)
     if kind == "list":
         if isinstance(value, str):
-            value = _DECIMAL_JSON.decode(value)
+            value = loads_exact(value)
         return _json_canon(value) if isinstance(value, list | tuple) else WrongType("not a list")
     raise AssertionError(f"unhandled column type {kind}")  # pragma: no cover
 

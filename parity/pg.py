@@ -7,12 +7,10 @@ names the server but never its password.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -24,6 +22,7 @@ from psycopg.types.json import set_json_loads
 from parity.canonical import WrongType
 from parity.config import EntityConfig, ParityConfig
 from parity.errors import ConfigError, PostgresError, PostgresRefusedValue, PostgresUnavailable
+from parity.jsontext import loads_exact
 from parity.mapping import Key, Row, key_to_postgres, row_key
 
 _LIBPQ_VARS = ("PGHOST", "PGHOSTADDR", "PGSERVICE", "PGDATABASE", "PGPORT", "PGUSER")
@@ -126,15 +125,12 @@ def _scrub_text(text: str, dsn: str) -> str:
     return scrub_dsn(text)
 
 
-_DECIMAL_JSON = json.JSONDecoder(parse_float=Decimal, parse_int=Decimal)
-
-
-def _decimal_json(text: str | bytes) -> Any:
-    # one decoder for every value: json.loads with hooks builds a new JSONDecoder per call, which
-    # cost as much as decoding a small jsonb value
+def _row_json(data: str | bytes) -> Any:
+    """A json/jsonb value with exact numbers (:func:`~parity.jsontext.loads_exact`); one nested deeper
+    than Python's parser goes is the wrong-type marker (that column mismatched: one row's problem)."""
     try:
-        return _DECIMAL_JSON.decode(text.decode() if isinstance(text, bytes) else text)
-    except RecursionError:  # a jsonb value nested deeper than Python's parser goes: one row's problem
+        return loads_exact(data)
+    except RecursionError:
         return WrongType("PostgreSQL JSON nested too deeply to compare")
 
 
@@ -160,7 +156,7 @@ def connect(dsn: str, *, autocommit: bool = False, application_name: str = "pari
         raise ConfigError(
             f"{_UNSHOWN} is not a valid PostgreSQL DSN (libpq cannot parse it); {_ENCODING_HINT}"
         ) from None
-    set_json_loads(_decimal_json, conn)
+    set_json_loads(_row_json, conn)
     return conn
 
 
@@ -190,31 +186,9 @@ _ARRAY_CAST = {
 }
 
 
-def select_rows_sql(entity: EntityConfig) -> sql.Composed:
-    """SELECT of the mapped columns for a batch of keys: ``= ANY`` for one key column, unnest otherwise."""
-    columns = sql.SQL(", ").join(sql.Identifier(c) for c in entity.all_columns)
-    table = table_identifier(entity)
-    key_columns = list(entity.key)
-    casts = [sql.SQL(_ARRAY_CAST[spec.type]) for spec in entity.key.values()]
-    if len(key_columns) == 1:
-        return sql.SQL("SELECT {} FROM {} WHERE {} = ANY(%s::{})").format(
-            columns, table, sql.Identifier(key_columns[0]), casts[0]
-        )
-    placeholders = sql.SQL(", ").join(sql.SQL("%s::{}").format(cast) for cast in casts)
-    names = sql.SQL(", ").join(sql.Identifier(c) for c in key_columns)
-    return sql.SQL("SELECT {cols} FROM {table} JOIN unnest({ph}) AS k({names}) USING ({names})").format(
-        cols=sql.SQL(", ").join(sql.SQL("{}.{}").format(table, sql.Identifier(c)) for c in entity.all_columns),
-        table=table,
-        ph=placeholders,
-        names=names,
-    )
-
-
 def key_params(entity: EntityConfig, keys: Sequence[Key]) -> list[Any]:
     """Bind parameters for :func:`select_rows_sql`: one array per key column."""
     converted = [key_to_postgres(entity, key) for key in keys]
-    if len(entity.key) == 1:
-        return [[parts[0] for parts in converted]]
     return [[parts[i] for parts in converted] for i in range(len(entity.key))]
 
 
@@ -238,13 +212,7 @@ def storable_key(entity: EntityConfig, key: Key) -> bool:
 
 def fetch_rows(conn: Connection, entity: EntityConfig, keys: Sequence[Key]) -> dict[Key, Row]:
     """The rows of ``keys`` in one round trip, by canonical key (absent keys have no entry)."""
-    keys = [k for k in keys if storable_key(entity, k)]
-    if not keys:
-        return {}
-    with postgres_errors(f"reading {entity.table}"), conn.cursor() as cur:
-        cur.execute(select_rows_sql(entity), key_params(entity, keys))
-        rows = cur.fetchall()
-    return {row_key(entity, row): row for row in rows}
+    return fetch_rows_batches(conn, [(entity, keys)])[0]
 
 
 def table_columns(conn: Connection, schema: str, table: str) -> dict[str, str] | None:
@@ -276,17 +244,14 @@ def schema_tables(conn: Connection, schema: str) -> list[str]:
         return [str(r["table_name"]) for r in cur.fetchall()]
 
 
-def as_mapping(row: Mapping[str, Any]) -> dict[str, Any]:
-    return dict(row)
+def select_rows_sql(entity: EntityConfig) -> sql.Composed:
+    """The mapped columns of a batch of keys: a join against ``unnest`` of the key arrays (one array
+    per key column, :func:`key_params`), the one way parity reads rows by key.
 
-
-def select_rows_by_keys_sql(entity: EntityConfig) -> sql.Composed:
-    """Like :func:`select_rows_sql`, but always a join against ``unnest`` of the key arrays.
-
-    For a 1,000-key batch PostgreSQL plans ``key = ANY(array)`` as a sequential scan with a hashed
-    filter (2% of a 50,000-row table), so each batch costs a pass over the whole table and a full
-    reconcile grows with the square of the table. ``unnest`` is estimated at a few rows, so the join
-    probes the primary key index once per key, whatever the table size. Columns mapped as ``uuid``
+    ``key = ANY(array)`` is not used: for a 1,000-key batch PostgreSQL plans it as a sequential scan
+    with a hashed filter (2% of a 50,000-row table), so each batch costs a pass over the whole table
+    and a full reconcile grows with the square of the table. ``unnest`` is estimated at a few rows, so
+    the join probes the primary key index once per key, whatever the table size. Columns mapped as ``uuid``
     come back as text (``str``): their canonical form is that text, lower-cased, and building
     ``uuid.UUID`` objects only to print them again cost more than the rest of the row.
     """
@@ -315,7 +280,8 @@ def fetch_rows_batches(
     """:func:`fetch_rows` for several entities in ONE round trip (a pipeline), in ``batches`` order.
 
     A Scan page holds items of several entities; reading their rows entity by entity would cost one
-    round trip each. Empty key lists give empty dicts without a query. ``before``: statements sent
+    round trip each. Empty key lists give empty dicts without a query; keys no row can have
+    (:func:`storable_key`) are left out. ``before``: statements sent
     first in the same pipeline (a reconcile worker's previous page commit); on an autocommit
     connection the pipeline is one implicit transaction, so they commit with it or not at all.
     """
@@ -324,12 +290,13 @@ def fetch_rows_batches(
         with conn.pipeline():
             for statement, params in before:
                 conn.execute(statement, params)
-            for entity, keys in batches:
+            for entity, wanted in batches:
+                keys = [k for k in wanted if storable_key(entity, k)]
                 if not keys:
                     cursors.append(None)
                     continue
                 cur = conn.cursor(binary=True)  # binary results: less formatting and parsing on both ends
-                cur.execute(select_rows_by_keys_sql(entity), key_params(entity, keys))
+                cur.execute(select_rows_sql(entity), key_params(entity, keys))
                 cursors.append(cur)
         out: list[dict[Key, Row]] = []
         for (entity, _), done in zip(batches, cursors, strict=True):

@@ -26,7 +26,7 @@ from parity.canonical import WrongType, canon_postgres, to_json_value
 from parity.config import ColumnSpec, EntityConfig
 from parity.dynamo_json import DYNAMODB_CONTEXT, AttributeValue, decode_number
 from parity.errors import DecodeError, Unbuildable
-from parity.jsontext import dumps_exact
+from parity.jsontext import dumps_exact, loads_exact
 from parity.mapping import Row, canonical_row
 
 _FIELD = re.compile(r"{([^{}]*)}")
@@ -167,9 +167,7 @@ def _numbers_fit(column: str, value: Any) -> None:
 
 def _loaded(value: Any) -> Any:
     if isinstance(value, str | bytes):
-        import json
-
-        return json.loads(value, parse_float=Decimal, parse_int=Decimal)
+        return loads_exact(value)
     return value
 
 

@@ -6,17 +6,16 @@ so that ``parity.canonical.canon_postgres`` of the stored value equals ``canon_d
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from parity.canonical import WrongType, attribute_to_json, canon_dynamo, parse_iso
 from parity.config import ColumnSpec, EntityConfig
 from parity.dynamo_json import AttributeValue, decode_binary, decode_number, type_of
 from parity.errors import InputError
+from parity.jsontext import loads_exact
 
 _UNITS = {"s": 1, "ms": 1_000, "us": 1_000_000}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -64,7 +63,7 @@ def to_postgres(spec: ColumnSpec, value: AttributeValue | None) -> Any:
         members = [str(v) for v in inner] if tag == "SS" else [str(v["S"]) for v in inner]
         return sorted(members)
     if kind == "json" and tag == "S":
-        return json.loads(str(inner), parse_float=Decimal, parse_int=Decimal)
+        return loads_exact(str(inner))
     return attribute_to_json(value)  # json from M/L, list
 
 

@@ -9,13 +9,11 @@ one nothing. Results are ordered by ts_rank descending, then key ascending.
 from __future__ import annotations
 
 import argparse
-import json
 import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from psycopg import sql
@@ -24,6 +22,7 @@ from parity.config import EntityConfig, ParityConfig, SearchConfig
 from parity.dynamo import dynamodb_errors
 from parity.dynamo_json import Item, deserialize
 from parity.errors import ConfigError, InputError
+from parity.jsontext import loads_exact
 from parity.mapping import item_key, key_to_json, match_entity, row_key
 from parity.pg import postgres_errors, table_identifier
 from parity.pg_release import DEFAULT as DEFAULT_RELEASE
@@ -136,7 +135,7 @@ def document_from_item(search: SearchConfig, entity: EntityConfig, item: Item) -
 def _json_text(text: str) -> Any:
     """A json column stored as JSON text in an S attribute (as the comparison rules allow)."""
     try:
-        return json.loads(text, parse_float=Decimal, parse_int=Decimal)
+        return loads_exact(text)
     except ValueError:
         return text
 
