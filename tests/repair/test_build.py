@@ -11,8 +11,8 @@ import pytest
 
 from parity.compare import compare
 from parity.config import EntityConfig, parse_config
-from parity.errors import ConfigError
-from parity.repair.build import Unbuildable, build_item
+from parity.errors import ConfigError, Unbuildable
+from parity.repair.build import build_item
 from parity.repair.plan import Action, decide
 
 SCHEMA = ("pk", "sk")
