@@ -211,8 +211,16 @@ def storable_key(entity: EntityConfig, key: Key) -> bool:
 
 
 def fetch_rows(conn: Connection, entity: EntityConfig, keys: Sequence[Key]) -> dict[Key, Row]:
-    """The rows of ``keys`` in one round trip, by canonical key (absent keys have no entry)."""
-    return fetch_rows_batches(conn, [(entity, keys)])[0]
+    """The rows of ``keys`` in one round trip, by canonical key (absent keys have no entry).
+
+    The statement and decoding of :func:`fetch_rows_batches`, without its pipeline: a caller already
+    in one (the checker's batch transaction) keeps its own round trips and commit point."""
+    keys = [k for k in keys if storable_key(entity, k)]
+    if not keys:
+        return {}
+    with postgres_errors(f"reading {entity.table}"), conn.cursor(binary=True) as cur:
+        cur.execute(select_rows_sql(entity), key_params(entity, keys))
+        return {row_key(entity, row): row for row in cur.fetchall()}
 
 
 def table_columns(conn: Connection, schema: str, table: str) -> dict[str, str] | None:
