@@ -1,10 +1,10 @@
 """How far behind the stream each shard's checkpoint is: what ``parity gate`` asks the stream.
 
 For every shard that is not read to its end, one ``GetShardIterator`` after the checkpoint (or at
-``TRIM_HORIZON`` for a shard never checkpointed) and one ``GetRecords`` with ``Limit=1``: the first
-record not yet checked, if any, and how old it is. That age is the shard's lag: the time the newest
-record of the stream has been waiting at most is at least this long. Two small calls per open shard
-(a DynamoDB stream has a handful), nothing is read beyond one record.
+``TRIM_HORIZON`` for a shard never checkpointed) and ``GetRecords`` with ``Limit=1``: the first
+record not yet checked, if any, and how old it is. That age is the shard's lag: how long a change
+has been waiting to be checked. Two small calls per open shard (a DynamoDB stream has a handful; up
+to three GetRecords when a shard answers empty), nothing is read beyond one record.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from parity.dynamo import dynamodb_errors, error_code
 from parity.errors import DynamoDBError
 from parity.stream.records import parse_timestamp
 from parity.stream.shards import StreamReader
+
+_FOLLOW = 3  # GetRecords calls per shard at most
 
 
 @dataclass(frozen=True)
@@ -67,10 +69,15 @@ def _first_unchecked(streams: Any, arn: str, shard_id: str, sequence: str | None
         if error_code(exc) == "ResourceNotFoundException":
             return None, False
         raise
-    if not iterator:
-        return None, False
-    with dynamodb_errors(f"reading shard {shard_id}"):
-        records = streams.get_records(ShardIterator=iterator, Limit=1).get("Records", [])
-    if not records:
-        return None, False
-    return parse_timestamp(records[0]["dynamodb"]["ApproximateCreationDateTime"]), False
+    # GetRecords may answer empty while records follow (an open shard's empty stretch): follow the
+    # next iterator a few times before calling the shard caught up
+    for _ in range(_FOLLOW):
+        if not iterator:
+            return None, False
+        with dynamodb_errors(f"reading shard {shard_id}"):
+            answer = streams.get_records(ShardIterator=iterator, Limit=1)
+        records = answer.get("Records", [])
+        if records:
+            return parse_timestamp(records[0]["dynamodb"]["ApproximateCreationDateTime"]), False
+        iterator = answer.get("NextShardIterator")
+    return None, False
