@@ -5,6 +5,7 @@ bad input a 400 with one line, DynamoDB down a 503, and SIGTERM must let an in-f
 from __future__ import annotations
 
 import json
+import os
 import random
 import signal
 import socket
@@ -66,13 +67,14 @@ class Served:
 
 
 @contextmanager
-def serve(config_path: Path, log: Path, *extra: str) -> Iterator[Served]:
+def serve(config_path: Path, log: Path, *extra: str, env: dict[str, str] | None = None) -> Iterator[Served]:
     port = free_port()
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "parity.cli", "serve", "--config", str(config_path), "--port", str(port), *extra],
             stdout=sink,
             stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
         )
     served = Served(f"http://127.0.0.1:{port}", process, log)
     try:
@@ -272,3 +274,38 @@ def test_sigterm_lets_an_in_flight_request_finish(example_env: ExampleEnv, tmp_p
             socket.create_connection(("127.0.0.1", int(served.url.rsplit(":", 1)[1])), timeout=1)
         log = served.log.read_text()
         assert '"event": "request"' in log and '"status": 200' in log
+
+
+@pytest.mark.slow
+def test_metrics_reach_the_otlp_endpoint(example_env: ExampleEnv, tmp_path: Path) -> None:
+    """Request latency and the document cache's hit ratio, exported over OTLP/HTTP (flushed at SIGTERM)."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    campaign, _sessions = _seed(example_env)
+    received: list[bytes] = []
+
+    class Sink(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            received.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    sink = ThreadingHTTPServer(("127.0.0.1", 0), Sink)
+    threading.Thread(target=sink.serve_forever, daemon=True).start()
+    environment = {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{sink.server_address[1]}"}
+    try:
+        with serve(example_env.config_path, tmp_path / "serve.log", env=environment) as served:
+            for query in ("python", "python", "function"):
+                assert served.get(f"/v1/campaigns/{campaign}/search", q=query)[0] == 200
+            served.process.send_signal(signal.SIGTERM)
+            assert served.process.wait(timeout=60) == 0
+    finally:
+        sink.shutdown()
+    exported = b"".join(received)
+    assert b"parity.serve.request.duration" in exported
+    assert b"parity.search.document_cache.hit_ratio" in exported
+    assert b"/v1/campaigns/{campaign}/search" in exported  # the route template labels the latency
