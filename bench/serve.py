@@ -19,8 +19,11 @@ that ``query_request`` writes (entity match, ``attribute_not_exists(#lx) OR cont
 so the push-down changes what is sent, and it waits ``--latency-ms`` (default 5, a same-region
 DynamoDB Query) per request. ``--moto`` queries moto instead.
 
-The overhead of the server over the library call is measured twice: at 32 clients (where both queue
-for the CPU, so it is scaled by the queue) and with one client (the cost one request adds).
+The overhead of the server over the library call is measured three ways: at 32 clients (where both
+queue for the CPU, so it is scaled by the queue), with one client (the cost one request adds), and
+(d) without sockets or DynamoDB latency: the library call against an in-memory DynamoDB client beside
+the same search sent through the ASGI app, with the search on a worker thread as served and inline
+(the difference is the thread hand-off, i.e. how quickly this machine schedules a woken thread).
 
     .venv/bin/python bench/serve.py                # default: 32 clients, 8 passes over the queries each
     .venv/bin/python bench/serve.py --rounds 2     # a quick look
@@ -85,6 +88,7 @@ def stand_in(items_path: str, port_file: str, latency_ms: float) -> None:
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
@@ -135,10 +139,11 @@ def concurrent(fn: Callable[[str], Any], clients: int, rounds: int) -> tuple[lis
     return samples, len(samples) / (time.perf_counter() - started)
 
 
-def line(label: str, samples: list[float], rate: float) -> str:
+def line(label: str, samples: list[float], rate: float = 0.0) -> str:
+    throughput = f"{rate:7.1f} req/s" if rate else " " * 13
     return (
-        f"{label:<46} p50 {percentile(samples, 50):8.2f} ms  p99 {percentile(samples, 99):8.2f} ms"
-        f"  mean {statistics.fmean(samples):8.2f} ms  {rate:7.1f} req/s  n={len(samples)}"
+        f"{label:<50} p50 {percentile(samples, 50):8.2f} ms  p99 {percentile(samples, 99):8.2f} ms"
+        f"  mean {statistics.fmean(samples):8.2f} ms  {throughput}  n={len(samples)}"
     )
 
 
@@ -163,6 +168,96 @@ def start_serve(config_path: Path, clients: int, log: Path) -> tuple[subprocess.
             time.sleep(0.2)
     process.terminate()
     raise SystemExit(f"parity serve did not start: {log.read_text()[-2000:]}")
+
+
+def asgi_overhead(config: Any, campaign: str, items: list[dict[str, Any]], rounds: int) -> list[str]:
+    """(d) One client, no sockets, no DynamoDB latency: the library call vs the same search through the
+    ASGI app (routing, validation, the response model, the access log and the latency metric), with the
+    search on a worker thread as served, and inline (what the thread hand-off itself costs here)."""
+    import asyncio
+    import contextlib
+    import io
+
+    import anyio.to_thread
+
+    from parity.search.api import AccessLog, ServeSettings, create_app
+    from parity.search.engine import DocumentCache, rank_text, search_dynamodb
+
+    class InMemory:
+        def query(self, **_: Any) -> dict[str, Any]:
+            return {"Items": items}
+
+    client, cache = InMemory(), DocumentCache()
+
+    def library(q: str) -> Any:
+        return [(h.key, rank_text(h.rank)) for h in search_dynamodb(config, client, campaign, q, cache)]
+
+    app = AccessLog(create_app(config, lambda: client, ServeSettings(concurrency=4), DocumentCache()))
+
+    async def request(q: str) -> None:
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+                 "scheme": "http", "path": f"/v1/campaigns/{campaign}/search", "root_path": "",
+                 "raw_path": f"/v1/campaigns/{campaign}/search".encode(), "state": {},
+                 "query_string": urllib.parse.urlencode({"q": q}).encode(), "headers": [(b"host", b"bench")],
+                 "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 8080)}  # fmt: skip
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: Any) -> None:
+            if message["type"] == "http.response.start" and message["status"] != 200:
+                raise SystemExit(f"the ASGI app answered {message['status']}")
+
+        await app(scope, receive, send)
+
+    async def run() -> list[str]:
+        events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        await events.put({"type": "lifespan.startup"})
+        started: list[Any] = []
+
+        async def send(message: Any) -> None:
+            started.append(message)
+
+        lifespan = asyncio.create_task(app.app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}},
+                                               events.get, send))  # fmt: skip
+        while not started:
+            await asyncio.sleep(0.01)
+        threaded = anyio.to_thread.run_sync
+
+        async def inline(fn: Any, *args: Any, **_: Any) -> Any:
+            return fn(*args)
+
+        samples: dict[str, list[float]] = {"library": [], "threaded": [], "inline": []}
+        for q in QUERIES:
+            library(q)
+            await request(q)
+        for _ in range(rounds):
+            for q in QUERIES:
+                start = time.perf_counter()
+                library(q)
+                samples["library"].append((time.perf_counter() - start) * 1000)
+                anyio.to_thread.run_sync = threaded
+                start = time.perf_counter()
+                await request(q)
+                samples["threaded"].append((time.perf_counter() - start) * 1000)
+                anyio.to_thread.run_sync = inline  # type: ignore[assignment]
+                start = time.perf_counter()
+                await request(q)
+                samples["inline"].append((time.perf_counter() - start) * 1000)
+        anyio.to_thread.run_sync = threaded
+        await events.put({"type": "lifespan.shutdown"})
+        await lifespan
+        lib = percentile(samples["library"], 50)
+        return [
+            line("(d) library call, in-memory DynamoDB, 1 client", samples["library"]),
+            line("(d) ASGI app, search on a worker thread", samples["threaded"]),
+            line("(d) ASGI app, search inline (no thread hand-off)", samples["inline"]),
+            f"  the server's own cost per request at p50: {percentile(samples['inline'], 50) - lib:+.2f} ms;"
+            f" with the hand-off to a worker thread: {percentile(samples['threaded'], 50) - lib:+.2f} ms",
+        ]
+
+    with contextlib.redirect_stderr(io.StringIO()):  # the access log lines
+        return asyncio.run(run())
 
 
 def main() -> int:
@@ -302,6 +397,7 @@ def main() -> int:
                 return search_postgres(baseline, local.conn, cid, q)
 
             results.append(line("PostgreSQL FTS (baseline SQL)", *concurrent(postgres, args.clients, args.rounds)))
+            results += asgi_overhead(baseline, cid, items[1:], args.rounds * 10)
         finally:
             for helper in helpers:
                 if helper.poll() is None:
