@@ -137,3 +137,30 @@ def test_long_values_that_start_alike_are_shown_from_where_they_differ() -> None
     assert list(value_lines("missing_in_dynamodb", {"postgres": {"id": "a", "name": "redacted:0123456789ab"}})) == [
         'postgres: id="a", name=redacted:0123456789ab'
     ]
+
+
+def test_an_accepted_discrepancy_stays_accepted_until_a_checker_sees_new_values(
+    example_env: ExampleEnv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seeded = seed(example_env)
+    cfg = str(example_env.config_path)
+    key = {"id": seeded.mismatched_summary}
+    assert main(["reconcile", "--config", cfg, "--recheck-delay", "0"]) == 0
+    assert main(["discrepancies", "accept", "--config", cfg, "--entity", "session", "--key", json.dumps(key),
+                 "--note", "CMS rewrites it"]) == 0  # fmt: skip
+    assert main(["reconcile", "--config", cfg, "--recheck-delay", "0"]) == 0  # the same difference again
+    capsys.readouterr()
+    [same] = _json(capsys, "--status", "all", "--entity", "session", "--key", json.dumps(key), config=Path(cfg))
+    assert (same["status"], same["note"]) == ("accepted", "CMS rewrites it")
+    # DynamoDB's value changes: the next check reopens it with the new values
+    item = example_env.dynamodb.scan(
+        TableName=example_env.table,
+        FilterExpression="sessionId = :id",
+        ExpressionAttributeValues={":id": {"S": seeded.mismatched_summary}},
+    )["Items"][0]
+    example_env.dynamodb.put_item(TableName=example_env.table, Item={**item, "summary": {"S": "changed again"}})
+    assert main(["reconcile", "--config", cfg, "--open"]) == 0
+    capsys.readouterr()
+    [again] = _json(capsys, "--status", "all", "--entity", "session", "--key", json.dumps(key), config=Path(cfg))
+    assert (again["status"], again["note"]) == ("open", "CMS rewrites it")
+    assert again["values"]["summary"]["dynamodb"] == "changed again"

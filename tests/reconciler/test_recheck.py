@@ -132,8 +132,9 @@ def test_keys_file_and_an_entity_without_item_key(
         "\n".join(json.dumps({"entity": "session", "key": {"id": s.id.upper()}}) for s in campaign.sessions) + "\n"
     )
     config = _through(example_env, proxy)
-    assert main(["reconcile", "--config", str(config), "--keys", str(keys), "--json"]) == 0
+    assert main(["reconcile", "--config", str(config), "--keys", str(keys), "--json", "--max-rcu", "5"]) == 0
     report = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert report["consumed_rcu"] > 0  # the read units the budget (--max-rcu) is charged with
     assert (report["rechecked"], report["resolved"], report["kinds"]) == (3, 0, {"missing_in_dynamodb": 1})
     assert len(proxy.keys_requested) == 3 and "Scan" not in proxy.operations
     [missing] = Store("parity").list_discrepancies(example_env.conn, "open")
