@@ -230,6 +230,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("parity: interrupted", file=sys.stderr)
         return 130
+    except ModuleNotFoundError as exc:
+        extra = OPTIONAL_MODULES.get((exc.name or "").split(".", 1)[0])
+        if extra is None:  # a module parity itself needs: a broken install, i.e. a bug
+            return _internal_error(f"{type(exc).__name__}: {exc}", "".join(traceback.format_exception(exc)))
+        print(f"parity: error: this needs the '{extra}' extra (pip install 'parity[{extra}]'): {exc}", file=sys.stderr)
+        return 2
     except BrokenPipeError as exc:
         if not _stdout_closed():
             return _internal_error(f"{type(exc).__name__}: {exc}", "".join(traceback.format_exception(exc)))

@@ -152,3 +152,18 @@ def test_a_bug_while_loading_a_command_is_70_too(
     out, err = capsys.readouterr()
     assert out == ""
     _assert_bug_reported(err, "RuntimeError: injected bug")
+
+
+def test_an_optional_module_missing_at_run_time_names_its_extra(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import parity.commands.discrepancies as command
+
+    def needs_kcl(args: Any) -> int:
+        raise ModuleNotFoundError("No module named 'amazon_kclpy'", name="amazon_kclpy")
+
+    monkeypatch.setattr(command, "run", needs_kcl)
+    assert main(["discrepancies"]) == 2
+    assert capsys.readouterr().err == (
+        "parity: error: this needs the 'kcl' extra (pip install 'parity[kcl]'): No module named 'amazon_kclpy'\n"
+    )
