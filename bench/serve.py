@@ -289,7 +289,9 @@ def main() -> int:
     from parity.pg import connect
     from parity.search.engine import DocumentCache, rank_text, search_dynamodb, search_postgres, session_lexemes
     from parity.search.rank import f4
+    from parity.telemetry import configure_logging
 
+    configure_logging(level="warning")  # (d) serves in this process: its access log lines are not figures
     os.environ.update(LOCAL_AWS_ENV)
     workdir = Path(tempfile.mkdtemp(prefix="parity-bench-serve-"))
     helpers: list[subprocess.Popen[bytes]] = []
