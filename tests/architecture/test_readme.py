@@ -15,6 +15,8 @@ def test_try_it_installs_only_the_local_extra_and_the_test_command_is_unchanged(
     assert "python3 -m venv .venv && .venv/bin/pip install -e '.[dev]' && .venv/bin/python -m pytest" in README
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     assert "local" in extras and not any("mypy" in d or "ruff" in d or "kclpy" in d for d in extras["local"])
+    # the demo asks `parity serve` too: what it needs comes with the local extra
+    assert "parity[serve]" in extras["local"]
 
 
 def test_times_are_dated_and_the_demo_outputs_named() -> None:
