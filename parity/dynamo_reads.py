@@ -1,26 +1,87 @@
-"""Finding items by key and reading them with consistent reads (replay and repair re-read every key).
+"""Reading items by key: the one BatchGetItem (:func:`batch_get`), the one identity of a table key
+(:func:`table_key_id`), projections (:func:`projection`), and finding items by a Scan.
 
-A key's DynamoDB primary key usually comes from an image or from the entity's ``item_key``
-templates. When neither can give it (a template needs a column only a missing row would have), one
-Scan of the table's key attributes finds the keys still unresolved (:func:`scan_for_keys`).
+Replay, repair and the reconciler's re-checks re-read every key with consistent reads. A key's
+DynamoDB primary key usually comes from an image or from the entity's ``item_key`` templates. When
+neither can give it (a template needs a column only a missing row would have), one Scan of the
+table's key attributes finds the keys still unresolved (:func:`scan_for_keys`).
 """
 
 from __future__ import annotations
 
+import base64
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from parity.config import EntityConfig
+from parity.config import DynamoDBConfig, EntityConfig
 from parity.dynamo import dynamodb_errors
 from parity.dynamo_json import AttributeValue, Item
 from parity.errors import DecodeError, DynamoDBError
-from parity.mapping import Key, item_key, match_entity
+from parity.mapping import Key, item_key, json_key_id, match_entity
 from parity.telemetry import get_logger
 
 log = get_logger("dynamo_reads")
 
-_BATCH_GET = 100  # BatchGetItem's limit
+BATCH_GET = 100  # BatchGetItem's limit
+ATTEMPTS = 8  # tries of a request whose keys stay unprocessed (throttled), backing off 0.05 s doubling to 2 s
+
+
+def projection(attributes: Iterable[str]) -> dict[str, Any]:
+    """``ProjectionExpression`` and ``ExpressionAttributeNames`` of these attributes (always aliased:
+    an attribute name may be a reserved word or hold any character)."""
+    names = {f"#a{i}": name for i, name in enumerate(dict.fromkeys(attributes))}
+    return {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
+
+
+def table_key_id(key: Mapping[str, Any]) -> str:
+    """THE identity of an item's table key, typed (``{"pk": {"S": "x"}}``) as sent or as read back in
+    an item: sorted JSON of each attribute's value (binary as base64), for matching answers to keys."""
+    plain: dict[str, Any] = {}
+    for name, value in key.items():
+        inner = next(iter(value.values())) if isinstance(value, Mapping) else value
+        plain[name] = base64.b64encode(bytes(inner)).decode() if isinstance(inner, bytes | bytearray) else inner
+    return json_key_id(plain)
+
+
+def batch_get(
+    dynamodb: Any,
+    table: str,
+    keys: Iterable[Mapping[str, AttributeValue]],
+    *,
+    attributes: Sequence[str] | None = None,
+    config: DynamoDBConfig | None = None,
+    before_request: Callable[[], object] | None = None,
+    consumed: Callable[[float], None] | None = None,
+) -> list[Item]:
+    """Consistent BatchGetItem of ``keys`` (deduplicated, 100 a request): the items found.
+
+    One retry policy: keys DynamoDB leaves unprocessed (throttling) are asked again after a pause of
+    0.05 s doubling to 2 s, at most :data:`ATTEMPTS` times per request, then DynamoDBError.
+    ``attributes``: project the items to these (the key attributes are always read). ``before_request``
+    runs before every request (a read budget's wait); ``consumed`` receives each answer's capacity units.
+    """
+    unique = list({table_key_id(k): dict(k) for k in keys if k}.values())
+    shape = {"ConsistentRead": True, **(projection(attributes) if attributes is not None else {})}
+    extra = {"ReturnConsumedCapacity": "TOTAL"} if consumed is not None else {}
+    found: list[Item] = []
+    for start in range(0, len(unique), BATCH_GET):
+        request: list[dict[str, AttributeValue]] = unique[start : start + BATCH_GET]
+        for attempt in range(ATTEMPTS):
+            if before_request is not None:
+                before_request()
+            with dynamodb_errors(f"reading {len(request)} item(s) of {table!r}", config):
+                answer = dynamodb.batch_get_item(RequestItems={table: {"Keys": request, **shape}}, **extra)
+            if consumed is not None:
+                consumed(sum(float(c.get("CapacityUnits", 0.0)) for c in answer.get("ConsumedCapacity") or []))
+            found += answer.get("Responses", {}).get(table, [])
+            request = answer.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
+            if not request:
+                break
+            time.sleep(min(2.0, 0.05 * 2**attempt))
+        else:
+            raise DynamoDBError(f"reading items of {table!r}: {len(request)} key(s) stayed unprocessed (throttled)")
+    return found
 
 
 def key_schema(dynamodb: Any, table: str) -> list[str]:
@@ -42,12 +103,7 @@ def scan_for_keys(
     for entity in entities:
         names.update(dict.fromkeys(entity.match))
         names.update(dict.fromkeys(spec.attribute for spec in entity.key.values()))
-    aliases = {f"#a{i}": name for i, name in enumerate(names)}
-    kwargs: dict[str, Any] = {
-        "TableName": table,
-        "ProjectionExpression": ", ".join(aliases),
-        "ExpressionAttributeNames": aliases,
-    }
+    kwargs: dict[str, Any] = {"TableName": table, **projection(names)}
     found: dict[tuple[str, Key], dict[str, AttributeValue]] = {}
     while len(found) < len(wanted):
         with dynamodb_errors(f"scanning {table!r} for the items of {len(wanted) - len(found)} key(s)"):
@@ -68,30 +124,10 @@ def scan_for_keys(
     return found
 
 
-def read_items(
-    dynamodb: Any, table: str, keys: Iterable[Mapping[str, AttributeValue]], *, attempts: int = 8
-) -> dict[tuple[tuple[str, str], ...], Item]:
-    """Consistent BatchGetItem of ``keys``; returns the items found, by :func:`key_token`."""
-    unique = {key_token(k): dict(k) for k in keys}
-    pending = list(unique.values())
-    found: dict[tuple[tuple[str, str], ...], Item] = {}
-    for start in range(0, len(pending), _BATCH_GET):
-        request: list[dict[str, AttributeValue]] = pending[start : start + _BATCH_GET]
-        for attempt in range(attempts):
-            with dynamodb_errors(f"reading {len(request)} item(s) of {table!r}"):
-                answer = dynamodb.batch_get_item(RequestItems={table: {"Keys": request, "ConsistentRead": True}})
-            names = list(request[0])
-            for item in answer.get("Responses", {}).get(table, []):
-                found[key_token({n: item[n] for n in names})] = item
-            request = answer.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
-            if not request:
-                break
-            time.sleep(min(2.0, 0.05 * 2**attempt))
-        else:
-            raise DynamoDBError(f"reading items of {table!r}: {len(request)} key(s) stayed unprocessed (throttled)")
-    return found
-
-
-def key_token(key: Mapping[str, AttributeValue]) -> tuple[tuple[str, str], ...]:
-    """A hashable form of a DynamoDB primary key."""
-    return tuple(sorted((name, repr(sorted(value.items()))) for name, value in key.items()))
+def read_items(dynamodb: Any, table: str, keys: Iterable[Mapping[str, AttributeValue]]) -> dict[str, Item]:
+    """Consistent reads of ``keys``; the items found, by :func:`table_key_id` of their key."""
+    wanted = [dict(k) for k in keys]
+    if not wanted:
+        return {}
+    names = list(wanted[0])
+    return {table_key_id({n: item[n] for n in names}): item for item in batch_get(dynamodb, table, wanted)}

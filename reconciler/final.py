@@ -23,12 +23,13 @@ from psycopg.types.json import Jsonb
 
 from parity.compare import Discrepancy
 from parity.config import EntityConfig
+from parity.dynamo_reads import table_key_id
 from parity.errors import ParityError
-from parity.mapping import json_key_id, key_from_json, key_to_json, render_item_key, row_key
+from parity.mapping import key_from_json, key_to_json, render_item_key, row_key
 from parity.pg import Connection, connect, fetch_rows, postgres_errors, table_columns, table_identifier
 from parity.reconciler import empty, runs_store
 from parity.reconciler.anti_join import key_object_sql, unseen_rows_sql
-from parity.reconciler.page import canon_item, count_decision, decide_missing, plain_key, safe_canonical_row
+from parity.reconciler.page import canon_item, count_decision, decide_missing, safe_canonical_row
 from parity.reconciler.run_report import run_report
 from parity.reconciler.runs_store import FINAL_SEGMENT
 from parity.reconciler.segment import Job
@@ -230,6 +231,6 @@ class FinalPhase:
         items = self.source.batch_get([k for k in table_keys if k]) if any(table_keys) else {}
         for row, canon_row, table_key in zip(rows, canon_rows, table_keys, strict=True):
             key_json = key_to_json(entity, row_key(entity, row))
-            item = None if table_key is None else items.get(json_key_id(plain_key(table_key)))
+            item = None if table_key is None else items.get(table_key_id(table_key))
             decision = decide_missing(entity, run_started, canon_item(entity, item), canon_row)
             count_decision(entity_tally, entity.name, key_json, decision, found, cleared)

@@ -88,16 +88,6 @@ class PageResult:
         return sum(len(v) for v in self.matched.values())
 
 
-def plain_key(typed: Mapping[str, Any]) -> dict[str, Any]:
-    """A typed DynamoDB key (``{"pk": {"S": "x"}}``) as plain values, for ids."""
-    return {name: next(iter(value.values())) if isinstance(value, dict) else value for name, value in typed.items()}
-
-
-def table_key_id(typed: Mapping[str, Any]) -> str:
-    """The id of an item's table key (re-reads are matched back to their keys by it)."""
-    return json_key_id(plain_key(typed))
-
-
 def text(value: Canon) -> str | None:
     return None if value is None else str(value)
 
@@ -376,7 +366,5 @@ __all__ = [
     "decide_recheck",
     "due_rechecks",
     "group_page",
-    "plain_key",
     "storable_item",
-    "table_key_id",
 ]

@@ -14,7 +14,6 @@ unknown makes that key *unlocatable*: reported, left as it is).
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,8 +22,9 @@ from typing import Any
 
 from parity.compare import Discrepancy, compare_canonical, discrepancy_values
 from parity.config import EntityConfig, ParityConfig
-from parity.dynamo import client, dynamodb_errors
+from parity.dynamo import client
 from parity.dynamo_json import Item
+from parity.dynamo_reads import batch_get, table_key_id
 from parity.errors import InputError
 from parity.mapping import (
     canonical_item,
@@ -162,7 +162,7 @@ class Rechecker:
                 self.result.unlocatable += 1
                 log.warning("key cannot be located in DynamoDB", entity=entity.name, key=target.key)
                 continue
-            item = items.get(json_key_id(_plain(table_key)))
+            item = items.get(table_key_id(table_key))
             canon_item = None if item is None else canonical_item(entity, item)
             result = compare_canonical(entity, canon_item, canon_row)
             self.result.rechecked += 1
@@ -178,35 +178,28 @@ class Rechecker:
         conn.commit()
 
     def batch_get(self, entity: EntityConfig, table_keys: list[dict[str, Any]]) -> dict[str, Item]:
-        """Consistent BatchGetItem of the table keys -> items of this entity by their plain key id."""
-        out: dict[str, Item] = {}
-        unique = list({json_key_id(_plain(k)): k for k in table_keys}.values())
-        attributes = projected_attributes([entity], list(entity.item_key or {}))
-        names = {f"#a{i}": name for i, name in enumerate(attributes)}
-        for start in range(0, len(unique), _BATCH):
-            request: dict[str, Any] = {
-                self.table: {
-                    "Keys": unique[start : start + _BATCH],
-                    "ConsistentRead": True,
-                    "ProjectionExpression": ", ".join(names),
-                    "ExpressionAttributeNames": names,
-                }
-            }
-            while request:
-                self.budget.acquire()
-                with dynamodb_errors(f"re-reading items of {self.table}", self.config.dynamodb):
-                    answer = self.dynamodb.batch_get_item(RequestItems=request, ReturnConsumedCapacity="TOTAL")
-                self.result.requests += 1
-                consumed = sum(float(c.get("CapacityUnits", 0.0)) for c in answer.get("ConsumedCapacity") or [])
-                self.result.consumed_rcu += consumed
-                self.budget.spend(consumed)
-                for item in answer.get("Responses", {}).get(self.table, []):
-                    if match_entity([entity], item) is not None:
-                        out[json_key_id(_plain({a: item[a] for a in entity.item_key or {} if a in item}))] = item
-                request = answer.get("UnprocessedKeys") or {}
-                if request:
-                    time.sleep(0.05)
-        return out
+        """Consistent BatchGetItem of the table keys -> items of this entity by :func:`table_key_id`."""
+
+        def spent(units: float) -> None:
+            self.result.requests += 1
+            self.result.consumed_rcu += units
+            self.budget.spend(units)
+
+        items = batch_get(
+            self.dynamodb,
+            self.table,
+            table_keys,
+            attributes=projected_attributes([entity], list(entity.item_key or {})),
+            config=self.config.dynamodb,
+            before_request=self.budget.acquire,
+            consumed=spent,
+        )
+        key_names = list(entity.item_key or {})
+        return {
+            table_key_id({a: item[a] for a in key_names if a in item}): item
+            for item in items
+            if match_entity([entity], item) is not None
+        }
 
 
 def _key_from_values(entity: EntityConfig, target: Target) -> dict[str, Any] | None:
@@ -227,8 +220,3 @@ def _template_columns(entity: EntityConfig) -> list[str]:
     import re
 
     return sorted({name for t in (entity.item_key or {}).values() for name in re.findall(r"{([^{}]*)}", t)})
-
-
-def _plain(table_key: Mapping[str, Any]) -> dict[str, Any]:
-    """A table key (typed, ``{"pk": {"S": "..."}}``) as a plain comparable object."""
-    return {a: next(iter(v.values())) if isinstance(v, Mapping) else v for a, v in table_key.items()}

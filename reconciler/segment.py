@@ -22,6 +22,7 @@ from typing import Any
 
 from parity.compare import Discrepancy
 from parity.config import EntityConfig, ParityConfig
+from parity.dynamo_reads import table_key_id
 from parity.mapping import Key, Row, key_from_json
 from parity.pg import Connection, connect, fetch_rows, fetch_rows_batches, postgres_errors
 from parity.reconciler import runs_store
@@ -35,7 +36,6 @@ from parity.reconciler.page import (
     due_rechecks,
     group_page,
     safe_canonical_row,
-    table_key_id,
 )
 from parity.reconciler.shared import Runtime
 from parity.reconciler.source import TableShape, TableSource

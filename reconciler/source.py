@@ -7,7 +7,6 @@ with a worker's own client and the run's ``--max-rcu`` budget.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,10 +14,10 @@ from typing import Any
 from parity.config import ParityConfig
 from parity.dynamo import client, dynamodb_errors
 from parity.dynamo_json import Item
+from parity.dynamo_reads import batch_get, table_key_id
 from parity.mapping import projected_attributes
 from parity.reconciler import fast_scan
 from parity.reconciler.budget import RcuBudget
-from parity.reconciler.page import table_key_id
 
 
 @dataclass(frozen=True)
@@ -100,28 +99,14 @@ class TableSource:
 
     def batch_get(self, table_keys: Sequence[dict[str, Any]]) -> dict[str, Item]:
         """Consistent BatchGetItem of table keys (100 at a time) -> items by :func:`table_key_id`."""
-        table = self.shape.table
-        out: dict[str, Item] = {}
-        unique = {table_key_id(k): k for k in table_keys if k}
-        keys = list(unique.values())
-        for start in range(0, len(keys), 100):
-            request: dict[str, Any] = {
-                table: {
-                    "Keys": keys[start : start + 100],
-                    "ConsistentRead": True,
-                    "ProjectionExpression": self.shape.projection,
-                    "ExpressionAttributeNames": self.shape.attribute_names,
-                }
-            }
-            while request:
-                with dynamodb_errors(f"re-reading items of {table}", self.config.dynamodb):
-                    answer = self.dynamodb.batch_get_item(RequestItems=request)
-                for item in answer.get("Responses", {}).get(table, []):
-                    out[table_key_id({a: item[a] for a in self.shape.key_attributes})] = item
-                request = answer.get("UnprocessedKeys") or {}
-                if request:
-                    time.sleep(0.05)
-        return out
+        items = batch_get(
+            self.dynamodb,
+            self.shape.table,
+            table_keys,
+            attributes=[name for _, name in self.shape.names],
+            config=self.config.dynamodb,
+        )
+        return {table_key_id({a: item[a] for a in self.shape.key_attributes}): item for item in items}
 
 
 __all__ = ["ScanPage", "TableShape", "TableSource", "describe", "new_client"]

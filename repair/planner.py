@@ -16,7 +16,7 @@ from typing import Any
 
 from parity.config import EntityConfig, ParityConfig
 from parity.dynamo_json import AttributeValue, Item
-from parity.dynamo_reads import key_token, read_items, scan_for_keys
+from parity.dynamo_reads import read_items, scan_for_keys, table_key_id
 from parity.errors import DecodeError, InputError, Unbuildable
 from parity.mapping import Key, Row, json_key_id, key_from_json, key_to_json, match_entity, render_item_key
 from parity.pg import Connection, fetch_rows
@@ -166,7 +166,7 @@ def judge(
     for entity, key, kind in keys:
         slot = (entity.name, key)
         item_key = item_keys.get(slot)
-        item = items.get(key_token(item_key)) if item_key is not None else None
+        item = items.get(table_key_id(item_key)) if item_key is not None else None
         if item is not None and match_entity([entity], item) is None:
             item = None  # another entity's item at this key: not ours to change
         outcome = built.get(slot)

@@ -14,7 +14,7 @@ from typing import Any
 
 from parity.config import EntityConfig, ParityConfig
 from parity.dynamo_json import Item
-from parity.dynamo_reads import key_token, read_items, scan_for_keys
+from parity.dynamo_reads import read_items, scan_for_keys, table_key_id
 from parity.errors import InputError
 from parity.mapping import Key, Row, canonical_row, json_key_id, match_entity
 from parity.pg import Connection, fetch_rows
@@ -117,7 +117,7 @@ def build_plan(
     for slot, found in sorted(merged.items(), key=lambda kv: (kv[0][0], str(kv[1].key_json))):
         entity = entities[found.entity]
         row = rows.get(slot)
-        item = items.get(key_token(item_keys[slot])) if slot in item_keys else None
+        item = items.get(table_key_id(item_keys[slot])) if slot in item_keys else None
         if item is not None and match_entity([entity], item) is None:
             item = None  # the key now holds another entity's item: this entity's item is gone
         if item is not None:

@@ -12,11 +12,13 @@ can be answered instead with ``ThrottlingException``, ``ProvisionedThroughputExc
         ... endpoint_url=proxy.url ...
         proxy.injected["UpdateItem"]                                # errors answered so far
         proxy.before("UpdateItem", b"sessionid_42", app_writes)    # run once before that call goes on
+        proxy.unprocess(times=2)    # the next 2 BatchGetItem calls read one key a table, the rest unprocessed
 """
 
 from __future__ import annotations
 
 import http.client
+import json
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -35,6 +37,7 @@ class FaultProxy:
         self._pending: dict[str, list[str]] = {}
         self._denied: set[str] = set()
         self._hooks: list[tuple[str, bytes, Callable[[], None]]] = []
+        self._unprocess = 0
         self.injected: Counter[str] = Counter()
         self.calls: Counter[str] = Counter()
         proxy = self
@@ -61,14 +64,20 @@ class FaultProxy:
                     self.end_headers()
                     self.wfile.write(payload)
                     return
+                body, left = proxy._hold_back(target, body)
                 upstream = http.client.HTTPConnection(proxy.host, proxy.port, timeout=60)
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                forwarded = ("host", "connection", "content-length")  # http.client sets the length of the body sent
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in forwarded}
                 upstream.request("POST", self.path, body=body, headers=headers)
                 answer = upstream.getresponse()
                 data = answer.read()
+                skipped = ("content-length", "connection", "transfer-encoding", "date", "server")
+                if left and answer.status == 200:  # the keys held back come back as DynamoDB's UnprocessedKeys
+                    data = json.dumps({**json.loads(data), "UnprocessedKeys": left}).encode()
+                    skipped += ("x-amz-crc32",)  # the checksum of moto's body, not of this one
                 self.send_response(answer.status)
                 for name, value in answer.getheaders():
-                    if name.lower() not in ("content-length", "connection", "transfer-encoding", "date", "server"):
+                    if name.lower() not in skipped:
                         self.send_header(name, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -95,6 +104,26 @@ class FaultProxy:
         is forwarded (a write of the app that lands between planning and writing)."""
         with self._lock:
             self._hooks.append((target, marker, action))
+
+    def unprocess(self, *, times: int) -> None:
+        """The next ``times`` BatchGetItem calls read only the first key of each table; the others come
+        back in ``UnprocessedKeys``, as DynamoDB answers when it throttles part of a batch."""
+        with self._lock:
+            self._unprocess += times
+
+    def _hold_back(self, target: str, body: bytes) -> tuple[bytes, dict[str, object]]:
+        with self._lock:
+            if target != "BatchGetItem" or not self._unprocess:
+                return body, {}
+            self._unprocess -= 1
+            self.injected["UnprocessedKeys"] += 1
+        request = json.loads(body)
+        left: dict[str, object] = {}
+        for table, spec in request["RequestItems"].items():
+            if len(spec["Keys"]) > 1:
+                left[table] = {**spec, "Keys": spec["Keys"][1:]}
+                spec["Keys"] = spec["Keys"][:1]
+        return json.dumps(request).encode(), left
 
     def _run_hooks(self, target: str, body: bytes) -> None:
         with self._lock:
