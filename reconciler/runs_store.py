@@ -14,7 +14,6 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from psycopg import sql
@@ -26,7 +25,7 @@ from parity.mapping import json_key_id
 from parity.pg import Connection, postgres_errors
 from parity.reconciler.page import DEAD_LETTER_SOURCE, DeadItem, Pending
 from parity.reconciler.tally import Tally
-from parity.store import Store, matched_param
+from parity.store import Store, matched_param, stored_json
 
 FINAL_SEGMENT = -1  # the segment row that holds the anti-join phase's counters
 
@@ -291,15 +290,6 @@ def _save_segment(
     )
 
 
-def stored_key(key: dict[str, Any]) -> dict[str, Any]:
-    """A key object read back from jsonb as :func:`parity.mapping.key_to_json` made it.
-
-    The store's connections decode JSON numbers as Decimal; a key's numbers are integers (larger
-    ones and decimals are strings), and its id and JSON must come out as they went in.
-    """
-    return {name: int(v) if isinstance(v, Decimal) and v == v.to_integral_value() else v for name, v in key.items()}
-
-
 def load_pending(conn: Connection, store: Store, run_id: str, segment: int) -> list[Pending]:
     with postgres_errors("reading pending re-checks"):
         rows = conn.execute(
@@ -312,7 +302,7 @@ def load_pending(conn: Connection, store: Store, run_id: str, segment: int) -> l
     return [
         Pending(
             r["entity"],
-            stored_key(r["key"]),
+            stored_json(r["key"]),
             r["key_id"],
             r["kind"],
             tuple(r["columns"]),
