@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from decimal import Decimal
 from typing import Any
 
 from parity.commands.common import config_from, print_json
@@ -31,7 +30,7 @@ from parity.repair.planner import Plan, RepairOptions, build_plan
 from parity.repair.undo import as_json, undo_run
 from parity.repair.writer import CapacityBudget, Writer
 from parity.signals import stop_signals
-from parity.store import Store
+from parity.store import Store, stored_json
 
 _SKIP_WORDS = {
     Action.SKIP_NEWER_IN_DYNAMODB: "newer in DynamoDB (the app wrote since), left alone",
@@ -275,10 +274,6 @@ def _list_runs(conn: Connection, store: Store, as_json: bool) -> int:
         print("no repair runs yet")
     else:
         for r in found:
-            done = ", ".join(f"{k.replace('_', ' ')} {_plain(v)}" for k, v in r["summary"].items())
+            done = ", ".join(f"{k.replace('_', ' ')} {stored_json(v)}" for k, v in r["summary"].items())
             print(f"{r['run_id']}  {r['status']:<9} started {r['started_at'].isoformat(timespec='seconds')}  {done}")
     return 0
-
-
-def _plain(value: Any) -> Any:
-    return int(value) if isinstance(value, Decimal) and value == value.to_integral_value() else value

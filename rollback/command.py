@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from decimal import Decimal
 from typing import Any
 
 from parity.commands.common import config_from, print_json
@@ -34,7 +33,7 @@ from parity.rollback.sources import from_archive, from_discrepancies, from_strea
 from parity.rollback.undo import undo_run
 from parity.rollback.writer import check_privileges
 from parity.signals import stop_signals
-from parity.store import Store
+from parity.store import Store, stored_json
 from parity.stream.shards import StreamReader, stream_arn_of
 from parity.telemetry import get_logger
 
@@ -350,11 +349,6 @@ def _list_runs(conn: Connection, store: Store, as_json: bool) -> int:
         print("no replay runs yet")
     else:
         for r in runs:
-            done = ", ".join(f"{k.replace('_', ' ')} {_plain(v)}" for k, v in r["summary"].items())
+            done = ", ".join(f"{k.replace('_', ' ')} {stored_json(v)}" for k, v in r["summary"].items())
             print(f"{r['run_id']}  {r['status']:<9} started {r['started_at'].isoformat(timespec='seconds')}  {done}")
     return 0
-
-
-def _plain(value: Any) -> Any:
-    """A journalled number as people write it (jsonb numbers come back as Decimal)."""
-    return int(value) if isinstance(value, Decimal) and value == value.to_integral_value() else value
