@@ -2,17 +2,41 @@
 one JSON list (so the entries of a dry run's ``--json`` plan can be pasted as they are).
 
 ``parity replay --exclude``, ``parity repair --keys`` and ``--exclude`` read them; a bad file is
-refused whole (exit 2), naming the option, the file and the entry.
+refused whole (exit 2), naming the option, the file and the entry. :func:`key_lines` reads the JSON
+lines form for ``parity discrepancies accept|reopen --file`` and ``parity recheck --keys``.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from parity.config import ParityConfig
 from parity.errors import DecodeError, InputError
 from parity.mapping import json_key_id, key_from_json, key_to_json
+
+
+def key_lines(path: Path, option: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    """(where, object) of each non-empty line of a JSON lines file of ``{"entity", "key", ...}``
+    objects; ``where`` is ``[option ]path:line``. InputError naming the file and line otherwise."""
+    prefix = f"{option} " if option else ""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{prefix}cannot read {path}: {exc.strerror}") from exc
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{prefix}{path}:{number}"
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{where}: not JSON ({exc.msg})") from exc
+        if not isinstance(obj, dict) or "entity" not in obj or "key" not in obj:
+            raise InputError(f'{where}: expected an object with "entity" and "key"')
+        yield where, obj
 
 
 def read_key_file(path: str, config: ParityConfig, option: str = "--exclude") -> frozenset[tuple[str, str]]:

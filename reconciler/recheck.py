@@ -13,7 +13,6 @@ unknown makes that key *unlocatable*: reported, left as it is).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,6 +25,7 @@ from parity.dynamo import client
 from parity.dynamo_json import Item
 from parity.dynamo_reads import batch_get, table_key_id
 from parity.errors import InputError
+from parity.keyfile import key_lines
 from parity.mapping import (
     canonical_item,
     canonical_row,
@@ -87,23 +87,10 @@ def file_targets(config: ParityConfig, path: Path) -> list[Target]:
     """Lines ``{"entity", "key"}`` of a JSONL file, every key checked before anything is read."""
     from parity.commands.discrepancies import normalized_key
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"--keys {path}: cannot read it ({exc.strerror})") from exc
-    out: list[Target] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"--keys {path}:{number}"
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{where}: not JSON ({exc.msg})") from exc
-        if not isinstance(obj, dict) or "entity" not in obj or "key" not in obj:
-            raise InputError(f'{where}: expected an object with "entity" and "key"')
-        out.append(Target(str(obj["entity"]), normalized_key(config, str(obj["entity"]), obj["key"], where)))
-    return out
+    return [
+        Target(str(obj["entity"]), normalized_key(config, str(obj["entity"]), obj["key"], where))
+        for where, obj in key_lines(path, "--keys")
+    ]
 
 
 class Rechecker:

@@ -21,6 +21,7 @@ from parity.compare import DISCREPANCY_KINDS
 from parity.config import ParityConfig
 from parity.errors import InputError
 from parity.jsontext import dumps_exact
+from parity.keyfile import key_lines
 from parity.mapping import key_from_json, key_text, key_to_json
 from parity.store import workflow
 
@@ -200,20 +201,7 @@ def _wanted(args: argparse.Namespace, config: ParityConfig) -> Iterator[tuple[st
 def _file_lines(
     config: ParityConfig, path: Path, default_note: str | None
 ) -> Iterator[tuple[str, dict[str, Any], str | None, str]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from exc
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{where}: not JSON ({exc.msg})") from exc
-        if not isinstance(obj, dict) or "entity" not in obj or "key" not in obj:
-            raise InputError(f'{where}: expected an object with "entity" and "key"')
+    for where, obj in key_lines(path):
         entity = str(obj["entity"])
         _entity(config, entity, where)
         key = normalized_key(config, entity, obj["key"], where)
