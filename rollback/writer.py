@@ -63,7 +63,8 @@ def describe(conn: Connection, entity: EntityConfig) -> TableInfo:
         " ORDER BY a.attnum"
     )
     with postgres_errors(f"describing {entity.table}"):
-        rows = conn.execute(query, (f'"{entity.schema_name}"."{entity.table_name}"',)).fetchall()
+        qualified = sql.Identifier(entity.schema_name, entity.table_name).as_string(conn)
+        rows = conn.execute(query, (qualified,)).fetchall()
     if not rows:
         raise InputError(f"entity '{entity.name}': table {entity.table} does not exist in PostgreSQL")
     types = {r["name"]: r["type"] for r in rows}
