@@ -127,10 +127,11 @@ class LatencyProxy:
             with self._counters.lock:
                 self._counters.connections += 1
             state = {"last_up": False}
+            pair = _Pair(client, server, self._sockets)
             for src, dst, up in ((client, server, True), (server, client, False)):
                 pending: queue.Queue[tuple[float, bytes] | None] = queue.Queue()
                 reader = threading.Thread(target=self._read, args=(src, pending, up, state), daemon=True)
-                writer = threading.Thread(target=self._write, args=(dst, pending), daemon=True)
+                writer = threading.Thread(target=self._write, args=(dst, pending, pair), daemon=True)
                 reader.start()
                 writer.start()
                 self._threads += [reader, writer]
@@ -157,7 +158,7 @@ class LatencyProxy:
         finally:
             pending.put(None)
 
-    def _write(self, dst: socket.socket, pending: queue.Queue[tuple[float, bytes] | None]) -> None:
+    def _write(self, dst: socket.socket, pending: queue.Queue[tuple[float, bytes] | None], pair: _Pair) -> None:
         try:
             while True:
                 entry = pending.get()
@@ -173,6 +174,30 @@ class LatencyProxy:
         finally:
             with contextlib.suppress(OSError):
                 dst.shutdown(socket.SHUT_WR)
+            pair.one_direction_done()
+
+
+class _Pair:
+    """A proxied connection's two sockets, closed once both directions are done (without it every
+    connection kept two file descriptors for ever: a client that opens a connection per request, as
+    moto's server makes boto3 do, ran the process out of descriptors after ~10,000 requests)."""
+
+    def __init__(self, client: socket.socket, server: socket.socket, registry: list[socket.socket]) -> None:
+        self._sockets = (client, server)
+        self._registry = registry
+        self._open = 2
+        self._lock = threading.Lock()
+
+    def one_direction_done(self) -> None:
+        with self._lock:
+            self._open -= 1
+            if self._open:
+                return
+        for sock in self._sockets:
+            with contextlib.suppress(OSError):
+                sock.close()
+            with contextlib.suppress(ValueError):
+                self._registry.remove(sock)
 
 
 def main() -> None:
