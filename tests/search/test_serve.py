@@ -4,6 +4,7 @@ bad input a 400 with one line, DynamoDB down a 503, and SIGTERM must let an in-f
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -239,16 +240,21 @@ class SlowProxy:
 
     def _serve(self, conn: socket.socket) -> None:
         time.sleep(self.delay)
-        upstream = socket.create_connection(self.upstream)
+        try:
+            upstream = socket.create_connection(self.upstream)
+        except OSError:  # moto gone (the test is over)
+            conn.close()
+            return
 
         def pump(a: socket.socket, b: socket.socket) -> None:
             try:
                 while data := a.recv(65536):
                     b.sendall(data)
-            except OSError:
+            except OSError:  # the other side gave up (a client past its timeout)
                 pass
             finally:
-                b.close()
+                with contextlib.suppress(OSError):
+                    b.close()
 
         threading.Thread(target=pump, args=(upstream, conn), daemon=True).start()
         pump(conn, upstream)
@@ -309,3 +315,19 @@ def test_metrics_reach_the_otlp_endpoint(example_env: ExampleEnv, tmp_path: Path
     assert b"parity.serve.request.duration" in exported
     assert b"parity.search.document_cache.hit_ratio" in exported
     assert b"/v1/campaigns/{campaign}/search" in exported  # the route template labels the latency
+
+
+@pytest.mark.slow
+def test_a_request_over_the_timeout_is_a_504_and_the_server_keeps_serving(
+    example_env: ExampleEnv, tmp_path: Path
+) -> None:
+    campaign, _sessions = _seed(example_env)
+    proxy = SlowProxy(example_env.endpoint_url, delay=4.0)
+    text = example_env.config_path.read_text().replace(example_env.endpoint_url, f"http://127.0.0.1:{proxy.port}")
+    path = tmp_path / "slow.toml"
+    path.write_text(text)
+    with serve(path, tmp_path / "serve.log", "--request-timeout", "1") as served:
+        status, body = served.get(f"/v1/campaigns/{campaign}/search", q="python")
+        assert status == 504 and body == {"error": "the request took longer than 1 s"}, body
+        status, body = served.post("/v1/lexemes", {"name": "Running budgets"})
+        assert (status, body) == (200, {"lexemes": ["budget", "run"]})
