@@ -253,11 +253,7 @@ def run(args: argparse.Namespace) -> int:
         _say(f"DynamoDB (moto)      {stack.endpoint_url}")
         _say(f"PostgreSQL (embedded) {stack.postgres.data_dir if stack.postgres else ''}")
         config_path = workdir / "parity.toml"
-        config_path.write_text(
-            config_toml(
-                table=TABLE, dsn=stack.dsn, endpoint_url=stack.endpoint_url, extra="\n[demo]\n" if False else ""
-            )
-        )
+        config_path.write_text(config_toml(table=TABLE, dsn=stack.dsn, endpoint_url=stack.endpoint_url))
         text = config_path.read_text().replace("grace_seconds = 30", "grace_seconds = 2")
         config_path.write_text(text)
         config = load_config(config_path)
