@@ -49,7 +49,7 @@ def require_local_stack(what: str = "the embedded local stack") -> None:
     if missing:
         raise DependencyError(
             f"{what} needs the 'local' extra, which is not installed (missing: {', '.join(missing)})",
-            hint="pip install 'parity[local]'",
+            hint="pip install 'parity[local]'; in a clone of the repository: pip install -e '.[local]'",
         )
 
 
