@@ -19,7 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Clamped, Context, Decimal, Inexact, InvalidOperation, Overflow, Rounded, Underflow
 from typing import Any
 
@@ -187,8 +187,12 @@ def _name(name: Any) -> str:
     return name
 
 
-def serialize(value: Any) -> dict[str, Any]:
-    """Plain Python to a typed value (the inverse of :func:`deserialize`, for tests and the demo)."""
+def serialize(value: Any, number: Callable[[Decimal], str] = str) -> dict[str, Any]:
+    """Plain Python to a typed value (the inverse of :func:`deserialize`).
+
+    ``number`` writes each number's text (a float by its shortest repr); a caller that must refuse
+    what DynamoDB cannot hold (repair building an item) passes a checking one.
+    """
     if value is None:
         return {"NULL": True}
     if isinstance(value, bool):
@@ -196,15 +200,15 @@ def serialize(value: Any) -> dict[str, Any]:
     if isinstance(value, str):
         return {"S": value}
     if isinstance(value, int | Decimal):
-        return {"N": str(value)}
+        return {"N": number(Decimal(value))}
     if isinstance(value, float):
-        return {"N": repr(value)}
+        return {"N": number(Decimal(repr(value)))}
     if isinstance(value, bytes | bytearray):
         return {"B": bytes(value)}
     if isinstance(value, Mapping):
-        return {"M": {str(k): serialize(v) for k, v in value.items()}}
+        return {"M": {str(k): serialize(v, number) for k, v in value.items()}}
     if isinstance(value, list | tuple):
-        return {"L": [serialize(v) for v in value]}
+        return {"L": [serialize(v, number) for v in value]}
     if isinstance(value, set | frozenset):
         members = sorted(value)
         if all(isinstance(v, str) for v in members):

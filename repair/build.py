@@ -24,7 +24,7 @@ from typing import Any
 
 from parity.canonical import WrongType, canon_postgres, to_json_value
 from parity.config import ColumnSpec, EntityConfig
-from parity.dynamo_json import DYNAMODB_CONTEXT, AttributeValue, decode_number
+from parity.dynamo_json import DYNAMODB_CONTEXT, AttributeValue, decode_number, serialize
 from parity.errors import DecodeError, Unbuildable
 from parity.jsontext import dumps_exact, loads_exact
 from parity.mapping import Row, canonical_row
@@ -172,19 +172,8 @@ def _loaded(value: Any) -> Any:
 
 
 def _json_attribute(column: str, value: Any) -> AttributeValue:
-    """JSON-like Python as a typed value: objects as M, arrays as L, numbers exact."""
-    if value is None:
-        return {"NULL": True}
-    if isinstance(value, bool):
-        return {"BOOL": value}
-    if isinstance(value, str):
-        return {"S": value}
-    if isinstance(value, int | Decimal):
-        return {"N": number_text(column, Decimal(value))}
-    if isinstance(value, float):
-        return {"N": number_text(column, Decimal(repr(value)))}
-    if isinstance(value, Mapping):
-        return {"M": {str(k): _json_attribute(column, v) for k, v in value.items()}}
-    if isinstance(value, list | tuple):
-        return {"L": [_json_attribute(column, v) for v in value]}
-    raise Unbuildable(f"column {column!r}: a {type(value).__name__} has no DynamoDB form")
+    """JSON-like Python as a typed value: objects as M, arrays as L, numbers exact and within DynamoDB's range."""
+    try:
+        return serialize(value, lambda number: number_text(column, number))
+    except TypeError:
+        raise Unbuildable(f"column {column!r}: a value of its JSON has no DynamoDB form") from None

@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from parity.config import load_config
+from parity.local.embedded import free_port
 from parity.local.example import Session, generate, write_dynamodb, write_postgres
 from parity.search.engine import search_postgres
 from parity.search.rank import f4
@@ -34,12 +35,6 @@ from tests.search.oracle import generate_query
 from tests.search.test_command import QUERIES, follow_server
 from tests.search.test_oracle import _prose
 from tests.threads import Worker
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
