@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -34,14 +34,44 @@ def loads_exact(data: str | bytes | bytearray | memoryview) -> Any:
     return _EXACT.decode(data if isinstance(data, str) else bytes(data).decode("utf-8"))
 
 
-def dumps_exact(value: Any) -> str:
-    """Compact JSON text of ``value`` with Decimals written exactly."""
+def dumps_exact(
+    value: Any,
+    *,
+    default: Callable[[Any], Any] | None = None,
+    ensure_ascii: bool = True,
+    separators: tuple[str, str] = (",", ":"),
+) -> str:
+    """JSON text of ``value`` with Decimals written exactly (compact unless ``separators`` say otherwise).
+
+    ``default`` turns a value of another type into one this writes (as in :func:`json.dumps`);
+    ``ensure_ascii=False`` writes non-ASCII characters as they are.
+    """
     parts: list[str] = []
-    _write(value, parts)
+    _Writer(default, json.encoder.encode_basestring_ascii if ensure_ascii else _encode_unicode, separators).write(
+        value, parts
+    )
     return "".join(parts)
 
 
-def _write(value: Any, out: list[str]) -> None:
+_encode_unicode = json.encoder.encode_basestring
+
+
+class _Writer:
+    def __init__(
+        self, default: Callable[[Any], Any] | None, encode: Callable[[str], str], separators: tuple[str, str]
+    ) -> None:
+        self.default = default
+        self.encode = encode
+        self.item_separator, self.key_separator = separators
+
+    def write(self, value: Any, out: list[str]) -> None:
+        _write(value, out, self)
+
+
+_PLAIN = _Writer(None, _encode_string, (",", ":"))
+
+
+def _write(value: Any, out: list[str], how: _Writer = _PLAIN) -> None:
     if value is None:
         out.append("null")
     elif value is True:
@@ -49,7 +79,7 @@ def _write(value: Any, out: list[str]) -> None:
     elif value is False:
         out.append("false")
     elif isinstance(value, str):
-        out.append(_encode_string(value))
+        out.append(how.encode(value))
     elif isinstance(value, Decimal):
         if not value.is_finite():
             raise ValueError(f"{value} has no JSON form")
@@ -62,18 +92,20 @@ def _write(value: Any, out: list[str]) -> None:
         out.append("{")
         for index, (key, item) in enumerate(value.items()):
             if index:
-                out.append(",")
-            out.append(_encode_string(str(key)))
-            out.append(":")
-            _write(item, out)
+                out.append(how.item_separator)
+            out.append(how.encode(str(key)))
+            out.append(how.key_separator)
+            _write(item, out, how)
         out.append("}")
     elif isinstance(value, list | tuple | set | frozenset):
         out.append("[")
         for index, item in enumerate(sorted(value) if isinstance(value, set | frozenset) else value):
             if index:
-                out.append(",")
-            _write(item, out)
+                out.append(how.item_separator)
+            _write(item, out, how)
         out.append("]")
+    elif how.default is not None:
+        _write(how.default(value), out, _Writer(None, how.encode, (how.item_separator, how.key_separator)))
     else:
         raise TypeError(f"{type(value).__name__} has no JSON form")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +10,7 @@ from typing import Any
 
 from parity.config import ParityConfig, load_config
 from parity.errors import ConfigError
+from parity.jsontext import dumps_exact
 from parity.pg import Connection, connect, resolve_dsn, schema_tables, table_columns
 from parity.store import Store
 
@@ -64,20 +64,15 @@ def require_tables(conn: Connection, config: ParityConfig, source: str) -> None:
 
 
 def print_json(value: Any) -> None:
-    """One JSON document on stdout (Decimals as numbers, datetimes as ISO strings)."""
-    json.dump(value, sys.stdout, default=_default, ensure_ascii=False)
+    """One JSON document on stdout: Decimals written digit for digit (never via float), datetimes ISO."""
+    sys.stdout.write(dumps_exact(value, default=_default, ensure_ascii=False, separators=(", ", ": ")))
     sys.stdout.write("\n")
     sys.stdout.flush()
 
 
 def _default(value: Any) -> Any:
     from datetime import date, datetime
-    from decimal import Decimal
 
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, datetime | date):
         return value.isoformat()
-    if isinstance(value, set | frozenset | tuple):
-        return sorted(value) if isinstance(value, set | frozenset) else list(value)
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
