@@ -71,8 +71,14 @@ def print_json(value: Any) -> None:
 
 
 def _default(value: Any) -> Any:
+    """For :func:`json.dumps` callers (the reconcile report file); print_json writes Decimals exactly itself."""
     from datetime import date, datetime
+    from decimal import Decimal
 
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, datetime | date):
         return value.isoformat()
+    if isinstance(value, set | frozenset | tuple):
+        return sorted(value) if isinstance(value, set | frozenset) else list(value)
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
