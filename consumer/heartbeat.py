@@ -29,6 +29,7 @@ from typing import Any
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from parity.jsontext import dumps_exact
 from parity.pg import Connection, postgres_errors
 from parity.store import Store
 
@@ -45,7 +46,7 @@ def touch(path: str | None, *, next_due: datetime | None = None) -> None:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"next_due": None if next_due is None else next_due.isoformat()}) + "\n")
+    tmp.write_text(dumps_exact({"next_due": next_due}, separators=(", ", ": ")) + "\n")
     tmp.replace(target)
 
 

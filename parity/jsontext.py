@@ -10,14 +10,13 @@ decoder of JSON text parity uses (PostgreSQL json/jsonb values, JSON held in str
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import math
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-
-_encode_string = json.encoder.encode_basestring_ascii
 
 
 def _no_constant(name: str) -> Any:
@@ -40,74 +39,163 @@ def dumps_exact(
     default: Callable[[Any], Any] | None = None,
     ensure_ascii: bool = True,
     separators: tuple[str, str] = (",", ":"),
+    indent: int | None = None,
+    sort_keys: bool = False,
 ) -> str:
-    """JSON text of ``value`` with Decimals written exactly (compact unless ``separators`` say otherwise).
+    """THE JSON writer of parity: text of ``value`` with Decimals written exactly, datetimes and dates
+    as ISO text, sets sorted (compact unless ``separators`` / ``indent`` say otherwise).
 
-    ``default`` turns a value of another type into one this writes (as in :func:`json.dumps`);
-    ``ensure_ascii=False`` writes non-ASCII characters as they are.
+    Every JSON parity writes goes through here: stdout (``print_json``), report files, jsonb and
+    json parameters (``parity.pg.connect`` makes it psycopg's dumper). ``default`` turns a value of
+    another type into one this writes (as in :func:`json.dumps`); ``ensure_ascii=False`` writes
+    non-ASCII characters as they are; ``indent`` and ``sort_keys`` as in :func:`json.dumps`.
+
+    A value without Decimals is written by the standard library's C encoder (the same text, several
+    times faster: page commits and key sets are written this way); the first Decimal met hands the
+    whole value to the exact writer below.
     """
+    encoder = _encoder(default, ensure_ascii, separators, indent, sort_keys)
+    try:
+        return encoder.encode(value)
+    except _NeedsExact:
+        pass
+    except TypeError:
+        pass  # a key json refuses (a Decimal, a tuple): the writer below names it by its text
     parts: list[str] = []
-    _Writer(default, json.encoder.encode_basestring_ascii if ensure_ascii else _encode_unicode, separators).write(
-        value, parts
-    )
+    _Writer(
+        default,
+        json.encoder.encode_basestring_ascii if ensure_ascii else _encode_unicode,
+        separators,
+        indent,
+        sort_keys,
+    ).write(value, parts, 0)
     return "".join(parts)
 
 
 _encode_unicode = json.encoder.encode_basestring
 
 
+class _NeedsExact(Exception):
+    """The C encoder met a Decimal: the value is written by :class:`_Writer` instead."""
+
+
+def _plain(value: Any, default: Callable[[Any], Any] | None) -> Any:
+    """What a value of a type JSON lacks is written as (one rule for both writers)."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    if isinstance(value, Mapping):
+        return dict(value)
+    if default is not None:
+        return default(value)
+    raise TypeError(f"{type(value).__name__} has no JSON form")
+
+
+def _fast_default(default: Callable[[Any], Any] | None, value: Any) -> Any:
+    if isinstance(value, Decimal):
+        raise _NeedsExact
+    return _plain(value, default)
+
+
+@functools.lru_cache(maxsize=64)
+def _encoder(
+    default: Callable[[Any], Any] | None,
+    ensure_ascii: bool,
+    separators: tuple[str, str],
+    indent: int | None,
+    sort_keys: bool,
+) -> json.JSONEncoder:
+    # made once per set of options: json.dumps with options builds an encoder per call
+    return json.JSONEncoder(
+        default=functools.partial(_fast_default, default),
+        ensure_ascii=ensure_ascii,
+        separators=separators,
+        indent=indent,
+        sort_keys=sort_keys,
+    )
+
+
 class _Writer:
     def __init__(
-        self, default: Callable[[Any], Any] | None, encode: Callable[[str], str], separators: tuple[str, str]
+        self,
+        default: Callable[[Any], Any] | None,
+        encode: Callable[[str], str],
+        separators: tuple[str, str],
+        indent: int | None = None,
+        sort_keys: bool = False,
     ) -> None:
         self.default = default
         self.encode = encode
         self.item_separator, self.key_separator = separators
+        self.indent = indent
+        self.sort_keys = sort_keys
 
-    def write(self, value: Any, out: list[str]) -> None:
-        _write(value, out, self)
+    def write(self, value: Any, out: list[str], level: int) -> None:
+        """Append the JSON text of ``value`` (nested ``level`` deep) to ``out``."""
+        if value is None:
+            out.append("null")
+        elif value is True:
+            out.append("true")
+        elif value is False:
+            out.append("false")
+        elif isinstance(value, str):
+            out.append(self.encode(value))
+        elif isinstance(value, Decimal):
+            if not value.is_finite():
+                raise ValueError(f"{value} has no JSON form")
+            out.append(_decimal_text(value))
+        elif isinstance(value, int):
+            out.append(int.__repr__(value))
+        elif isinstance(value, float):
+            out.append(json.dumps(value))
+        elif isinstance(value, dict):
+            if not value:
+                out.append("{}")
+                return
+            items = sorted(value.items()) if self.sort_keys else value.items()
+            out.append("{")
+            for index, (key, item) in enumerate(items):
+                out.append(self._separator(index, level + 1))
+                out.append(self.encode(self._key(key)))
+                out.append(self.key_separator)
+                self.write(item, out, level + 1)
+            out.append(self._separator(-1, level))
+            out.append("}")
+        elif isinstance(value, list | tuple):
+            if not value:
+                out.append("[]")
+                return
+            out.append("[")
+            for index, item in enumerate(value):
+                out.append(self._separator(index, level + 1))
+                self.write(item, out, level + 1)
+            out.append(self._separator(-1, level))
+            out.append("]")
+        else:
+            self.write(_plain(value, self.default), out, level)
 
+    def _separator(self, index: int, level: int) -> str:
+        """Before item ``index`` (0: the first; -1: before the closing bracket), as json.dumps does."""
+        if self.indent is None:
+            return self.item_separator if index > 0 else ""
+        newline = "\n" + " " * (self.indent * level)
+        return (self.item_separator + newline) if index > 0 else newline
 
-_PLAIN = _Writer(None, _encode_string, (",", ":"))
-
-
-def _write(value: Any, out: list[str], how: _Writer = _PLAIN) -> None:
-    if value is None:
-        out.append("null")
-    elif value is True:
-        out.append("true")
-    elif value is False:
-        out.append("false")
-    elif isinstance(value, str):
-        out.append(how.encode(value))
-    elif isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"{value} has no JSON form")
-        out.append(_decimal_text(value))
-    elif isinstance(value, int):
-        out.append(str(value))
-    elif isinstance(value, float):
-        out.append(json.dumps(value))
-    elif isinstance(value, Mapping):
-        out.append("{")
-        for index, (key, item) in enumerate(value.items()):
-            if index:
-                out.append(how.item_separator)
-            out.append(how.encode(str(key)))
-            out.append(how.key_separator)
-            _write(item, out, how)
-        out.append("}")
-    elif isinstance(value, list | tuple | set | frozenset):
-        out.append("[")
-        for index, item in enumerate(sorted(value) if isinstance(value, set | frozenset) else value):
-            if index:
-                out.append(how.item_separator)
-            _write(item, out, how)
-        out.append("]")
-    elif how.default is not None:
-        _write(how.default(value), out, _Writer(None, how.encode, (how.item_separator, how.key_separator)))
-    else:
-        raise TypeError(f"{type(value).__name__} has no JSON form")
+    @staticmethod
+    def _key(key: Any) -> str:
+        """An object key as :func:`json.dumps` writes it (a Decimal exactly, anything else its text)."""
+        if isinstance(key, str):
+            return key
+        if key is True or key is False or key is None:
+            return json.dumps(key)
+        if isinstance(key, Decimal):
+            return _decimal_text(key)
+        if isinstance(key, int):
+            return int.__repr__(key)
+        if isinstance(key, float):
+            return json.dumps(key)
+        return str(key)
 
 
 def _decimal_text(value: Decimal) -> str:

@@ -17,12 +17,12 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
-from psycopg.types.json import set_json_loads
+from psycopg.types.json import set_json_dumps, set_json_loads
 
 from parity.canonical import WrongType
 from parity.config import EntityConfig, ParityConfig
 from parity.errors import ConfigError, PostgresError, PostgresRefusedValue, PostgresUnavailable
-from parity.jsontext import loads_exact
+from parity.jsontext import dumps_exact, loads_exact
 from parity.mapping import Key, Row, key_to_postgres, row_key
 
 _LIBPQ_VARS = ("PGHOST", "PGHOSTADDR", "PGSERVICE", "PGDATABASE", "PGPORT", "PGUSER")
@@ -135,7 +135,8 @@ def _row_json(data: str | bytes) -> Any:
 
 
 def connect(dsn: str, *, autocommit: bool = False, application_name: str = "parity") -> Connection:
-    """Open a connection whose JSON numbers decode as Decimal; PostgresError on failure."""
+    """Open a connection whose JSON numbers decode as Decimal and whose json/jsonb parameters are written
+    by :func:`~parity.jsontext.dumps_exact` (Decimals exact); PostgresError on failure."""
     try:
         conn: Connection = psycopg.connect(
             dsn, autocommit=autocommit, row_factory=dict_row, connect_timeout=10, application_name=application_name
@@ -157,6 +158,7 @@ def connect(dsn: str, *, autocommit: bool = False, application_name: str = "pari
             f"{_UNSHOWN} is not a valid PostgreSQL DSN (libpq cannot parse it); {_ENCODING_HINT}"
         ) from None
     set_json_loads(_row_json, conn)
+    set_json_dumps(dumps_exact, conn)
     return conn
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from parity.commands.common import config_from, print_json, require_tables, store_connection
+from parity.commands.common import config_from, print_json, require_tables, store_connection, write_report
 from parity.errors import InputError, ReconcileInterrupted
 from parity.pg import resolve_dsn
 from parity.reconciler import MIGRATIONS, runs_store
@@ -277,17 +277,7 @@ def _restore_signals(previous: dict[int, Any]) -> None:
 
 def _output(args: argparse.Namespace, report: dict[str, Any]) -> int:
     if args.report:
-        import json
-
-        from parity.commands.common import _default
-
-        path = Path(args.report)
-        tmp = path.with_name(path.name + ".tmp")
-        try:
-            tmp.write_text(json.dumps(report, default=_default, indent=2) + "\n", encoding="utf-8")
-            tmp.replace(path)
-        except OSError as exc:  # the folder went away or filled up during the run
-            raise InputError(f"--report {path}: cannot write it: {exc.strerror or exc}") from exc
+        write_report(Path(args.report), report)
     if args.json:
         print_json(report)
     else:

@@ -11,7 +11,6 @@ re-check). Re-checks and the final phase's candidates are decided by :func:`deci
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +22,7 @@ from parity.compare import Comparison, Discrepancy, Verdict, compare_canonical, 
 from parity.config import ColumnSpec, EntityConfig
 from parity.dynamo_json import Item
 from parity.errors import DecodeError
+from parity.jsontext import dumps_exact
 from parity.mapping import (
     Key,
     Row,
@@ -332,18 +332,16 @@ def _dead_item(entity: EntityConfig, key_attributes: Sequence[str], item: Item, 
 def _json_default(value: Any) -> Any:
     if isinstance(value, bytes | bytearray | memoryview):
         return base64.b64encode(bytes(value)).decode("ascii")
-    if isinstance(value, set | frozenset):
-        return sorted(value, key=repr)
-    return str(value)  # Decimal and anything else: its text
+    return str(value)  # anything else JSON lacks: its text
 
 
 def storable_text(value: Any) -> str:
     """JSON text of any decoded value, ASCII only (U+0000 spelled ``\\u0000``): PostgreSQL stores
     it in ``text`` and ``jsonb`` alike, and it reads back to the exact value."""
     try:
-        return json.dumps(value, default=_json_default, sort_keys=True, separators=(",", ":"))
-    except (RecursionError, ValueError) as exc:
-        return json.dumps(f"<not representable: {type(exc).__name__}>")
+        return dumps_exact(value, default=_json_default, sort_keys=True)
+    except (RecursionError, ValueError, TypeError) as exc:
+        return dumps_exact(f"<not representable: {type(exc).__name__}>")
 
 
 def storable_item(item: Item) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from parity.commands.common import config_from, print_json, store_connection
+from parity.commands.common import config_from, print_json, store_connection, write_report
 from parity.errors import InputError
 from parity.reconciler import MIGRATIONS
 from parity.reconciler.recheck import Rechecker, file_targets, open_targets
@@ -34,9 +34,7 @@ def run_recheck(args: argparse.Namespace) -> int:
     report = {"mode": "open" if args.open else "keys", **result.to_json()}
     log.info("targeted re-check finished", **report)
     if args.report:
-        import json
-
-        Path(args.report).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        write_report(Path(args.report), report)
     if args.json:
         print_json(report)
     else:

@@ -10,7 +10,6 @@ not at all: a resumed run never counts a page twice.
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +20,7 @@ from psycopg.types.json import Jsonb
 
 from parity.compare import Discrepancy
 from parity.errors import InputError
+from parity.jsontext import dumps_exact
 from parity.mapping import json_key_id
 from parity.pg import Connection, postgres_errors
 from parity.reconciler.page import DEAD_LETTER_SOURCE, DeadItem, Pending
@@ -217,10 +217,10 @@ def page_statement(
     params = {
         "run_id": run_id,
         "segment": segment,
-        "keys": json.dumps({e: k for e, k in keys.items() if k}),
+        "keys": dumps_exact({e: k for e, k in keys.items() if k}),
         "matched": matched_param({e: [json_key_id(k) for k in ks] for e, ks in matched.items()}),
-        "pending": json.dumps(pending_rows),
-        "dead": json.dumps([{"record_id": d.record_id, "reason": d.reason, "raw": d.raw} for d in dead]),
+        "pending": dumps_exact(pending_rows),
+        "dead": dumps_exact([{"record_id": d.record_id, "reason": d.reason, "raw": d.raw} for d in dead]),
         "dead_source": DEAD_LETTER_SOURCE,
         "seen_at": seen_at,
         "resolved_by": "reconcile",
@@ -238,7 +238,7 @@ def insert_keys(conn: Connection, store: Store, run_id: str, entity: str, keys: 
             "INSERT INTO {} (run_id, entity, key) SELECT %s, %s, k FROM jsonb_array_elements(%s::jsonb) AS k"
             " ON CONFLICT DO NOTHING"
         ).format(store.table("reconcile_keys")),
-        (run_id, entity, json.dumps(keys)),
+        (run_id, entity, dumps_exact(keys)),
     )
 
 

@@ -13,6 +13,7 @@ from parity.commands.common import config_from, print_json
 from parity.config import ParityConfig
 from parity.dynamo import client as dynamo_client
 from parity.errors import InputError
+from parity.jsontext import dumps_exact
 from parity.pg import connect, postgres_errors, resolve_dsn, table_identifier
 from parity.search.engine import (
     Hit,
@@ -133,10 +134,10 @@ def run(args: argparse.Namespace) -> int:
                 out["postgres"] = _hits(pg_hits)
                 out["equivalent"] = [(h.key, h.rank) for h in hits] == [(h.key, h.rank) for h in pg_hits]
             if args.json or args.batch is not None:
-                print(json.dumps(out, default=str), flush=True)
+                print_json(out)
             else:
                 for hit in out["results"]:
-                    print(f"{hit['rank']:<12} {json.dumps(hit['key'])}")
+                    print(f"{hit['rank']:<12} {dumps_exact(hit['key'], separators=(', ', ': '))}")
                 if not out["results"]:  # no match, or a campaign without sessions: say so, never nothing
                     print("0 results")
                 if conn is not None:

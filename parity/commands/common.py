@@ -6,10 +6,11 @@ import argparse
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from parity.config import ParityConfig, load_config
-from parity.errors import ConfigError
+from parity.errors import ConfigError, InputError
 from parity.jsontext import dumps_exact
 from parity.pg import Connection, connect, resolve_dsn, schema_tables, table_columns
 from parity.store import Store
@@ -65,20 +66,17 @@ def require_tables(conn: Connection, config: ParityConfig, source: str) -> None:
 
 def print_json(value: Any) -> None:
     """One JSON document on stdout: Decimals written digit for digit (never via float), datetimes ISO."""
-    sys.stdout.write(dumps_exact(value, default=_default, ensure_ascii=False, separators=(", ", ": ")))
+    sys.stdout.write(dumps_exact(value, ensure_ascii=False, separators=(", ", ": ")))
     sys.stdout.write("\n")
     sys.stdout.flush()
 
 
-def _default(value: Any) -> Any:
-    """For :func:`json.dumps` callers (the reconcile report file); print_json writes Decimals exactly itself."""
-    from datetime import date, datetime
-    from decimal import Decimal
-
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, set | frozenset | tuple):
-        return sorted(value) if isinstance(value, set | frozenset) else list(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+def write_report(path: Path, value: Any) -> None:
+    """``value`` as an indented JSON file (numbers exact, as :func:`print_json` writes them), replaced
+    whole: a reader never sees half a report. InputError when it cannot be written."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_text(dumps_exact(value, indent=2, separators=(",", ": ")) + "\n", encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:  # the folder went away or filled up during the run
+        raise InputError(f"--report {path}: cannot write it: {exc.strerror or exc}") from exc

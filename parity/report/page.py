@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
@@ -78,12 +77,16 @@ def values_html(kind: str, values: dict[str, Any], columns: tuple[str, ...] = ()
     return "".join(parts)
 
 
+def _key_text(key: dict[str, Any]) -> str:
+    return dumps_exact(key, ensure_ascii=False, sort_keys=True, separators=(", ", ": "))
+
+
 def discrepancy_table(items: tuple[OpenDiscrepancy, ...], table_id: str, *, notes: bool = False) -> str:
     """The discrepancies with both sides' values (and, for accepted ones, the note and who accepted)."""
     shown = items[:MAX_ROWS]
     rows = "".join(
         f"<tr><td>{escape(d.entity)}</td>"
-        f"<td><code>{escape(json.dumps(d.key, ensure_ascii=False, sort_keys=True, default=str))}</code></td>"
+        f"<td><code>{escape(_key_text(d.key))}</code></td>"
         f'<td><span class="kind" style="background:{KIND_COLOURS.get(d.kind, "#475569")}">{escape(d.kind)}</span></td>'
         f"<td>{values_html(d.kind, d.values, d.columns)}</td><td>{escape(d.detected_by)}</td>"
         + (f"<td>{escape(d.note or '')}<br><small>{escape(d.accepted_by or '')}</small></td>" if notes else "")

@@ -7,7 +7,6 @@ written once. Key ids are :func:`parity.mapping.json_key_id` of the contract's k
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -199,7 +198,7 @@ class DiscrepancyTable(StoreSchema):
 
 def matched_param(matched: Mapping[str, Sequence[str]]) -> str:
     """The ``matched`` parameter of :meth:`DiscrepancyTable.resolve_sql` (entities without ids dropped)."""
-    return json.dumps({entity: list(ids) for entity, ids in matched.items() if ids})
+    return dumps_exact({entity: list(ids) for entity, ids in matched.items() if ids})
 
 
 def discrepancy_json(r: Mapping[str, Any]) -> dict[str, Any]:

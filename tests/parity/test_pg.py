@@ -159,3 +159,18 @@ def test_fetch_rows_single_and_composite_keys(pg_dsn: str) -> None:
     assert {k: r["n"] for k, r in lrows.items()} == {(Decimal(1), "b"): "y", (Decimal(2), "a"): "z"}
     assert all(row_key(line, r) == k for k, r in lrows.items())
     conn.close()
+
+
+def test_json_parameters_are_written_exactly(pg_dsn: str) -> None:
+    """A connection's jsonb parameters go through parity's one encoder: 38 digits survive the round trip."""
+    from psycopg.types.json import Jsonb
+
+    digits = Decimal("1234567890123456789012345678901234567.8")
+    conn = connect(pg_dsn)
+    try:
+        row = conn.execute("SELECT %s::jsonb AS v", (Jsonb({"n": digits, "m": [Decimal("1.50")]}),)).fetchone()
+    finally:
+        conn.close()
+    assert row is not None
+    assert row["v"] == {"n": digits, "m": [Decimal("1.50")]}
+    assert str(row["v"]["n"]) == str(digits)
