@@ -9,6 +9,7 @@ versions, ``numword`` and the numeric hyphen parts) to ``simple`` (lower-cased, 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
@@ -36,6 +37,10 @@ _STEMMERS: dict[str, Any] = {
 }
 _STEMMER: Any = _STEMMERS["2.2.0"]
 _snowball = "2.2.0"
+# A Snowball stemmer keeps the word and its cursors on itself: two threads stemming at once (parity
+# serve's worker threads parsing documents and queries) corrupt each other's word, and the wrong stem
+# would stay in both caches. One word at a time; only memo misses take the lock.
+_STEM_LOCK = threading.Lock()
 
 
 def use_snowball(release: str) -> bool:
@@ -59,7 +64,8 @@ TsVector = dict[str, list[int]]
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """The english_stem dictionary's answer for a lower-cased word that is not a stop word."""
-    return str(_STEMMER.stemWord(word))
+    with _STEM_LOCK:
+        return str(_STEMMER.stemWord(word))
 
 
 def lower(text: str) -> str:

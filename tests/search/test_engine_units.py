@@ -4,6 +4,8 @@ a 50-session campaign in one page; the real Query runs in test_command.py."""
 
 from __future__ import annotations
 
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -11,6 +13,7 @@ import pytest
 from parity.config import ParityConfig, load_config
 from parity.errors import InputError
 from parity.local.example import config_toml
+from parity.search import lexize
 from parity.search.engine import parse_query, query_items, query_request, rank_items, rank_text, search_config
 from parity.search.rank import f4
 from parity.search.tsquery import positive_terms, websearch_to_tsquery
@@ -153,3 +156,23 @@ def test_lexemes_of_a_session_and_of_its_item_agree(config: ParityConfig) -> Non
         lexemes = session_lexemes(config, values)
         assert lexemes == item_lexemes(config, session.item())
         assert lexemes and lexemes == sorted(set(lexemes))
+
+
+def test_threads_stemming_at_once_get_the_stems_one_thread_gets() -> None:
+    """parity serve parses documents and queries on worker threads, and a Snowball stemmer keeps its word
+    on itself: unguarded, words stemmed at once came back as each other's stems or raised IndexError."""
+    from tests.search.test_oracle import _prose
+
+    words = sorted({w.lower() for p in _prose() for w in p.split() if w.isalpha()})
+    assert len(words) > 2000
+    alone = {w: lexize._STEMMER.stemWord(w) for w in words}
+    lexize.stem.cache_clear()
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible: the race shows within one pass
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            together = dict(zip(words, pool.map(lexize.stem, words), strict=True))
+    finally:
+        sys.setswitchinterval(interval)
+        lexize.stem.cache_clear()
+    assert together == alone
