@@ -83,13 +83,21 @@ def test_real_prose_agrees_with_postgres(pg_admin_dsn: str) -> None:
     assert not bad, f"{len(bad)} of {len(pairs)} disagree:\n{_report(bad)}"
 
 
-def test_rank_order_over_a_campaign_sized_corpus(pg_admin_dsn: str) -> None:
+def campaign_corpus() -> tuple[list[str], list[str]]:
+    """The campaign-sized corpus: 50 paragraphs of Python's documentation (cut at 600 characters) and
+    the 400 queries asked of them (200 of their words, 200 generated from them). ``parity serve``'s
+    test asks the same queries of the same documents over HTTP."""
     rng = random.Random(5)
     paragraphs = _prose()
     documents = [rng.choice(paragraphs)[:600] for _ in range(50)]
     words = " ".join(documents).split()
     queries = [" ".join(rng.choice(words) for _ in range(rng.randint(1, 3))) for _ in range(200)]
     queries += [generate_query(rng, rng.choice(documents)) for _ in range(200)]
+    return documents, queries
+
+
+def test_rank_order_over_a_campaign_sized_corpus(pg_admin_dsn: str) -> None:
+    documents, queries = campaign_corpus()
     bad = check_rank_order(pg_admin_dsn, documents, queries)
     assert not bad, f"{len(bad)} of {len(queries)} orders differ: {bad[:5]}"
 

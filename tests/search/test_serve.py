@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import random
 import signal
 import socket
 import subprocess
@@ -31,9 +30,8 @@ from parity.local.example import Session, generate, write_dynamodb, write_postgr
 from parity.search.engine import search_postgres
 from parity.search.rank import f4
 from tests.conftest import ExampleEnv
-from tests.search.oracle import generate_query
 from tests.search.test_command import QUERIES, follow_server
-from tests.search.test_oracle import _prose
+from tests.search.test_oracle import campaign_corpus
 from tests.threads import Worker
 
 
@@ -91,12 +89,12 @@ def serve(config_path: Path, log: Path, *extra: str, env: dict[str, str] | None 
 
 
 def _seed(env: ExampleEnv) -> tuple[str, list[Session]]:
-    """One 50-session campaign whose summaries are Python's documentation (text nobody here wrote)."""
+    """One 50-session campaign whose summaries are the oracle's campaign-sized corpus (Python's
+    documentation: text nobody here wrote)."""
     follow_server(env)
-    rng = random.Random(5)
-    paragraphs = _prose()
+    documents, _queries = campaign_corpus()
     campaign = generate(1, 50, seed=13)[0]
-    sessions = [replace(s, summary=rng.choice(paragraphs)[:600]) for s in campaign.sessions]
+    sessions = [replace(s, summary=d) for s, d in zip(campaign.sessions, documents, strict=True)]
     sessions[3] = replace(sessions[3], metadata=None)
     sessions[4] = replace(sessions[4], summary=None)
     write_postgres(env.conn, [campaign, *sessions])
@@ -116,11 +114,8 @@ def served_env(example_env: ExampleEnv, tmp_path: Path) -> Iterator[tuple[Exampl
 def test_every_oracle_query_answers_what_postgresql_answers(
     served_env: tuple[ExampleEnv, Served, str, list[Session]],
 ) -> None:
-    env, served, campaign, sessions = served_env
-    rng = random.Random(5)
-    words = " ".join(s.summary or "" for s in sessions).split()
-    queries = [" ".join(rng.choice(words) for _ in range(rng.randint(1, 3))) for _ in range(60)]
-    queries += [generate_query(rng, rng.choice(sessions).summary or "x") for _ in range(60)]
+    env, served, campaign, _sessions = served_env
+    _documents, queries = campaign_corpus()  # every query the oracle asks of these documents
     queries += QUERIES
     config = load_config(env.config_path)
     expected = {q: search_postgres(config, env.conn, campaign, q) for q in queries}
@@ -128,9 +123,10 @@ def test_every_oracle_query_answers_what_postgresql_answers(
     def ask(query: str) -> tuple[str, int, Any]:
         return (query, *served.get(f"/v1/campaigns/{campaign}/search", q=query))
 
-    with ThreadPoolExecutor(8) as pool:  # concurrent requests: the cache and the client are shared
+    with ThreadPoolExecutor(16) as pool:  # concurrent requests: the cache and the client are shared
         answers = list(pool.map(ask, queries))
-    found = 0
+    assert len(answers) == len(queries) > 400
+    found = with_results = 0
     for query, status, body in answers:
         if not query.strip():
             assert status == 400
@@ -140,7 +136,9 @@ def test_every_oracle_query_answers_what_postgresql_answers(
         got = [(r["key"], f4(r["rank"])) for r in body["results"]]
         assert got == [(h.key, h.rank) for h in expected[query]], query
         found += len(got)
-    assert found > 200  # the queries find sessions: equal answers are not two empty lists
+        with_results += bool(got)
+    # the queries find sessions (199 of them, 1,105 results): equal answers are not mostly two empty lists
+    assert with_results > 150 and found > 800, (with_results, found)
 
     status, body = served.get(f"/v1/campaigns/{campaign}/search", q="launch review", limit=2)
     assert status == 200 and len(body["results"]) <= 2
