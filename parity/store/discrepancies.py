@@ -35,9 +35,13 @@ class DiscrepancyTable(StoreSchema):
     ) -> int:
         """Upsert discrepancies (one row per entity and key); returns how many were written.
 
-        The values each store held are refreshed from this check (kept when it brought none). An
-        accepted discrepancy stays accepted while its kind and values are those that were accepted;
-        when they change, the checker that saw it reopens it.
+        ``detected_by`` and ``first_seen`` name who found the discrepancy first and when: a later
+        sighting by any checker keeps them (the reconciler re-finding what the stream checker found
+        is still the stream checker's find); only a discrepancy that was resolved and is found again
+        starts over with this checker. The values each store held are refreshed from this check
+        (kept when it brought none). An accepted discrepancy stays accepted while its kind and
+        values are those that were accepted; when they change, the checker that saw it reopens it
+        (the status history names that checker: ``parity.actor``, read by the store's trigger).
         """
         found = list(found)
         rows = [
@@ -60,7 +64,8 @@ class DiscrepancyTable(StoreSchema):
             "INSERT INTO {} AS d (entity, key_id, key, kind, columns, detected_by, first_seen, last_seen, observed,"
             " status) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 'open')"
             " ON CONFLICT (entity, key_id) DO UPDATE SET"
-            "  kind = EXCLUDED.kind, columns = EXCLUDED.columns, detected_by = EXCLUDED.detected_by,"
+            "  kind = EXCLUDED.kind, columns = EXCLUDED.columns,"
+            "  detected_by = CASE WHEN d.status = 'resolved' THEN EXCLUDED.detected_by ELSE d.detected_by END,"
             "  last_seen = GREATEST(d.last_seen, EXCLUDED.last_seen),"
             "  first_seen = CASE WHEN d.status = 'resolved' THEN EXCLUDED.first_seen ELSE d.first_seen END,"
             "  observed = COALESCE(EXCLUDED.observed, d.observed),"
@@ -68,8 +73,13 @@ class DiscrepancyTable(StoreSchema):
             "   AND (EXCLUDED.observed IS NULL OR EXCLUDED.observed = d.observed) THEN 'accepted' ELSE 'open' END,"
             "  resolved_at = NULL, resolved_by = NULL"
         ).format(self.table("discrepancies"))
+        # session-wide, not transaction-local: callers record in autocommit mode too. Cleared after;
+        # left set only by a failed upsert, where the next recording or a reopen by hand sets its own.
+        actor = "SELECT set_config('parity.actor', %s, false)"
         with postgres_errors("recording discrepancies"), conn.cursor() as cur:
+            cur.execute(actor, (detected_by,))
             cur.executemany(query, rows)
+            cur.execute(actor, ("",))
         for d in found:
             _log.debug("discrepancy", detected_by=detected_by, values=d.values, **d.to_json())
         return len(rows)

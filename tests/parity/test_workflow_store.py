@@ -34,7 +34,49 @@ def test_values_are_kept_and_refreshed_by_a_later_check(pg_conn: Connection) -> 
     store.record_discrepancies(pg_conn, [_mismatch("new 2")], "reconcile", NOW + timedelta(seconds=2))
     found = _only(store, pg_conn)
     assert found["values"] == {"name": {"dynamodb": "new 2", "postgres": "old"}}
-    assert (found["detected_by"], found["status"], found["note"]) == ("reconcile", "open", None)
+    # found by the stream checker first: the reconciler seeing it again does not make it its find
+    assert (found["detected_by"], found["status"], found["note"]) == ("stream", "open", None)
+    assert found["first_seen"] == NOW.isoformat()
+
+
+def test_found_by_is_who_found_it_first_until_it_is_resolved(pg_conn: Connection) -> None:
+    store = Store("parity")
+    store.migrate(pg_conn)
+    store.record_discrepancies(pg_conn, [_mismatch("x")], "stream", NOW)
+    # the reconciler finds the same key again, and again with another kind: still the stream's find
+    store.record_discrepancies(pg_conn, [_mismatch("y")], "reconcile", NOW + timedelta(minutes=1))
+    gone = Discrepancy("session", KEY, Verdict.MISSING_IN_DYNAMODB, (), {"postgres": {"id": "a"}})
+    store.record_discrepancies(pg_conn, [gone], "reconcile", NOW + timedelta(minutes=2))
+    found = _only(store, pg_conn)
+    assert (found["detected_by"], found["first_seen"], found["kind"]) == (
+        "stream",
+        NOW.isoformat(),
+        "missing_in_dynamodb",
+    )
+    # accepted, then reopened by the reconciler seeing new values: found by stream, reopened by reconcile
+    workflow.accept(pg_conn, store, "session", KEY, "known", "ana", NOW + timedelta(minutes=3))
+    store.record_discrepancies(pg_conn, [_mismatch("z")], "reconcile", NOW + timedelta(minutes=4))
+    found = _only(store, pg_conn)
+    assert (found["status"], found["detected_by"]) == ("open", "stream")
+    # resolved, then found again: a new discrepancy, whoever finds it now found it first
+    store.resolve(pg_conn, "session", [KEY], "stream", NOW + timedelta(minutes=5))
+    store.record_discrepancies(pg_conn, [_mismatch("w")], "reconcile", NOW + timedelta(minutes=6))
+    store.record_discrepancies(pg_conn, [_mismatch("w")], "stream", NOW + timedelta(minutes=7))
+    found = _only(store, pg_conn)
+    later = (NOW + timedelta(minutes=6)).isoformat()
+    assert (found["status"], found["detected_by"], found["first_seen"]) == ("open", "reconcile", later)
+    pg_conn.commit()
+    history = [(e["status"], e["by"]) for e in workflow.status_history(pg_conn, store)]
+    assert history == [
+        ("open", "stream"),
+        ("accepted", "ana"),
+        ("open", "reconcile"),  # the checker that reopened it, not the one that found it
+        ("resolved", "stream"),
+        ("open", "reconcile"),
+    ]
+    # the reopening checker's name does not outlive its recording
+    setting = pg_conn.execute("SELECT current_setting('parity.actor', true) AS v").fetchone()
+    assert setting is not None and not setting["v"]
 
 
 def test_accepted_stays_accepted_until_its_values_change(pg_conn: Connection) -> None:
