@@ -75,6 +75,12 @@ def test_demo_runs_to_the_end_and_leaves_nothing_running(tmp_path: Path) -> None
     assert "replay plan (dry run):" in dry_run and "run again with --apply" in dry_run
     applied, _, final = after.partition("final compare")
     assert "row(s) written" in applied and "undo with: parity replay --undo r" in applied
+    # the plan is printed once: the apply lists only what the dry run did not (the deletes and conflicts)
+    planned = dry_run.partition("dry run (parity replay)")[2]
+    entries = re.compile(r"^  (?:insert|update|delete|skip) .*$", re.M)
+    assert entries.findall(planned) and entries.findall(applied)
+    assert not set(entries.findall(planned)) & set(entries.findall(applied)), applied
+    assert "change(s) written as the dry run above listed them" in applied and "  delete  session" in applied
     # the workflow: values under each finding, one known difference accepted, the gate before and after
     assert 'name: dynamodb="' in out and "accepted 1 discrepancy (by demo)" in out
     before_fix, _, _ = out.partition("fix: replay")

@@ -92,6 +92,47 @@ def _parity(*args: str) -> int:
     return main(list(args))
 
 
+def _captured(*args: str) -> tuple[int, str]:
+    """Run a parity command in-process; (its exit code, what it printed on stdout)."""
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = _parity(*args)
+    return code, out.getvalue()
+
+
+def _entries(listing: str) -> list[list[str]]:
+    """A plan listing in blocks: an entry (a line indented two spaces) with its detail lines
+    (indented further); every other line is a block of its own."""
+    blocks: list[list[str]] = []
+    for line in listing.splitlines():
+        if line.startswith("   ") and blocks and blocks[-1][0].startswith("  "):
+            blocks[-1].append(line)
+        else:
+            blocks.append([line])
+    return blocks
+
+
+def not_listed_before(dry_run: str, applied: str) -> str:
+    """What ``replay --apply`` printed, without the entries the dry run above listed already, word
+    for word (one line says how many): the plan is shown once, the apply adds what changed."""
+    shown = {tuple(block) for block in _entries(dry_run) if block[0].startswith("  ")}
+    lines: list[str] = []
+    repeated, at = 0, 0
+    for block in _entries(applied):
+        if block[0].startswith("  ") and tuple(block) in shown:
+            repeated, at = repeated + 1, at if repeated else len(lines)  # the note goes where the first was
+            continue
+        lines.extend(block)
+    if repeated:
+        lines.insert(
+            at, f"  ({repeated} change(s) written as the dry run above listed them; only the others are shown here)"
+        )
+    return "\n".join(lines)
+
+
 def _served_search(cfg: list[str], campaign: str, query: str) -> str:
     """Start ``parity serve`` on a free port, ask it the demo's search, stop it (SIGTERM): the JSON it answered."""
     import socket
@@ -415,14 +456,16 @@ def _demo(
     )
     _step(8, "fix: replay DynamoDB-only writes into PostgreSQL (also the rollback rehearsal)")
     _say("dry run (parity replay): what would be written, nothing is")
-    _parity("replay", *cfg)
+    _, dry_run = _captured("replay", *cfg)
+    _say(dry_run.rstrip("\n"))
     _say()
     _say("The wrong-name writes reached PostgreSQL with the same version as DynamoDB's: a conflict, which replay")
     _say("leaves to a human by default. This rehearsal takes DynamoDB's value (--include-conflicts) and carries")
     _say("the DynamoDB-only deletes over too (--include-deletes); rows newer in PostgreSQL are never touched,")
     _say("and neither is the accepted discrepancy.")
     _say("apply (parity replay --apply --include-deletes --include-conflicts):")
-    _parity("replay", *cfg, "--apply", "--include-deletes", "--include-conflicts")
+    _, applied = _captured("replay", *cfg, "--apply", "--include-deletes", "--include-conflicts")
+    _say(not_listed_before(dry_run, applied))
     _step(9, "final compare (parity reconcile): all fixed but the accepted one")
     _parity("reconcile", *cfg, "--segments", "4")
     _step(10, "the cutover gate (parity gate): accepted differences count as matched")
