@@ -14,15 +14,27 @@ serialised (a round trip costs 2 x delay, like a real network). ``round_trips`` 
 bursts (a client chunk after server output), a fair stand-in for protocol round trips.
 
 Run standalone: ``python bench/latency_proxy.py UPSTREAM --delay-ms 1 [--port 0]``.
+
+:class:`ProxyProcess` runs the same proxy in its own process: a benchmark of a client whose own
+CPU counts (many requests in flight) then pays none of the proxy's threads in its interpreter,
+as it pays nothing for a real network, and :func:`cpu_seconds` tells each process's CPU apart::
+
+    with ProxyProcess("127.0.0.1:5000", delay_ms=10) as proxy:
+        ...                       # talk to 127.0.0.1:proxy.port
+        proxy.stats()             # {"round_trips": ..., "connections": ...}
+        cpu_seconds(proxy.pid)    # the proxy's own CPU so far
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import queue
 import socket
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -200,13 +212,73 @@ class _Pair:
                 self._registry.remove(sock)
 
 
+def cpu_seconds(pid: int | None = None) -> float:
+    """User plus system CPU seconds a process (default: this one, all its threads) has used so far."""
+    if pid is None:
+        times = os.times()
+        return times.user + times.system
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class ProxyProcess:
+    """A :class:`LatencyProxy` in a child process (``main --control``); its counters over a pipe."""
+
+    def __init__(self, upstream: str, *, delay_ms: float = 1.0) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, __file__, upstream, "--delay-ms", str(delay_ms), "--control"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self._process.stdin is not None and self._process.stdout is not None
+        self._stdin, self._stdout = self._process.stdin, self._process.stdout
+        self.port = int(self._stdout.readline())
+        self.pid = self._process.pid
+
+    def stats(self) -> dict[str, int]:
+        """The proxy's counters: ``round_trips`` (request bursts) and ``connections``."""
+        self._stdin.write("stats\n")
+        self._stdin.flush()
+        return dict(json.loads(self._stdout.readline()))
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._stdin.close()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+    def __enter__(self) -> ProxyProcess:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("upstream", help="host:port or a Unix socket path (or its directory)")
     parser.add_argument("--delay-ms", type=float, default=1.0, help="one-way delay (default 1 ms)")
     parser.add_argument("--port", type=int, default=0, help="listen port on 127.0.0.1 (default any)")
+    parser.add_argument(
+        "--control",
+        action="store_true",
+        help="print the port alone, answer 'stats' on stdin with the counters as JSON, stop at end of input",
+    )
     args = parser.parse_args()
     with LatencyProxy(args.upstream, delay_ms=args.delay_ms, port=args.port) as proxy:
+        if args.control:
+            print(proxy.port, flush=True)
+            for line in sys.stdin:
+                if line.strip() == "stats":
+                    print(json.dumps({"round_trips": proxy.round_trips, "connections": proxy.connections}), flush=True)
+            return
         print(f"listening on 127.0.0.1:{proxy.port} -> {args.upstream} (+{args.delay_ms} ms each way)", flush=True)
         try:
             while True:

@@ -29,9 +29,11 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -39,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 import boto3  # noqa: E402
 import botocore.config  # noqa: E402
 
-from bench.latency_proxy import LatencyProxy  # noqa: E402
+from bench.latency_proxy import LatencyProxy, ProxyProcess, cpu_seconds  # noqa: E402
 from parity.cli import main as parity_main  # noqa: E402
 from parity.compare import Discrepancy, Verdict, compare  # noqa: E402
 from parity.config import load_config  # noqa: E402
@@ -59,10 +61,54 @@ from parity.store import Store  # noqa: E402
 from parity.telemetry import configure_logging  # noqa: E402
 
 LABELS = ("naive", "parity", "batch")
+T = TypeVar("T")
 
 
 def log(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One timed run: wall seconds, DynamoDB requests, CPU seconds of each process, load before/after."""
+
+    wall: float
+    requests: int
+    cpu_client: float  # this process: the script, or parity (its boto3 clients, PostgreSQL driver, logic)
+    cpu_moto: float
+    cpu_proxy: float
+    load: tuple[float, float]
+
+    def line(self, items: int) -> str:
+        keys = max(1, items)
+        return (
+            f"{self.wall:7.1f} s = {items / self.wall:7,.0f} keys/s (load {self.load[0]:.1f} -> {self.load[1]:.1f})\n"
+            f"      per key: {self.requests / keys:.3f} DynamoDB requests; CPU ms: client"
+            f" {1000 * self.cpu_client / keys:.2f}, moto {1000 * self.cpu_moto / keys:.2f},"
+            f" proxy {1000 * self.cpu_proxy / keys:.2f}"
+        )
+
+
+class Meter:
+    """Measures a run: the proxy's request count and the CPU of this process, moto's and the proxy's."""
+
+    def __init__(self, proxy: ProxyProcess | LatencyProxy, moto_pid: int) -> None:
+        self.proxy, self.moto_pid = proxy, moto_pid
+
+    def _sample(self) -> tuple[float, int, float, float, float]:
+        if isinstance(self.proxy, ProxyProcess):
+            round_trips, proxy_cpu = self.proxy.stats()["round_trips"], cpu_seconds(self.proxy.pid)
+        else:  # in this process: its CPU is counted as the client's
+            round_trips, proxy_cpu = self.proxy.round_trips, 0.0
+        return (time.perf_counter(), round_trips, cpu_seconds(), cpu_seconds(self.moto_pid), proxy_cpu)
+
+    def run(self, work: Callable[[], T]) -> tuple[T, Measured]:
+        load = os.getloadavg()[0]
+        before = self._sample()
+        result = work()
+        after = self._sample()
+        wall, requests, client, moto, proxy = (a - b for a, b in zip(after, before, strict=True))
+        return result, Measured(wall, int(requests), client, moto, proxy, (load, os.getloadavg()[0]))
 
 
 def damage(dynamodb: Any, table: str, sessions: list[Session]) -> None:
@@ -130,6 +176,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--keys", type=int, default=5_000)
     parser.add_argument("--delay-ms", type=float, default=10.0, help="one-way delay to DynamoDB (default 10)")
+    parser.add_argument(
+        "--proxy-in-process",
+        action="store_true",
+        help="run the latency proxy on threads of this process (its CPU then counts as the client's)",
+    )
     args = parser.parse_args()
     configure_logging(level="error")
     for name, value in LOCAL_AWS_ENV.items():
@@ -146,7 +197,15 @@ def main() -> None:
             create_postgres_tables(conn)
             write_postgres(conn, sessions)  # type: ignore[arg-type]
         upstream = moto.endpoint_url.removeprefix("http://")
-        with LatencyProxy(upstream, delay_ms=args.delay_ms) as proxy:
+        # the proxy runs in its own process, as the network is not in the client's: its threads (four per
+        # connection, and moto's server makes boto3 open one per request) would otherwise share the
+        # interpreter, and the CPU, of the client being timed
+        proxied: ProxyProcess | LatencyProxy
+        if args.proxy_in_process:  # as before 2026-11-30 08:30 UTC, to compare
+            proxied = LatencyProxy(upstream, delay_ms=args.delay_ms).start()
+        else:
+            proxied = ProxyProcess(upstream, delay_ms=args.delay_ms)
+        with proxied as proxy:
             far = f"http://127.0.0.1:{proxy.port}"
             configs: dict[str, Path] = {}
             for label in LABELS:
@@ -184,29 +243,20 @@ def main() -> None:
                 region_name="us-east-1",
                 config=botocore.config.Config(read_timeout=10, retries={"max_attempts": 5, "mode": "standard"}),
             )
-            started = time.perf_counter()
-            naive_n = naive(config, far_client, pg.dsn, "parity_naive")
-            naive_s = time.perf_counter() - started
+            meter = Meter(proxy, moto.process.pid)
+            naive_n, naive_m = meter.run(lambda: naive(config, far_client, pg.dsn, "parity_naive"))
+            print(f"  (a) naive  GetItem+PutItem per key: {naive_n:>6,} items in {naive_m.line(naive_n)}")
+            summary, parity_m = meter.run(lambda: parity_repair(configs["parity"]))
             print(
-                f"  (a) naive  GetItem+PutItem per key: {naive_n:>6,} items in {naive_s:7.1f} s ="
-                f" {naive_n / naive_s:7,.0f} keys/s"
-            )
-            started = time.perf_counter()
-            summary = parity_repair(configs["parity"])
-            parity_s = time.perf_counter() - started
-            print(
-                f"  (b) parity repair --apply:          {summary['applied']:>6,} items in {parity_s:7.1f} s ="
-                f" {summary['applied'] / parity_s:7,.0f} keys/s  ({summary['puts']} put, {summary['updates']} updated,"
+                f"  (b) parity repair --apply:          {summary['applied']:>6,} items in"
+                f" {parity_m.line(summary['applied'])}\n      ({summary['puts']} put, {summary['updates']} updated,"
                 f" journalled, {summary['resolved']} resolved, {summary['write_units']} WCU)"
             )
-            started = time.perf_counter()
-            batch = parity_repair(configs["batch"], "--batch-puts")
-            batch_s = time.perf_counter() - started
-            print(
-                f"  (c) parity repair --apply --batch-puts: {batch['applied']:>6,} items in {batch_s:7.1f} s ="
-                f" {batch['applied'] / batch_s:7,.0f} keys/s"
-            )
-            print(f"  (b)/(a) speed {naive_s / parity_s:5.1f}x   (c)/(a) speed {naive_s / batch_s:5.1f}x")
+            batch, batch_m = meter.run(lambda: parity_repair(configs["batch"], "--batch-puts"))
+            done = batch["applied"]
+            print(f"  (c) parity repair --apply --batch-puts: {done:>6,} items in {batch_m.line(done)}")
+            speed_b, speed_c = naive_m.wall / parity_m.wall, naive_m.wall / batch_m.wall
+            print(f"  (b)/(a) speed {speed_b:5.1f}x   (c)/(a) speed {speed_c:5.1f}x")
         load = os.getloadavg()
         print(f"  load after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
         for label in LABELS:
