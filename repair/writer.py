@@ -8,7 +8,8 @@
   conditional on the item still holding what the plan judged: the version attribute as read (or
   still absent), or, for an entity without a version column, every mapped attribute as read. A
   write the app made since fails the condition and is judged again, never overwritten;
-- every write returns the whole item as it was (``ReturnValues=ALL_OLD``) for the journal;
+- an update or delete returns the whole item as it was (``ReturnValues=ALL_OLD``) for the journal;
+  a put's before image is "no item", which its condition guarantees;
 - ``ProvisionedThroughputExceededException``, ``ThrottlingException`` and unprocessed batch items
   are retried with exponential backoff and full jitter; ``--max-wcu`` caps the write capacity
   units spent per second (estimated from item sizes, 1 WCU per started KB).
@@ -110,9 +111,11 @@ class Writer:
     # --- writes ----------------------------------------------------------------------------------
 
     def put(self, item: Item, schema: Sequence[str]) -> Written:
-        """Put ``item`` where no item is (ConditionFailed when one appeared)."""
+        """Put ``item`` where no item is (ConditionFailed when one appeared). The before image is
+        None by the condition itself, so nothing is asked back (``ReturnValues`` would only make the
+        service read and send an answer the condition already gives)."""
         names = {"#k": schema[0]}
-        answer = self.call(
+        self.call(
             "PutItem",
             item_units(item),
             lambda: self.dynamodb.put_item(
@@ -120,10 +123,9 @@ class Writer:
                 Item=dict(item),
                 ConditionExpression="attribute_not_exists(#k)",
                 ExpressionAttributeNames=names,
-                ReturnValues="ALL_OLD",
             ),
         )
-        return Written(answer.get("Attributes") or None, dict(item))
+        return Written(None, dict(item))
 
     def update(
         self,
