@@ -18,7 +18,7 @@ from psycopg.types.json import Jsonb
 
 from parity.consumer.jsonsafe import json_safe
 from parity.consumer.upsert import upsert_sql
-from parity.pg import Connection, postgres_errors
+from parity.pg import Connection, execute_many, postgres_errors
 from parity.store import Store
 from parity.stream.records import ChangeRecord, EventName, Source
 
@@ -127,8 +127,7 @@ def upsert(
         )
         for p in rows
     ]
-    with postgres_errors("saving pending re-checks"), conn.cursor() as cur:
-        cur.executemany(query, params)
+    execute_many(conn, query, params, "saving pending re-checks")
 
 
 def take_due(conn: Connection, store: Store, now: datetime, limit: int) -> list[PendingEntry]:

@@ -56,7 +56,7 @@ LOG_LEVEL_HELP = "debug, info, warning or error (default: info, or PARITY_LOG_LE
 
 # The apps that keep tables of their own in the store, each with a ``migrations`` folder. Every command
 # applies all of them (the core knows none): whichever command runs first, the store is complete.
-APP_MIGRATIONS = ("parity.consumer", "parity.reconciler", "parity.rollback", "parity.repair")
+APP_MIGRATIONS = ("parity.consumer", "parity.reconciler")
 
 
 #: third-party module -> the extra that installs it: a command whose module needs one that is missing

@@ -175,6 +175,15 @@ def postgres_errors(what: str, dsn: str = "") -> Iterator[None]:
         raise PostgresError(f"{what}: {_scrub_text(str(exc), dsn)}") from exc
 
 
+def execute_many(conn: Connection, query: sql.Composed, rows: Sequence[Sequence[Any]], what: str) -> None:
+    """Run ``query`` once per row of ``rows`` (psycopg pipelines them), nothing when there are
+    none; errors mapped as in :func:`postgres_errors` with ``what``. The caller owns the transaction."""
+    if not rows:
+        return
+    with postgres_errors(what), conn.cursor() as cur:
+        cur.executemany(query, rows)
+
+
 def table_identifier(entity: EntityConfig) -> sql.Composed:
     return sql.SQL("{}.{}").format(sql.Identifier(entity.schema_name), sql.Identifier(entity.table_name))
 

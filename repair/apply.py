@@ -13,7 +13,6 @@ item as the run left it, and the discrepancies of those that now match are resol
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -24,14 +23,15 @@ from parity.compare import compare
 from parity.config import EntityConfig, ParityConfig
 from parity.dynamo_json import Item
 from parity.errors import ConditionFailed, Interrupted, Unbuildable
+from parity.journal import RunKind, finish_run, journalled_run
 from parity.mapping import Key, key_id
 from parity.pg import Connection
 from parity.repair.build import Built, build_item
-from parity.repair.journal import JournalEntry, fail_run, finish_run, journal, start_run
+from parity.repair.journal import storable
 from parity.repair.plan import Action, decide
 from parity.repair.planner import Plan, RepairOptions, Step, judge, read_rows
 from parity.repair.writer import BATCH_WRITE, Writer, Written
-from parity.store import Store
+from parity.store import JournalEntry, Store
 from parity.telemetry import get_logger, meter
 
 log = get_logger("repair.apply")
@@ -41,11 +41,8 @@ _items_counter = meter("repair").create_counter(
 )
 _RETRIES = 3  # rounds of judging again after a failed condition
 
-
-def new_run_id(now: datetime | None = None) -> str:
-    """A readable, unique run id: ``p20261130T061205Z-3fa9``."""
-    moment = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
-    return f"p{moment}-{secrets.token_hex(2)}"
+REPAIR = RunKind("repair", "p")
+new_run_id = REPAIR.new_run_id
 
 
 @dataclass
@@ -96,7 +93,6 @@ def apply_plan(
     before each chunk (SIGTERM): the chunk in hand is finished and journalled, then
     :class:`~parity.errors.Interrupted` ends the run, which is marked ``interrupted``."""
     result = Applied(run_id)
-    conn.commit()
     recorded = {
         "include_deletes": options.include_deletes,
         "entities": list(options.entities),
@@ -105,31 +101,25 @@ def apply_plan(
         "batch_puts": settings.batch_puts,
         "concurrency": settings.concurrency,
     }
-    start_run(conn, store, run_id, recorded)
     entities = {e.name: e for e in config.entity}
     changes = plan.changes
-    try:
-        with ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="repair") as pool:
-            for start in range(0, len(changes), settings.chunk):
-                if should_stop():
-                    raise Interrupted(
-                        f"repair run {run_id} stopped after {result.applied} of {len(changes)} write(s);"
-                        " every write made is journalled",
-                        hint="run parity repair --apply again to finish (it plans from the current state)",
-                    )
-                chunk = changes[start : start + settings.chunk]
-                _apply_chunk(
-                    conn, store, dynamodb, pool, writer, config, entities, schema, chunk, options, settings, result
+    with (
+        journalled_run(conn, store, REPAIR, run_id, recorded),
+        ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="repair") as pool,
+    ):
+        for start in range(0, len(changes), settings.chunk):
+            if should_stop():
+                raise Interrupted(
+                    f"repair run {run_id} stopped after {result.applied} of {len(changes)} write(s);"
+                    " every write made is journalled",
+                    hint="run parity repair --apply again to finish (it plans from the current state)",
                 )
-                if progress is not None:
-                    progress(min(start + settings.chunk, len(changes)), len(changes))
-    except BaseException as exc:
-        try:
-            status = "interrupted" if isinstance(exc, Interrupted | KeyboardInterrupt) else "failed"
-            fail_run(conn, store, run_id, str(exc).splitlines()[0] if str(exc) else type(exc).__name__, status)
-        except Exception:  # the connection may be what failed; the original error is what matters
-            log.warning("could not mark the repair run failed", run_id=run_id)
-        raise
+            chunk = changes[start : start + settings.chunk]
+            _apply_chunk(
+                conn, store, dynamodb, pool, writer, config, entities, schema, chunk, options, settings, result
+            )
+            if progress is not None:
+                progress(min(start + settings.chunk, len(changes)), len(changes))
     result.throttled, result.units = writer.throttled, writer.units
     _verify(conn, store, config, plan, result)
     finish_run(conn, store, run_id, summary(result))
@@ -185,7 +175,7 @@ def _apply_chunk(
     finally:
         # whatever happened, every write that was made is journalled (an undo must find it)
         conn.rollback()
-        journal(conn, store, result.run_id, entries)
+        store.journal(conn, result.run_id, entries)
         conn.commit()
     log.info("repair chunk committed", keys=len(chunk), written=len(entries))
 
@@ -234,10 +224,10 @@ def _write_round(
                 key_id(entities[step.entity], step.key),
                 step.key_json,
                 str(step.action),
-                step.item_key or {},
-                written.before,
-                written.after,
+                None if written.before is None else storable(written.before),
+                None if written.after is None else storable(written.after),
                 (*step.decision.columns, *step.decision.attributes),
+                storable(step.item_key or {}),
             )
         )
     if error is not None:

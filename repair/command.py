@@ -15,22 +15,20 @@ import sys
 from typing import Any
 
 from parity.commands.common import config_from, print_json
+from parity.commands.journalled import add_key_arguments, add_run_arguments, check_selection, print_runs, selected_keys
 from parity.config import ParityConfig
 from parity.dynamo import client
 from parity.dynamo_reads import key_schema
 from parity.errors import InputError
-from parity.keyfile import read_key_file
-from parity.pg import Connection, connect, resolve_dsn
-from parity.repair import MIGRATIONS
-from parity.repair.apply import Applied, Settings, apply_plan, new_run_id
-from parity.repair.journal import runs
+from parity.pg import connect, resolve_dsn
+from parity.repair.apply import REPAIR, Applied, Settings, apply_plan, new_run_id
 from parity.repair.permissions import check_write_permissions
 from parity.repair.plan import Action
 from parity.repair.planner import Plan, RepairOptions, build_plan
-from parity.repair.undo import as_json, undo_run
+from parity.repair.undo import undo_run
 from parity.repair.writer import CapacityBudget, Writer
 from parity.signals import stop_signals
-from parity.store import Store, stored_json
+from parity.store import Store
 
 _SKIP_WORDS = {
     Action.SKIP_NEWER_IN_DYNAMODB: "newer in DynamoDB (the app wrote since), left alone",
@@ -49,18 +47,12 @@ examples:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--apply", action="store_true", help="write the plan (default: dry run, prints it)")
     parser.add_argument("--json", action="store_true", help="print the JSON summary (docs/reference.md) with the plan")
-    parser.add_argument("--entity", action="append", default=[], metavar="NAME", help="only this entity (repeatable)")
     parser.add_argument(
         "--include-deletes",
         action="store_true",
         help="also delete the items of rows that are gone (missing_in_postgres)",
     )
-    parser.add_argument(
-        "--keys", default=None, metavar="FILE", help='only these keys: JSON lines or a list of {"entity", "key"}'
-    )
-    parser.add_argument(
-        "--exclude", default=None, metavar="FILE", help="leave these keys out (a reviewed dry run's plan entries work)"
-    )
+    add_key_arguments(parser, keys=True)
     parser.add_argument(
         "--max-wcu",
         type=float,
@@ -75,8 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="puts of missing items in BatchWriteItem, without the absent-item condition:"
         " only while the app does not write these keys",
     )
-    parser.add_argument("--undo", default=None, metavar="RUN_ID", help="restore the items a repair run wrote")
-    parser.add_argument("--runs", action="store_true", help="list the repair runs recorded in the store")
+    add_run_arguments(parser, REPAIR, "the items a repair run wrote")
 
 
 def _validate(args: argparse.Namespace, config: ParityConfig) -> None:
@@ -84,12 +75,7 @@ def _validate(args: argparse.Namespace, config: ParityConfig) -> None:
         raise InputError(f"--max-wcu {args.max_wcu}: must be more than 0")
     if args.concurrency < 1:
         raise InputError(f"--concurrency {args.concurrency}: must be at least 1")
-    names = [e.name for e in config.entity]
-    for name in args.entity:
-        if name not in names:
-            raise InputError(f"--entity {name!r}: no such entity in {args.config} (entities: {', '.join(names)})")
-    if args.undo is not None and (args.apply or args.runs):
-        raise InputError("--undo RUN_ID cannot be combined with --apply or --runs")
+    check_selection(args, config, not_with_undo=("--apply", "--runs"))
 
 
 def _writer(dynamodb: Any, config: ParityConfig, args: argparse.Namespace) -> Writer:
@@ -99,18 +85,16 @@ def _writer(dynamodb: Any, config: ParityConfig, args: argparse.Namespace) -> Wr
 def run(args: argparse.Namespace) -> int:
     config = config_from(args)
     _validate(args, config)
+    only, exclude = selected_keys(args, config)
     options = RepairOptions(
-        include_deletes=args.include_deletes,
-        entities=tuple(args.entity),
-        only=read_key_file(args.keys, config, "--keys") if args.keys else None,
-        exclude=read_key_file(args.exclude, config, "--exclude") if args.exclude else frozenset(),
+        include_deletes=args.include_deletes, entities=tuple(args.entity), only=only, exclude=exclude
     )
     conn = connect(resolve_dsn(config))
     try:
         store = Store(config.postgres.store_schema)
-        store.migrate(conn, MIGRATIONS)
+        store.migrate(conn)
         if args.runs:
-            return _list_runs(conn, store, args.json)
+            return print_runs(conn, store, REPAIR, args.json)
         # the writer's client retries throttling itself (counted, with backoff): botocore does not
         dynamodb = client(config.dynamodb, max_pool=max(32, args.concurrency * 2))
         writes = client(config.dynamodb, max_pool=max(32, args.concurrency * 2), max_attempts=0)
@@ -119,9 +103,9 @@ def run(args: argparse.Namespace) -> int:
         writer = _writer(writes, config, args)
         if args.undo is not None:
             check_write_permissions(writer, ["PutItem", "DeleteItem"])
-            undone = undo_run(conn, store, writer, config, schema, args.undo)
+            undone = undo_run(conn, store, writer, schema, args.undo)
             if args.json:
-                print_json(as_json(undone))
+                print_json(undone.counts())
             else:
                 print(
                     f"undid repair run {undone.run_id}: {undone.restored} item(s) restored,"
@@ -264,16 +248,3 @@ def _print_plan(plan: Plan, applied: Applied | None, summary: dict[str, Any], *,
             file=sys.stderr,
         )
     print(f"undo with: parity repair --undo {applied.run_id}")
-
-
-def _list_runs(conn: Connection, store: Store, as_json: bool) -> int:
-    found = runs(conn, store)
-    if as_json:
-        print_json(found)
-    elif not found:
-        print("no repair runs yet")
-    else:
-        for r in found:
-            done = ", ".join(f"{k.replace('_', ' ')} {stored_json(v)}" for k, v in r["summary"].items())
-            print(f"{r['run_id']}  {r['status']:<9} started {r['started_at'].isoformat(timespec='seconds')}  {done}")
-    return 0

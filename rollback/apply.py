@@ -11,26 +11,24 @@ resolved (``resolved_by = 'replay'``).
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from psycopg import sql
-from psycopg.types.json import Jsonb
 
 from parity.compare import compare
 from parity.config import ParityConfig
 from parity.errors import Interrupted
+from parity.journal import RunKind, finish_run, journalled_run
 from parity.mapping import key_id
 from parity.pg import Connection, fetch_rows, postgres_errors
-from parity.rollback import journal as replay_journal
 from parity.rollback.plan import Action, Decision, decide_delete, decide_upsert
 from parity.rollback.planner import Plan, ReplayOptions, Step
 from parity.rollback.values import item_to_row
-from parity.rollback.writer import ROW, TableInfo, bind, exact_jsonb, key_condition, key_values, lock_rows
-from parity.store import Store
+from parity.rollback.writer import ROW, TableInfo, bind, key_condition, key_values, lock_rows
+from parity.store import JournalEntry, Store
 from parity.telemetry import get_logger, meter
 
 log = get_logger("rollback.apply")
@@ -38,11 +36,8 @@ _rows_counter = meter("replay").create_counter(
     "parity.replay.rows", description="rows replayed into PostgreSQL, by action (insert, update, delete, skipped_newer)"
 )
 
-
-def new_run_id(now: datetime | None = None) -> str:
-    """A readable, unique run id: ``r20261125T110512Z-3fa9``."""
-    moment = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
-    return f"r{moment}-{secrets.token_hex(2)}"
+REPLAY = RunKind("replay", "r")
+new_run_id = REPLAY.new_run_id
 
 
 @dataclass
@@ -81,16 +76,20 @@ def apply_plan(
     committed, then :class:`~parity.errors.Interrupted` ends the run, which is marked ``interrupted``.
     """
     result = Applied(run_id)
-    conn.commit()  # end the planning reads' transaction: each batch below is its own
-    _start_run(conn, store, run_id, options)
+    recorded = options.__dict__ | {"entities": list(options.entities), "exclude": len(options.exclude)}
     infos = {name: plan.tables[name] for name in {s.entity for s in plan.changes}}
-    try:
+    with journalled_run(conn, store, REPLAY, run_id, recorded):  # each batch below is its own transaction
         _apply_batches(conn, store, plan, options, infos, result, progress, batch_size, should_stop)
-    except BaseException as exc:
-        _fail_run(conn, store, run_id, exc)
-        raise
     _verify(conn, store, config, plan, result)
-    _finish_run(conn, store, result)
+    summary = {
+        "inserted": result.inserted,
+        "updated": result.updated,
+        "deleted": result.deleted,
+        "skipped_newer_in_postgres": result.skipped_newer_in_postgres,
+        "resolved": result.resolved,
+        "unverified": len(result.unverified),
+    }
+    finish_run(conn, store, run_id, summary)
     return result
 
 
@@ -150,7 +149,7 @@ def _apply_batch(
         else:
             decided.append((step, decision, None if current is None else current[ROW]))
     written = _Statements(conn, info).run(conn, [(step, decision.action) for step, decision, _ in decided])
-    journal: list[tuple[Any, ...]] = []
+    journal: list[JournalEntry] = []
     for (step, decision, previous), applied in zip(decided, written, strict=True):
         if applied is None and decision.action is not Action.DELETE:
             result.skipped_other += 1  # an insert that met a row the app wrote meanwhile
@@ -163,18 +162,17 @@ def _apply_batch(
             result.deleted += 1
         _rows_counter.add(1, {"entity": entity.name, "action": str(decision.action)})
         journal.append(
-            (
-                result.run_id,
+            JournalEntry(
                 entity.name,
                 key_id(entity, step.key),
-                Jsonb(step.key_json),
+                step.key_json,
                 str(decision.action),
-                exact_jsonb(previous),
-                exact_jsonb(applied),
-                list(decision.columns),
+                previous,
+                applied,
+                decision.columns,
             )
         )
-    replay_journal.journal(conn, store, journal)
+    store.journal(conn, result.run_id, journal)
 
 
 class _Statements:
@@ -265,37 +263,4 @@ def _verify(conn: Connection, store: Store, config: ParityConfig, plan: Plan, re
             elif plan.is_change(step):
                 result.unverified.append({"entity": name, "key": step.key_json})
         result.resolved += store.resolve(conn, name, matched, "replay", now)
-        conn.commit()
-
-
-def _start_run(conn: Connection, store: Store, run_id: str, options: ReplayOptions) -> None:
-    recorded = options.__dict__ | {"entities": list(options.entities), "exclude": len(options.exclude)}
-    replay_journal.start_run(conn, store, run_id, recorded)
-    with postgres_errors("starting a replay run"):
-        conn.commit()
-
-
-def _fail_run(conn: Connection, store: Store, run_id: str, exc: BaseException) -> None:
-    """Mark the run failed or interrupted (its committed batches stay, journalled); best effort, the error goes on."""
-    status = "interrupted" if isinstance(exc, Interrupted) else "failed"
-    error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    try:
-        conn.rollback()
-        replay_journal.fail_run(conn, store, run_id, error, status=status)
-        conn.commit()
-    except Exception:  # the connection may be what failed; the original error is what matters
-        log.warning("could not mark the replay run failed", run_id=run_id)
-
-
-def _finish_run(conn: Connection, store: Store, result: Applied) -> None:
-    summary = {
-        "inserted": result.inserted,
-        "updated": result.updated,
-        "deleted": result.deleted,
-        "skipped_newer_in_postgres": result.skipped_newer_in_postgres,
-        "resolved": result.resolved,
-        "unverified": len(result.unverified),
-    }
-    replay_journal.finish_run(conn, store, result.run_id, summary)
-    with postgres_errors("finishing a replay run"):
         conn.commit()

@@ -16,16 +16,15 @@ import sys
 from typing import Any
 
 from parity.commands.common import config_from, print_json
+from parity.commands.journalled import add_key_arguments, add_run_arguments, check_selection, print_runs, selected_keys
 from parity.config import ParityConfig
 from parity.dynamo import client
 from parity.dynamo_reads import key_schema
 from parity.errors import InputError
-from parity.keyfile import read_key_file
 from parity.mapping import key_text
 from parity.pg import Connection, connect, resolve_dsn
-from parity.rollback import MIGRATIONS, review
-from parity.rollback import journal as replay_journal
-from parity.rollback.apply import Applied, apply_plan, new_run_id
+from parity.rollback import review
+from parity.rollback.apply import REPLAY, Applied, apply_plan, new_run_id
 from parity.rollback.candidates import Candidate, SourceName
 from parity.rollback.plan import Action
 from parity.rollback.planner import Plan, ReplayOptions, build_plan
@@ -33,7 +32,8 @@ from parity.rollback.sources import from_archive, from_discrepancies, from_strea
 from parity.rollback.undo import undo_run
 from parity.rollback.writer import check_privileges
 from parity.signals import stop_signals
-from parity.store import Store, stored_json
+from parity.store import Store
+from parity.store.journal import RUN_FIELDS
 from parity.stream.shards import StreamReader, stream_arn_of
 from parity.telemetry import get_logger
 
@@ -70,13 +70,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also overwrite rows that hold the same version as the item with different values",
     )
-    parser.add_argument("--entity", action="append", default=[], metavar="NAME", help="only this entity (repeatable)")
-    parser.add_argument(
-        "--exclude",
-        default=None,
-        metavar="FILE",
-        help='leave these keys out: JSON lines or a JSON list of {"entity": ..., "key": {...}} (plan entries work)',
-    )
+    add_key_arguments(parser, keys=False)
     parser.add_argument("--max-rows", type=int, default=None, metavar="N", help="change at most N rows in this run")
     parser.add_argument("--batch-size", type=int, default=500, metavar="N", help="rows per transaction (default 500)")
     parser.add_argument(
@@ -86,8 +80,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="apply only the changes of this reviewed dry run (parity replay --json > FILE), each judged again;"
         " the rest are counted as not_in_plan",
     )
-    parser.add_argument("--undo", default=None, metavar="RUN_ID", help="restore the rows a replay run changed")
-    parser.add_argument("--runs", action="store_true", help="list the replay runs recorded in the store")
+    add_run_arguments(parser, REPLAY, "the rows a replay run changed")
 
 
 def _validate(args: argparse.Namespace, config: ParityConfig) -> None:
@@ -95,12 +88,7 @@ def _validate(args: argparse.Namespace, config: ParityConfig) -> None:
         raise InputError(f"--max-rows {args.max_rows}: must be at least 1")
     if args.batch_size < 1:
         raise InputError(f"--batch-size {args.batch_size}: must be at least 1")
-    names = [e.name for e in config.entity]
-    for name in args.entity:
-        if name not in names:
-            raise InputError(f"--entity {name!r}: no such entity in {args.config} (entities: {', '.join(names)})")
-    if args.undo is not None and (args.apply or args.from_stream or args.runs):
-        raise InputError("--undo RUN_ID cannot be combined with --apply, --from-stream or --runs")
+    check_selection(args, config, not_with_undo=("--apply", "--from-stream", "--runs"))
     if args.plan is not None and args.from_stream:
         raise InputError("--plan FILE takes its keys from the reviewed plan; drop --from-stream")
 
@@ -115,19 +103,12 @@ def run(args: argparse.Namespace) -> int:
         if not args.runs:
             # before planning and before touching the store: a role that cannot write is refused now
             check_privileges(conn, entities, deletes=args.include_deletes or args.undo is not None)
-        store.migrate(conn, MIGRATIONS)
-        if args.runs:
-            return _list_runs(conn, store, args.json)
+        store.migrate(conn)
+        if args.runs:  # the shape replay's --runs --json always had: no undone_at
+            return print_runs(conn, store, REPLAY, args.json, [f for f in RUN_FIELDS if f != "undone_at"])
         if args.undo is not None:
             undone = undo_run(conn, store, config, args.undo, batch_size=args.batch_size)
-            summary = {
-                "run_id": undone.run_id,
-                "restored": undone.restored,
-                "skipped_changed_since": undone.skipped_changed_since,
-                "already_undone": undone.already_undone,
-                "reopened": undone.reopened,
-                "left_alone": undone.left_alone,
-            }
+            summary = {**undone.counts(), "reopened": undone.reopened, "left_alone": undone.left_alone}
             if args.json:
                 print_json(summary)
             else:
@@ -151,7 +132,7 @@ def _replay(args: argparse.Namespace, config: ParityConfig, conn: Connection, st
         from_stream=args.from_stream,
         max_rows=args.max_rows,
         entities=tuple(args.entity),
-        exclude=read_key_file(args.exclude, config) if args.exclude else frozenset(),
+        exclude=selected_keys(args, config)[1],
     )
     dynamodb = client(config.dynamodb)
     schema = key_schema(dynamodb, config.dynamodb.table)
@@ -339,16 +320,3 @@ def _print_plan(plan: Plan, applied: Applied | None, summary: dict[str, Any], *,
 def _shown(value: Any) -> str:
     """A plan value as the reviewer reads it: JSON (strings quoted, so an empty string is visible)."""
     return json.dumps(value, ensure_ascii=False, default=str)
-
-
-def _list_runs(conn: Connection, store: Store, as_json: bool) -> int:
-    runs = replay_journal.runs(conn, store)
-    if as_json:
-        print_json(runs)
-    elif not runs:
-        print("no replay runs yet")
-    else:
-        for r in runs:
-            done = ", ".join(f"{k.replace('_', ' ')} {stored_json(v)}" for k, v in r["summary"].items())
-            print(f"{r['run_id']}  {r['status']:<9} started {r['started_at'].isoformat(timespec='seconds')}  {done}")
-    return 0

@@ -11,7 +11,7 @@ from psycopg.types.json import Jsonb
 from parity.errors import DecodeError
 from parity.jsontext import json_safe
 from parity.mapping import json_key_id
-from parity.pg import Connection, postgres_errors
+from parity.pg import Connection, execute_many, postgres_errors
 from parity.store.schema import StoreSchema
 
 
@@ -35,14 +35,11 @@ class ArchiveTables(StoreSchema):
             )
             for e in entries
         ]
-        if not rows:
-            return 0
         query = sql.SQL(
             "INSERT INTO {} (entity, key_id, event_id, key, event_name, approximate_created_at, new_image,"
             " old_image, user_identity) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
         ).format(self.table("dynamodb_only_archive"))
-        with postgres_errors("archiving DynamoDB-only writes"), conn.cursor() as cur:
-            cur.executemany(query, rows)
+        execute_many(conn, query, rows, "archiving DynamoDB-only writes")
         return len(rows)
 
     def archived(self, conn: Connection) -> list[dict[str, Any]]:

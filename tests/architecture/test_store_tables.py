@@ -20,6 +20,8 @@ CORE = (
     "reconcile_runs",
     "dynamodb_only_archive",
     "dead_letters",
+    "journal_runs",
+    "journal_entries",
 )
 OWNERS: dict[str, tuple[str, ...]] = {
     **{table: ("parity.store.",) for table in CORE},
@@ -31,10 +33,6 @@ OWNERS: dict[str, tuple[str, ...]] = {
         f"reconcile_{name}": ("parity.reconciler.runs_store", "parity.reconciler.anti_join", "parity.reconciler.final")
         for name in ("segments", "keys", "findings", "pending")
     },
-    "repair_runs": ("parity.repair.journal",),
-    "repair_journal": ("parity.repair.journal",),
-    "replay_runs": ("parity.rollback.journal",),
-    "replay_journal": ("parity.rollback.journal",),
 }
 # read-only uses of apps' tables by the core: the report shows the consumer's positions, the
 # cutover gate counts overdue re-checks and the latest reconcile run's findings still open

@@ -157,7 +157,7 @@ def test_repair_calls_only_what_the_repair_task_role_allows(example_env: Example
     from parity.pg import connect
 
     with connect(example_env.dsn) as conn:
-        run_id = conn.execute("SELECT run_id FROM parity.repair_runs").fetchone()["run_id"]  # type: ignore[index]
+        run_id = conn.execute("SELECT run_id FROM parity.journal_runs WHERE kind = 'repair'").fetchone()["run_id"]  # type: ignore[index]
     main(["repair", "--undo", run_id, *config])
     _check(["repair", "--undo"], "RepairTaskRole", recorded_calls)
     assert "dynamodb:PutItem" not in role_actions("ReplayTaskRole")

@@ -69,6 +69,6 @@ def test_the_core_alone_creates_only_its_tables_and_an_app_adds_its_own(
         if package != "parity.consumer"
         for p in (root / package.removeprefix("parity.").replace(".", "/") / "migrations").glob("*.sql")
     )
-    assert "050" in rest and "080" in rest  # the rollback's and repair's own
+    assert "010" in rest  # the reconciler's own
     assert [m.split("_")[0] for m in migrate(pg_conn, "lib", APP_MIGRATIONS)] == rest
     assert migrate(pg_conn, "lib", APP_MIGRATIONS) == []
