@@ -18,7 +18,6 @@ from typing import Any
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from parity.jsontext import dumps_exact
 from parity.pg import Connection, execute_many, postgres_errors
 from parity.store.schema import StoreSchema
 
@@ -43,8 +42,7 @@ class JournalEntry:
 
 
 def _json(value: Any) -> Jsonb | None:
-    """A jsonb parameter, numbers written digit for digit (row images hold Decimals)."""
-    return None if value is None else Jsonb(value, dumps=dumps_exact)
+    return None if value is None else Jsonb(value)
 
 
 class JournalTables(StoreSchema):
