@@ -123,6 +123,14 @@ class EmbeddedPostgres:
         with contextlib.suppress(Exception):
             self.server.cleanup()
 
+    def psql_command(self) -> str:
+        """A shell command that opens psql (the one the embedded PostgreSQL ships) on this server."""
+        import shlex
+
+        from pgserver._commands import POSTGRES_BIN_PATH
+
+        return shlex.join([str(POSTGRES_BIN_PATH / "psql"), self.dsn])
+
     def pg_ctl(self, action: str) -> None:
         """Stop or start the server in place (tests that take PostgreSQL away and bring it back)."""
         from pgserver._commands import pg_ctl  # type: ignore[attr-defined]

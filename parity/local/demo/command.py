@@ -308,12 +308,12 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if args.keep and stack.moto is not None and stack.postgres is not None:
             _say()
-            _say("The stack keeps running (--keep). Point parity at it with:")
-            for key, value in stack.environment().items():
-                _say(f"  export {key}='{value}'")
-            _say("then, for example:")
-            for line in next_commands(workdir / "parity.toml", _DEMO_SEARCH["campaign"], _DEMO_SEARCH["query"]):
+            config_path = workdir / "parity.toml"
+            _say(f"The stack keeps running (--keep). {config_path} names both of its servers, so these work as")
+            _say("printed, with nothing to set first:")
+            for line in next_commands(config_path, _DEMO_SEARCH["campaign"], _DEMO_SEARCH["query"]):
                 _say(f"  {line}")
+            _say(f"  {stack.postgres.psql_command()}   # its PostgreSQL: change a row, then reconcile")
             _say("Stop it with Ctrl-C (the stack stops and its folder is removed).")
             _wait_for_stop()
         _close(stack, keep_files=failed)
@@ -507,7 +507,7 @@ def next_commands(config_path: Path, campaign: str, query: str) -> list[str]:
         f"{cfg} gate                                # is it safe to cut over? every check named",
         f"{cfg} search --list-campaigns             # campaign ids to search in",
         f"{cfg} search --campaign {campaign} --compare-postgres '{query}'",
-        f"{cfg} reconcile                           # compare again (try changing a row with psql first)",
+        f"{cfg} reconcile                           # compare again (change a row with psql first: below)",
         f"{cfg} report                              # ./parity-report.html",
         f"{cfg} --help                              # every command, with examples",
     ]
