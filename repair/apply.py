@@ -6,7 +6,9 @@ skipped); write concurrently (``concurrency`` threads; see :mod:`parity.repair.w
 whose condition failed (the app wrote the item since) is judged once more on a fresh consistent
 read and either written again or, when the item is now newer, counted as
 ``skipped_newer_in_dynamodb``; every write is journalled with the item before and after, and the
-chunk's journal committed. Afterwards every planned key's row is read again and compared with its
+chunk's journal committed. The chunks overlap (:class:`_Chunks`) so that DynamoDB is never left
+waiting on PostgreSQL or on this process: the next chunk is read and decided while one chunk's
+writes are out, and a chunk is journalled while the next one's writes are out. Afterwards every planned key's row is read again and compared with its
 item as the run left it, and the discrepancies of those that now match are resolved
 (``resolved_by = 'repair'``).
 """
@@ -14,7 +16,7 @@ item as the run left it, and the discrepancies of those that now match are resol
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -103,23 +105,29 @@ def apply_plan(
     }
     entities = {e.name: e for e in config.entity}
     changes = plan.changes
+    chunks = [changes[start : start + settings.chunk] for start in range(0, len(changes), settings.chunk)]
     with (
         journalled_run(conn, store, REPAIR, run_id, recorded),
         ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="repair") as pool,
     ):
-        for start in range(0, len(changes), settings.chunk):
-            if should_stop():
-                raise Interrupted(
-                    f"repair run {run_id} stopped after {result.applied} of {len(changes)} write(s);"
-                    " every write made is journalled",
-                    hint="run parity repair --apply again to finish (it plans from the current state)",
-                )
-            chunk = changes[start : start + settings.chunk]
-            _apply_chunk(
-                conn, store, dynamodb, pool, writer, config, entities, schema, chunk, options, settings, result
-            )
-            if progress is not None:
-                progress(min(start + settings.chunk, len(changes)), len(changes))
+        chunked = _Chunks(conn, store, dynamodb, pool, writer, config, entities, schema, options, settings, result)
+        try:
+            for index, chunk in enumerate(chunks):
+                if should_stop():
+                    chunked.finish()  # the chunk in hand: its writes collected and journalled
+                    raise Interrupted(
+                        f"repair run {run_id} stopped after {result.applied} of {len(changes)} write(s);"
+                        " every write made is journalled",
+                        hint="run parity repair --apply again to finish (it plans from the current state)",
+                    )
+                chunked.next(chunk)
+                if progress is not None and index:
+                    progress(index * settings.chunk, len(changes))
+            chunked.finish()
+        finally:
+            chunked.close()
+    if progress is not None and changes:
+        progress(len(changes), len(changes))
     result.throttled, result.units = writer.throttled, writer.units
     _verify(conn, store, config, plan, result)
     finish_run(conn, store, run_id, summary(result))
@@ -139,73 +147,136 @@ def summary(result: Applied) -> dict[str, Any]:
     }
 
 
-def _apply_chunk(
-    conn: Connection,
-    store: Store,
-    dynamodb: Any,
-    pool: ThreadPoolExecutor,
-    writer: Writer,
-    config: ParityConfig,
-    entities: dict[str, EntityConfig],
-    schema: Sequence[str],
-    chunk: Sequence[Step],
-    options: RepairOptions,
-    settings: Settings,
-    result: Applied,
-) -> None:
-    rows = read_rows(conn, [(entities[s.entity], s.key) for s in chunk])
-    steps = [_again(entities[s.entity], s, rows.get((s.entity, s.key)), schema, options) for s in chunk]
-    entries: list[JournalEntry] = []
-    try:
-        for round_number in range(_RETRIES + 1):
-            for step in steps:
-                result.items[(step.entity, step.key)] = step.item
-            todo = _count_skips(steps, result)
-            if not todo:
-                break
-            failed = _write_round(pool, writer, entities, schema, todo, settings, result, entries)
+class _Chunks:
+    """The apply's pipeline, so that DynamoDB always has writes to answer: while one chunk's writes
+    are in flight, the next chunk's rows are read and its keys decided again, and once a chunk's
+    writes are all answered (and its failed conditions judged again and retried), the next chunk's
+    writes go out before that chunk is journalled. At most two chunks are ever unjournalled, and
+    :meth:`close` waits for every write that went out and journals it, whatever happened."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        store: Store,
+        dynamodb: Any,
+        pool: ThreadPoolExecutor,
+        writer: Writer,
+        config: ParityConfig,
+        entities: dict[str, EntityConfig],
+        schema: Sequence[str],
+        options: RepairOptions,
+        settings: Settings,
+        result: Applied,
+    ) -> None:
+        self.conn, self.store, self.dynamodb, self.pool, self.writer = conn, store, dynamodb, pool, writer
+        self.config, self.entities, self.schema, self.options = config, entities, schema, options
+        self.settings, self.result = settings, result
+        self._in_flight: _InFlight | None = None  # the previous chunk's writes, not yet collected
+        self._entries: list[JournalEntry] = []  # written, not yet journalled
+
+    def next(self, chunk: Sequence[Step]) -> None:
+        """Decide ``chunk`` again (the previous chunk's writes still out), finish the previous chunk,
+        send this one's writes, then journal the previous chunk (this chunk's writes out)."""
+        todo = self._decide_again(chunk)
+        self._finish_in_flight()
+        self._in_flight = _submit(self.pool, self.writer, self.entities, self.schema, todo, self.settings)
+        self._journal()
+
+    def finish(self) -> None:
+        self._finish_in_flight()
+        self._journal()
+
+    def close(self) -> None:
+        """After an error or an interruption: collect every write still out, journal all that was
+        written (an undo must find every write that was made). The error that ended the run goes
+        on; one from collecting here is logged."""
+        if self._in_flight is not None:
+            in_flight, self._in_flight = self._in_flight, None
+            try:
+                _collect(in_flight, self.entities, self.result, self._entries)
+            except BaseException as exc:
+                log.warning("a write still out when the run stopped failed", error=str(exc))
+        self._journal()
+
+    def _decide_again(self, chunk: Sequence[Step]) -> list[Step]:
+        entities = self.entities
+        rows = read_rows(self.conn, [(entities[s.entity], s.key) for s in chunk])
+        self.conn.rollback()  # a read only: no transaction stays open while the writes are out
+        steps = [_again(entities[s.entity], s, rows.get((s.entity, s.key)), self.schema, self.options) for s in chunk]
+        for step in steps:
+            self.result.items[(step.entity, step.key)] = step.item
+        return _count_skips(steps, self.result)
+
+    def _finish_in_flight(self) -> None:
+        """Collect the writes out; judge again those whose condition failed, and write them again
+        (up to ``_RETRIES`` rounds)."""
+        if self._in_flight is None:
+            return
+        in_flight, self._in_flight = self._in_flight, None
+        failed = _collect(in_flight, self.entities, self.result, self._entries)
+        for _ in range(_RETRIES):
             if not failed:
-                break
-            if round_number == _RETRIES:
-                result.skipped_other += len(failed)
-                log.warning("keys the app kept writing during the repair were left alone", keys=len(failed))
-                break
-            keys = [(entities[s.entity], s.key, s.kind) for s in failed]
-            steps, _ = judge(conn, dynamodb, config, schema, keys, options)
-    finally:
-        # whatever happened, every write that was made is journalled (an undo must find it)
-        conn.rollback()
-        store.journal(conn, result.run_id, entries)
-        conn.commit()
-    log.info("repair chunk committed", keys=len(chunk), written=len(entries))
+                return
+            keys = [(self.entities[s.entity], s.key, s.kind) for s in failed]
+            steps, _ = judge(self.conn, self.dynamodb, self.config, self.schema, keys, self.options)
+            for step in steps:
+                self.result.items[(step.entity, step.key)] = step.item
+            todo = _count_skips(steps, self.result)
+            again = _submit(self.pool, self.writer, self.entities, self.schema, todo, self.settings)
+            failed = _collect(again, self.entities, self.result, self._entries)
+        if failed:
+            self.result.skipped_other += len(failed)
+            log.warning("keys the app kept writing during the repair were left alone", keys=len(failed))
+
+    def _journal(self) -> None:
+        entries, self._entries = self._entries, []
+        self.conn.rollback()
+        self.store.journal(self.conn, self.result.run_id, entries)
+        self.conn.commit()
+        if entries:
+            log.info("repair chunk journalled", written=len(entries))
 
 
-def _write_round(
+@dataclass
+class _InFlight:
+    """Writes sent to the pool: batches of puts and single conditional writes."""
+
+    batches: list[tuple[list[Step], Future[None]]]
+    singles: list[tuple[Step, Future[Written | None]]]
+
+
+def _submit(
     pool: ThreadPoolExecutor,
     writer: Writer,
     entities: dict[str, EntityConfig],
     schema: Sequence[str],
     todo: Sequence[Step],
     settings: Settings,
-    result: Applied,
-    entries: list[JournalEntry],
-) -> list[Step]:
-    """Write ``todo`` (concurrently), journal entries for what was written; the steps whose condition
-    failed. An error is raised after every write that went out was collected."""
+) -> _InFlight:
+    """Send ``todo``'s writes to the pool (puts 25 to a BatchWriteItem with ``--batch-puts``)."""
     batched = [s for s in todo if settings.batch_puts and s.action is Action.PUT and s.built is not None]
     single = [s for s in todo if s not in batched]
+    groups = [batched[start : start + BATCH_WRITE] for start in range(0, len(batched), BATCH_WRITE)]
+    return _InFlight(
+        [(g, pool.submit(writer.batch_put, [s.built.item for s in g if s.built is not None])) for g in groups],
+        [(s, pool.submit(_write, writer, entities[s.entity], s, schema)) for s in single],
+    )
+
+
+def _collect(
+    in_flight: _InFlight, entities: dict[str, EntityConfig], result: Applied, entries: list[JournalEntry]
+) -> list[Step]:
+    """Wait for every write of ``in_flight``, count it and add its journal entry; the steps whose
+    condition failed. An error is raised after every write that went out was collected."""
     outcomes: list[tuple[Step, Written | None]] = []
     error: BaseException | None = None
-    groups = [batched[start : start + BATCH_WRITE] for start in range(0, len(batched), BATCH_WRITE)]
-    batches = [(g, pool.submit(writer.batch_put, [s.built.item for s in g if s.built is not None])) for g in groups]
-    futures = [(s, pool.submit(_write, writer, entities[s.entity], s, schema)) for s in single]
-    for group, batch in batches:
+    for group, batch in in_flight.batches:
         try:
             batch.result()
             outcomes += [(s, Written(None, dict(s.built.item) if s.built else None)) for s in group]
         except BaseException as exc:  # a request of 25 that kept failing: its items are not journalled
             error = error or exc
-    for step, future in futures:
+    for step, future in in_flight.singles:
         try:
             outcomes.append((step, future.result()))
         except BaseException as exc:
@@ -236,7 +307,10 @@ def _write_round(
 
 
 def _again(entity: EntityConfig, step: Step, row: Any, schema: Sequence[str], options: RepairOptions) -> Step:
-    """The step decided again on the row read now, against the item the plan read."""
+    """The step decided again on the row read now, against the item the plan read (the plan's own
+    decision when the row is exactly the one it read: same values of the same types)."""
+    if row is not None and step.row is not None and repr(row) == repr(step.row):
+        return step
     built: Built | str | None = None
     if row is not None:
         try:
@@ -246,8 +320,8 @@ def _again(entity: EntityConfig, step: Step, row: Any, schema: Sequence[str], op
     decision = decide(entity, row, step.item, built, include_deletes=options.include_deletes)
     if isinstance(built, Built) and step.item is None:
         # a put goes where the row's templates say now (the journal must name that key for an undo)
-        return replace(step, decision=decision, built=built, item_key=built.key)
-    return replace(step, decision=decision, built=built if isinstance(built, Built) else None)
+        return replace(step, decision=decision, built=built, item_key=built.key, row=row)
+    return replace(step, decision=decision, built=built if isinstance(built, Built) else None, row=row)
 
 
 def _count_skips(steps: Sequence[Step], result: Applied) -> list[Step]:

@@ -54,6 +54,7 @@ class Step:
     item_key: dict[str, AttributeValue] | None = None
     item: Item | None = field(default=None, repr=False)  # the item read while planning
     built: Built | None = field(default=None, repr=False)  # the row's item
+    row: Row | None = field(default=None, repr=False)  # the row read while planning
 
     @property
     def action(self) -> Action:
@@ -181,6 +182,7 @@ def judge(
                 item_key,
                 item,
                 outcome if isinstance(outcome, Built) else None,
+                rows.get(slot),
             )
         )
     return steps, len(unresolved)
