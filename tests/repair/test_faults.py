@@ -155,3 +155,50 @@ def _run(capsys: pytest.CaptureFixture[str], config: str, *args: str) -> str:
     captured = capsys.readouterr()
     assert code == 0, captured.err
     return captured.out
+
+
+def test_a_write_failing_mid_run_leaves_every_write_made_journalled_and_undoable(
+    example_env: ExampleEnv, broken: Broken, moto_endpoint: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Chunks of 3 with writes of the next chunk out while the last is journalled: a write that fails
+    for good stops the run, and what was written, in any chunk, is in the journal (undo puts every
+    item back exactly)."""
+    from parity.dynamo import client
+    from parity.dynamo_reads import key_schema
+    from parity.errors import DynamoDBError
+    from parity.pg import connect
+    from parity.repair.apply import Settings, apply_plan
+    from parity.repair.planner import RepairOptions, build_plan
+    from parity.repair.writer import Writer
+    from parity.store import Store
+
+    env = example_env
+    assert main(["reconcile", "--config", str(env.config_path), "--json"]) == 0
+    capsys.readouterr()
+    before = {json.dumps(i, sort_keys=True) for i in env.dynamodb.scan(TableName=env.table)["Items"]}
+    config = env.config
+    store = Store(config.postgres.store_schema)
+    with FaultProxy(moto_endpoint) as proxy, connect(env.dsn) as conn:
+        dynamodb = client(config.dynamodb.model_copy(update={"endpoint_url": proxy.url}), max_attempts=0)
+        schema = key_schema(dynamodb, env.table)
+        plan = build_plan(conn, store, dynamodb, config, schema, RepairOptions())
+        updates = [s for s in plan.changes if s.action == "update"]
+        proxy.before(
+            "UpdateItem",
+            updates[-1].key_json["id"].encode(),
+            lambda: proxy.fail("UpdateItem", "ValidationException", times=1),
+        )
+        with pytest.raises(DynamoDBError, match="ValidationException"):
+            apply_plan(
+                conn, store, dynamodb, Writer(dynamodb, env.table), config, schema, plan, RepairOptions(),
+                Settings(chunk=3, concurrency=2), run_id="p-failed",
+            )  # fmt: skip
+    after = [json.dumps(i, sort_keys=True) for i in env.dynamodb.scan(TableName=env.table)["Items"]]
+    written = len([i for i in after if i not in before])
+    assert 0 < written < len(plan.changes)
+    runs = json.loads(_run(capsys, str(env.config_path), "--runs"))
+    assert [(r["run_id"], r["status"]) for r in runs] == [("p-failed", "failed")]
+    undone = json.loads(_run(capsys, str(env.config_path), "--undo", "p-failed"))
+    assert undone["restored"] == written
+    restored = {json.dumps(i, sort_keys=True) for i in env.dynamodb.scan(TableName=env.table)["Items"]}
+    assert restored == before
