@@ -8,9 +8,9 @@ read and either written again or, when the item is now newer, counted as
 ``skipped_newer_in_dynamodb``; every write is journalled with the item before and after, and the
 chunk's journal committed. The chunks overlap (:class:`_Chunks`) so that DynamoDB is never left
 waiting on PostgreSQL or on this process: the next chunk is read and decided while one chunk's
-writes are out, and a chunk is journalled while the next one's writes are out. Afterwards every planned key's row is read again and compared with its
-item as the run left it, and the discrepancies of those that now match are resolved
-(``resolved_by = 'repair'``).
+writes are out, and a chunk is journalled while the next one's writes are out. Afterwards every
+planned key's row is read again and compared with its item as the run left it, and the
+discrepancies of those that now match are resolved (``resolved_by = 'repair'``).
 """
 
 from __future__ import annotations
