@@ -1,5 +1,6 @@
 """Reading items by key: the one BatchGetItem (:func:`batch_get`), the one identity of a table key
-(:func:`table_key_id`), projections (:func:`projection`), and finding items by a Scan.
+(:func:`table_key_id`), projections (:func:`projection`), the one paginated Scan (:func:`scan_pages`,
+which the reconciler's segments also read through), and finding items by a Scan.
 
 Replay, repair and the reconciler's re-checks re-read every key with consistent reads. A key's
 DynamoDB primary key usually comes from an image or from the entity's ``item_key`` templates. When
@@ -11,7 +12,8 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from parity.config import DynamoDBConfig, EntityConfig
@@ -91,6 +93,56 @@ def key_schema(dynamodb: Any, table: str) -> list[str]:
     return [entry["AttributeName"] for entry in sorted(schema, key=lambda e: e["KeyType"] != "HASH")]
 
 
+@dataclass(frozen=True)
+class ScanPage:
+    """One Scan answer: its items, where the next page starts (None: the scan is done), and the
+    read capacity DynamoDB says it consumed (0.0 when it did not say)."""
+
+    items: list[Item]
+    last_evaluated_key: dict[str, AttributeValue] | None
+    consumed_rcu: float
+
+
+def scan_pages(
+    dynamodb: Any,
+    table: str,
+    attributes: Iterable[str],
+    *,
+    segment: tuple[int, int] | None = None,
+    start: Mapping[str, AttributeValue] | None = None,
+    limit: int | None = None,
+    config: DynamoDBConfig | None = None,
+    before_request: Callable[[], object] | None = None,
+    what: str | None = None,
+) -> Iterator[ScanPage]:
+    """THE paginated Scan: the pages of ``table`` projected to ``attributes``, following
+    LastEvaluatedKey from ``start`` until the table (or the ``segment``, as ``(index, total)``) ends.
+
+    Lazy: a page is asked for only when the previous one was taken, so a caller that stops (or
+    saves each page's LastEvaluatedKey to resume from) reads no page more. Retries of throttled or
+    failed requests are botocore's; its errors become DynamoDBError naming ``what`` (default: the
+    table). ``before_request`` runs before every request (a read budget's wait).
+    """
+    request: dict[str, Any] = {"TableName": table, **projection(attributes), "ReturnConsumedCapacity": "TOTAL"}
+    if segment is not None:
+        request["Segment"], request["TotalSegments"] = segment
+    if limit is not None:
+        request["Limit"] = limit
+    doing = what or f"scanning {table!r}"
+    while True:
+        if start:
+            request["ExclusiveStartKey"] = start
+        if before_request is not None:
+            before_request()
+        with dynamodb_errors(doing, config):
+            answer: dict[str, Any] = dynamodb.scan(**request)
+        start = answer.get("LastEvaluatedKey")
+        consumed = float((answer.get("ConsumedCapacity") or {}).get("CapacityUnits") or 0.0)
+        yield ScanPage(answer.get("Items", []), start, consumed)
+        if not start:
+            return
+
+
 def scan_for_keys(
     dynamodb: Any,
     table: str,
@@ -98,17 +150,17 @@ def scan_for_keys(
     entities: Sequence[EntityConfig],
     wanted: set[tuple[str, Key]],
 ) -> dict[tuple[str, Key], dict[str, AttributeValue]]:
-    """One Scan of key, match and entity-key attributes that finds the items of ``wanted`` keys."""
+    """One Scan of key, match and entity-key attributes that finds the items of ``wanted`` keys
+    (it stops at the page where the last one is found)."""
     names: dict[str, None] = dict.fromkeys(schema)
     for entity in entities:
         names.update(dict.fromkeys(entity.match))
         names.update(dict.fromkeys(spec.attribute for spec in entity.key.values()))
-    kwargs: dict[str, Any] = {"TableName": table, **projection(names)}
     found: dict[tuple[str, Key], dict[str, AttributeValue]] = {}
-    while len(found) < len(wanted):
-        with dynamodb_errors(f"scanning {table!r} for the items of {len(wanted) - len(found)} key(s)"):
-            page = dynamodb.scan(**kwargs)
-        for item in page.get("Items", []):
+    if not wanted:
+        return found
+    for page in scan_pages(dynamodb, table, names, what=f"scanning {table!r} for the items of {len(wanted)} key(s)"):
+        for item in page.items:
             owner = match_entity(entities, item)
             if owner is None:
                 continue
@@ -118,9 +170,8 @@ def scan_for_keys(
                 continue
             if slot in wanted:
                 found[slot] = {name: item[name] for name in schema}
-        if "LastEvaluatedKey" not in page:
+        if len(found) >= len(wanted):
             break
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
     return found
 
 

@@ -42,7 +42,7 @@ def refusal(config: ParityConfig, entity: EntityConfig) -> InputError:
 def check_before_run(config: ParityConfig, conn: Connection, source: TableSource, page_size: int) -> None:
     """Raise :func:`refusal` when one Scan page holds the whole table and no item of an entity
     whose table has rows; a larger table is left to :func:`check_scanned`."""
-    page = source.scan(0, 1, None, page_size)
+    page = next(source.pages(0, 1, None, page_size))
     if page.last_evaluated_key is not None:
         return
     present = {e.name for item in page.items if (e := match_entity(config.entity, item)) is not None}

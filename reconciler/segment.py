@@ -38,7 +38,7 @@ from parity.reconciler.page import (
     safe_canonical_row,
 )
 from parity.reconciler.shared import Runtime
-from parity.reconciler.source import TableShape, TableSource
+from parity.reconciler.source import ScanPage, TableShape, TableSource
 from parity.reconciler.tally import Tally
 from parity.store import Store
 from parity.telemetry import get_logger
@@ -131,13 +131,15 @@ class SegmentRun:
         runs_store.set_segment_status(conn, self.store, job.run_id, segment, "running")
         finished = tally.pages > 0 and lek is None
         try:
-            while not finished and not stop.is_set():
-                lek, new_pending = self._page(conn, tally, lek)
-                pending.extend(new_pending)
-                finished = lek is None
-                pending = self._recheck(conn, pending, tally, lek, wait=False)
-                if self.runtime.count_page():
-                    break
+            if not finished and not stop.is_set():
+                # lazy: the next page is asked for only once this one is handled, never after a stop
+                for page in self.source.pages(segment, job.total_segments, lek, job.page_size):
+                    lek, new_pending = self._page(conn, tally, page)
+                    pending.extend(new_pending)
+                    finished = lek is None
+                    pending = self._recheck(conn, pending, tally, lek, wait=False)
+                    if self.runtime.count_page() or stop.is_set():
+                        break
         finally:
             self._flush(conn)  # the last page (also on a stop, so that it is not scanned again)
         if finished:
@@ -151,13 +153,10 @@ class SegmentRun:
         else:
             runs_store.set_segment_status(conn, self.store, job.run_id, segment, "interrupted")
 
-    def _page(
-        self, conn: Connection, tally: Tally, lek: dict[str, Any] | None
-    ) -> tuple[dict[str, Any] | None, list[Pending]]:
-        """Scan, read and compare one page; its commit waits in ``outbox``. Until it is sent a
+    def _page(self, conn: Connection, tally: Tally, page: ScanPage) -> tuple[dict[str, Any] | None, list[Pending]]:
+        """Read and compare one scanned page; its commit waits in ``outbox``. Until it is sent a
         crash loses the page whole, and a resume re-scans it."""
         job = self.job
-        page = self.source.scan(self.segment, job.total_segments, lek, job.page_size)
         grouped = group_page(job.config.entity, job.shape.key_attributes, page.items)
         rows = self._read_rows(conn, grouped)
         seen_at = _now()

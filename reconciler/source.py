@@ -7,14 +7,14 @@ with a worker's own client and the run's ``--max-rcu`` budget.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from parity.config import ParityConfig
 from parity.dynamo import client, dynamodb_errors
 from parity.dynamo_json import Item
-from parity.dynamo_reads import batch_get, table_key_id
+from parity.dynamo_reads import ScanPage, batch_get, scan_pages, table_key_id
 from parity.mapping import projected_attributes
 from parity.reconciler import fast_scan
 from parity.reconciler.budget import RcuBudget
@@ -26,23 +26,8 @@ class TableShape:
 
     table: str
     key_attributes: tuple[str, ...]
-    names: tuple[tuple[str, str], ...]  # ("#a0", attribute name) pairs of the projection
+    attributes: tuple[str, ...]  # the projection: the attributes a comparison reads
     item_count: int
-
-    @property
-    def projection(self) -> str:
-        return ", ".join(alias for alias, _ in self.names)
-
-    @property
-    def attribute_names(self) -> dict[str, str]:
-        return dict(self.names)
-
-
-@dataclass(frozen=True)
-class ScanPage:
-    items: list[Item]
-    last_evaluated_key: dict[str, Any] | None
-    consumed_rcu: float
 
 
 def new_client(config: ParityConfig, pool: int) -> Any:
@@ -60,7 +45,7 @@ def describe(config: ParityConfig, dynamodb: Any) -> TableShape:
     return TableShape(
         table=table,
         key_attributes=key_attributes,
-        names=tuple((f"#a{i}", name) for i, name in enumerate(attributes)),
+        attributes=tuple(attributes),
         item_count=int(described.get("ItemCount") or 0),
     )
 
@@ -74,28 +59,24 @@ class TableSource:
         self.dynamodb = dynamodb
         self.budget = budget
 
-    def scan(self, segment: int, total_segments: int, lek: dict[str, Any] | None, limit: int) -> ScanPage:
-        """One page of a parallel Scan segment (waits while the RCU budget is in debt)."""
-        self.budget.acquire()
-        kwargs: dict[str, Any] = {
-            "TableName": self.shape.table,
-            "Segment": segment,
-            "TotalSegments": total_segments,
-            "ProjectionExpression": self.shape.projection,
-            "ExpressionAttributeNames": self.shape.attribute_names,
-            "Limit": limit,
-            "ReturnConsumedCapacity": "TOTAL",
-        }
-        if lek:
-            kwargs["ExclusiveStartKey"] = lek
-        with dynamodb_errors(f"scanning {self.shape.table} segment {segment}", self.config.dynamodb):
-            page: dict[str, Any] = self.dynamodb.scan(**kwargs)
-        items: list[Item] = page.get("Items", [])
-        consumed = float((page.get("ConsumedCapacity") or {}).get("CapacityUnits") or 0.0)
-        if not consumed:
-            consumed = max(0.5, len(items) * 0.5 * 0.25)  # estimate: ~1 KB items, eventual
-        self.budget.spend(consumed)
-        return ScanPage(items, page.get("LastEvaluatedKey"), consumed)
+    def pages(self, segment: int, total_segments: int, lek: dict[str, Any] | None, limit: int) -> Iterator[ScanPage]:
+        """The pages of a parallel Scan segment from ``lek`` on (each waits while the RCU budget is in
+        debt; a page whose capacity DynamoDB did not report is charged an estimate)."""
+        for page in scan_pages(
+            self.dynamodb,
+            self.shape.table,
+            self.shape.attributes,
+            segment=(segment, total_segments),
+            start=lek,
+            limit=limit,
+            config=self.config.dynamodb,
+            before_request=self.budget.acquire,
+            what=f"scanning {self.shape.table} segment {segment}",
+        ):
+            if not page.consumed_rcu:
+                page = replace(page, consumed_rcu=max(0.5, len(page.items) * 0.5 * 0.25))  # ~1 KB items, eventual
+            self.budget.spend(page.consumed_rcu)
+            yield page
 
     def batch_get(self, table_keys: Sequence[dict[str, Any]]) -> dict[str, Item]:
         """Consistent BatchGetItem of table keys (100 at a time) -> items by :func:`table_key_id`."""
@@ -103,7 +84,7 @@ class TableSource:
             self.dynamodb,
             self.shape.table,
             table_keys,
-            attributes=[name for _, name in self.shape.names],
+            attributes=self.shape.attributes,
             config=self.config.dynamodb,
         )
         return {table_key_id({a: item[a] for a in self.shape.key_attributes}): item for item in items}

@@ -7,7 +7,7 @@ from typing import Any
 import boto3
 import pytest
 
-from parity.dynamo_reads import ATTEMPTS, batch_get, projection, table_key_id
+from parity.dynamo_reads import ATTEMPTS, batch_get, projection, scan_for_keys, scan_pages, table_key_id
 from parity.errors import DynamoDBError
 from tests.repair.fault_proxy import FaultProxy
 
@@ -62,3 +62,52 @@ def test_keys_left_unprocessed_too_long_are_an_error(moto_endpoint: str, monkeyp
         proxy.unprocess(times=ATTEMPTS)
         with pytest.raises(DynamoDBError, match="stayed unprocessed"):
             batch_get(client, "throttled", [{"pk": {"S": f"k{i}"}} for i in range(ATTEMPTS + 2)])
+
+
+def test_scan_pages_follows_the_last_key_projected_and_by_segment(moto_endpoint: str) -> None:
+    client = _table(moto_endpoint, "scanned", 25)
+    waits: list[None] = []
+    pages = list(scan_pages(client, "scanned", ["pk", "name"], limit=10, before_request=lambda: waits.append(None)))
+    assert [len(p.items) for p in pages][:2] == [10, 10]
+    assert pages[-1].last_evaluated_key is None and all(p.last_evaluated_key for p in pages[:-1])
+    assert sorted(i["pk"]["S"] for p in pages for i in p.items) == sorted(f"k{i}" for i in range(25))
+    assert all(set(i) == {"pk", "name"} for p in pages for i in p.items)  # projected: no "big"
+    assert len(waits) == len(pages)
+    # resuming from a page's LastEvaluatedKey reads the rest only
+    rest = list(scan_pages(client, "scanned", ["pk"], limit=10, start=pages[0].last_evaluated_key))
+    assert sum(len(p.items) for p in rest) == 15
+    # the segments of a parallel scan together read every item once
+    seen = [
+        i["pk"]["S"] for s in range(3) for p in scan_pages(client, "scanned", ["pk"], segment=(s, 3)) for i in p.items
+    ]
+    assert sorted(seen) == sorted(f"k{i}" for i in range(25))
+
+
+def test_scan_pages_is_lazy_and_errors_name_the_scan(moto_endpoint: str) -> None:
+    client = _table(moto_endpoint, "lazy", 30)
+    with FaultProxy(moto_endpoint) as proxy:
+        counted = boto3.client("dynamodb", endpoint_url=proxy.url, region_name="us-east-1")
+        first = next(iter(scan_pages(counted, "lazy", ["pk"], limit=5)))
+        assert len(first.items) == 5 and proxy.calls["Scan"] == 1  # the other pages were never asked for
+    with pytest.raises(DynamoDBError, match="scanning 'absent'"):
+        list(scan_pages(client, "absent", ["pk"]))
+
+
+def test_scan_for_keys_finds_items_by_entity_key(moto_endpoint: str) -> None:
+    from parity.config import parse_config
+
+    client = _table(moto_endpoint, "finding", 0)
+    for i in range(12):
+        client.put_item(TableName="finding", Item={"pk": {"S": f"k{i}"}, "e": {"S": "t"}, "ref": {"S": f"r{i}"}})
+    client.put_item(TableName="finding", Item={"pk": {"S": "other"}, "e": {"S": "x"}, "ref": {"S": "r3"}})
+    config = parse_config(
+        {
+            "dynamodb": {"table": "finding"},
+            "entity": [{"name": "t", "table": "public.t", "match": {"e": "t"}, "key": {"ref": "ref"}}],
+        }
+    )
+    entity = config.entity[0]
+    wanted = {("t", ("r3",)), ("t", ("r7",))}
+    found = scan_for_keys(client, "finding", ["pk"], [entity], wanted)
+    assert found == {("t", ("r3",)): {"pk": {"S": "k3"}}, ("t", ("r7",)): {"pk": {"S": "k7"}}}
+    assert scan_for_keys(client, "finding", ["pk"], [entity], set()) == {}
