@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -134,27 +135,11 @@ def set_segment_status(conn: Connection, store: Store, run_id: str, segment: int
 Statement = tuple[sql.Composed, dict[str, Any]]
 
 
-def save_page(
-    conn: Connection,
-    store: Store,
-    run_id: str,
-    segment: int,
-    *,
-    keys: dict[str, list[dict[str, Any]]],
-    matched: dict[str, list[dict[str, Any]]],
-    pending: Sequence[Pending],
-    dead: Sequence[DeadItem] = (),
-    last_evaluated_key: dict[str, Any] | None,
-    tally: Tally,
-    seen_at: datetime,
-) -> None:
-    """Run :func:`page_statement` now and commit."""
-    statement, params = page_statement(
-        store, run_id, segment, keys=keys, matched=matched, pending=pending, dead=dead,
-        last_evaluated_key=last_evaluated_key, tally=tally, seen_at=seen_at,
-    )  # fmt: skip
+def save_page(conn: Connection, statement: Statement) -> None:
+    """Run a page's :func:`page_statement` and commit (on an autocommit connection it is its own
+    transaction already)."""
     with postgres_errors("saving a scanned page"):
-        conn.execute(statement, params)
+        conn.execute(*statement)
         conn.commit()
 
 
@@ -336,52 +321,31 @@ def save_decisions(
     are wrapped in BEGIN/COMMIT, on a connection already in a transaction (the final phase, which
     holds the run's lock) they join it, and the caller commits (with the run finished).
     """
-    args = (conn, store, run_id, segment, decided, found, cleared, keys, tally, last_evaluated_key, status, seen_at)
-    with postgres_errors("saving re-check outcomes"), conn.pipeline():
-        if conn.autocommit:
-            with conn.transaction():
-                _decisions(*args)
-        else:
-            _decisions(*args)
-
-
-def _decisions(
-    conn: Connection,
-    store: Store,
-    run_id: str,
-    segment: int,
-    decided: Sequence[Pending],
-    found: Sequence[Discrepancy],
-    cleared: dict[str, list[dict[str, Any]]],
-    keys: dict[str, list[dict[str, Any]]] | None,
-    tally: Tally,
-    last_evaluated_key: dict[str, Any] | None,
-    status: str,
-    seen_at: datetime,
-) -> None:
-    if decided:
-        conn.execute(
-            sql.SQL("DELETE FROM {} WHERE run_id = %s AND segment = %s AND key_id = ANY(%s)").format(
-                store.table("reconcile_pending")
-            ),
-            (run_id, segment, [p.key_id for p in decided]),
-        )
-    for entity, entity_keys in (keys or {}).items():
-        if entity_keys:
-            insert_keys(conn, store, run_id, entity, entity_keys)
-    if found:
-        with conn.cursor() as cur:
-            cur.executemany(
-                sql.SQL(
-                    "INSERT INTO {} (run_id, entity, key_id, key, kind, columns) VALUES (%s, %s, %s, %s, %s, %s)"
-                    " ON CONFLICT (run_id, entity, key_id) DO UPDATE SET kind = EXCLUDED.kind,"
-                    " columns = EXCLUDED.columns"
-                ).format(store.table("reconcile_findings")),
-                [(run_id, d.entity, json_key_id(d.key), Jsonb(d.key), str(d.kind), list(d.columns)) for d in found],
+    own = conn.transaction() if conn.autocommit else nullcontext()
+    with postgres_errors("saving re-check outcomes"), conn.pipeline(), own:
+        if decided:
+            conn.execute(
+                sql.SQL("DELETE FROM {} WHERE run_id = %s AND segment = %s AND key_id = ANY(%s)").format(
+                    store.table("reconcile_pending")
+                ),
+                (run_id, segment, [p.key_id for p in decided]),
             )
-        store.record_discrepancies(conn, found, "reconcile", seen_at)
-    store.resolve_ids(conn, {e: [json_key_id(k) for k in ks] for e, ks in cleared.items()}, "reconcile", seen_at)
-    _save_segment(conn, store, run_id, segment, tally, last_evaluated_key, status)
+        for entity, entity_keys in (keys or {}).items():
+            if entity_keys:
+                insert_keys(conn, store, run_id, entity, entity_keys)
+        if found:
+            with conn.cursor() as cur:
+                cur.executemany(
+                    sql.SQL(
+                        "INSERT INTO {} (run_id, entity, key_id, key, kind, columns) VALUES (%s, %s, %s, %s, %s, %s)"
+                        " ON CONFLICT (run_id, entity, key_id) DO UPDATE SET kind = EXCLUDED.kind,"
+                        " columns = EXCLUDED.columns"
+                    ).format(store.table("reconcile_findings")),
+                    [(run_id, d.entity, json_key_id(d.key), Jsonb(d.key), str(d.kind), list(d.columns)) for d in found],
+                )
+            store.record_discrepancies(conn, found, "reconcile", seen_at)
+        store.resolve_ids(conn, {e: [json_key_id(k) for k in ks] for e, ks in cleared.items()}, "reconcile", seen_at)
+        _save_segment(conn, store, run_id, segment, tally, last_evaluated_key, status)
 
 
 def lock_run(conn: Connection, store: Store, run_id: str) -> dict[str, Any] | None:

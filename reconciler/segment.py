@@ -205,9 +205,7 @@ class SegmentRun:
         """Send the page commit still waiting for the next page's reads."""
         if self.outbox is None:
             return
-        statement, params = self.outbox
-        with postgres_errors("saving a scanned page"):
-            conn.execute(statement, params)
+        runs_store.save_page(conn, self.outbox)
         self.outbox = None
 
     def _recheck(

@@ -168,18 +168,18 @@ class _Parser:
     def ishost(self) -> bool:
         tmp = _Parser(self.text, self.state.pos)
         tmp.wanthost = True
-        if tmp.get() and tmp.type == HOST:
-            self.state.pos += tmp.lentoken
-            self.state.lentoken += tmp.lentoken
-            self.state.charlen = tmp.state.charlen
-            return True
-        return False
+        return self._absorb(tmp, HOST)
 
     def isurlpath(self) -> bool:
         tmp = _Parser(self.text, self.state.pos)
         tmp.state = _Pos(tmp.state)
         tmp.state.state = S_InURLPathFirst
-        if tmp.get() and tmp.type == URLPATH:
+        return self._absorb(tmp, URLPATH)
+
+    def _absorb(self, tmp: _Parser, wanted: int) -> bool:
+        """Let the sub-parser ``tmp`` (started here) read one token; when it is a ``wanted`` one, this
+        token takes it in (p_ishost's and p_isURLPath's common tail in wparser_def.c)."""
+        if tmp.get() and tmp.type == wanted:
             self.state.pos += tmp.lentoken
             self.state.lentoken += tmp.lentoken
             self.state.charlen = tmp.state.charlen

@@ -131,10 +131,10 @@ def test_pending_recheck_with_an_integer_key_reads_back_with_the_same_id(pg_dsn:
     key = {"order": 2**40, "sku": "a"}
     pending = Pending("line", key, json_key_id(key), "mismatched", ("n",), {"pk": {"N": "7"}}, None, None,
                       datetime.now(UTC))  # fmt: skip
-    runs_store.save_page(
-        conn, store, "r", 0, keys={"line": [key]}, matched={}, pending=[pending], last_evaluated_key=None,
+    runs_store.save_page(conn, runs_store.page_statement(
+        store, "r", 0, keys={"line": [key]}, matched={}, pending=[pending], last_evaluated_key=None,
         tally=Tally(), seen_at=datetime.now(UTC),
-    )  # fmt: skip
+    ))  # fmt: skip
     (back,) = runs_store.load_pending(conn, store, "r", 0)
     assert back.key == key and type(back.key["order"]) is int
     assert json_key_id(back.key) == pending.key_id and back.table_key == {"pk": {"N": "7"}}
