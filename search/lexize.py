@@ -14,10 +14,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
-from parity.search._snowball2 import EnglishStemmer  # Snowball 2.2, as PostgreSQL 15, 16 and 17 ship
-from parity.search._snowball2.english_pg18 import EnglishStemmer as EnglishStemmerPG18
+from parity.search.english_pg18 import EnglishStemmer as EnglishStemmerPG18
 from parity.search.parser import tokenize
 from parity.search.stopwords import ENGLISH_STOP_WORDS
+from parity.search.vendor.snowball import EnglishStemmer  # Snowball 2.2, as PostgreSQL 15, 16 and 17 ship
 
 STEM_TYPES = frozenset({"asciiword", "word", "asciihword", "hword", "hword_asciipart", "hword_part"})
 SIMPLE_TYPES = frozenset(
