@@ -10,7 +10,7 @@ after an apply finds nothing to write.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,67 +137,90 @@ def judge(
     keys: Sequence[tuple[EntityConfig, Key, str]],
     options: RepairOptions,
 ) -> tuple[list[Step], int]:
-    """Read the rows and items of ``keys`` now and decide each (also the apply's re-check)."""
+    """Read the rows and items of ``keys`` now and decide each (also the apply's re-check).
+
+    The work of this process overlaps DynamoDB's: each 100 keys' items are asked for (up to
+    ``_READERS`` requests in flight) as soon as their rows are built, and the keys are decided as
+    the answers come in, while the later requests are still out."""
     rows = read_rows(conn, [(entity, key) for entity, key, _ in keys])
     built: dict[tuple[str, Key], Built | str] = {}
     item_keys: dict[tuple[str, Key], dict[str, AttributeValue]] = {}
     unresolved: set[tuple[str, Key]] = set()
     table_key = tuple(schema)
-    for entity, key, _ in keys:
-        slot = (entity.name, key)
-        row = rows.get(slot)
-        if row is not None:
-            try:
-                built[slot] = made = build_item(entity, row, table_key)
-                item_keys[slot] = made.key
-            except Unbuildable as exc:
-                built[slot] = str(exc)
-            continue
-        rendered = _key_only_render(entity, key, table_key)
-        if rendered is not None:
-            item_keys[slot] = rendered
-        else:
-            unresolved.add(slot)
-    if unresolved:
-        log.warning("the items of some keys whose row is gone can only be found by a Scan", keys=len(unresolved))
-        entities = [e for e in config.entity if not options.entities or e.name in options.entities]
-        item_keys.update(scan_for_keys(dynamodb, config.dynamodb.table, schema, entities, unresolved))
-    items = _read_items(dynamodb, config.dynamodb.table, list(item_keys.values()))
-    steps: list[Step] = []
-    for entity, key, kind in keys:
-        slot = (entity.name, key)
-        item_key = item_keys.get(slot)
-        item = items.get(table_key_id(item_key)) if item_key is not None else None
-        if item is not None and match_entity([entity], item) is None:
-            item = None  # another entity's item at this key: not ours to change
-        outcome = built.get(slot)
-        decision = decide(entity, rows.get(slot), item, outcome, include_deletes=options.include_deletes)
-        steps.append(
-            Step(
-                entity.name,
-                key,
-                key_to_json(entity, key),
-                kind,
-                decision,
-                item_key,
-                item,
-                outcome if isinstance(outcome, Built) else None,
-                rows.get(slot),
-            )
-        )
-    return steps, len(unresolved)
+    table = config.dynamodb.table
+    items: dict[Any, Item] = {}
+    steps: dict[tuple[str, Key], Step] = {}
+    with ThreadPoolExecutor(max_workers=_READERS, thread_name_prefix="repair-read") as pool:
+        reads: list[tuple[list[tuple[EntityConfig, Key, str]], Future[dict[Any, Item]]]] = []
+        group: list[tuple[EntityConfig, Key, str]] = []
+        for entity, key, kind in keys:
+            slot = (entity.name, key)
+            row = rows.get(slot)
+            if row is not None:
+                try:
+                    built[slot] = made = build_item(entity, row, table_key)
+                    item_keys[slot] = made.key
+                except Unbuildable as exc:
+                    built[slot] = str(exc)
+            else:
+                rendered = _key_only_render(entity, key, table_key)
+                if rendered is None:
+                    unresolved.add(slot)
+                    continue
+                item_keys[slot] = rendered
+            group.append((entity, key, kind))
+            if len(group) == _READ_CHUNK:
+                reads.append((group, pool.submit(read_items, dynamodb, table, _keys_of(group, item_keys))))
+                group = []
+        if unresolved:
+            log.warning("the items of some keys whose row is gone can only be found by a Scan", keys=len(unresolved))
+            entities = [e for e in config.entity if not options.entities or e.name in options.entities]
+            item_keys.update(scan_for_keys(dynamodb, table, schema, entities, unresolved))
+            group += [(entity, key, kind) for entity, key, kind in keys if (entity.name, key) in unresolved]
+        if group:
+            reads.append((group, pool.submit(read_items, dynamodb, table, _keys_of(group, item_keys))))
+        for decided, read in reads:
+            items.update(read.result())
+            for entity, key, kind in decided:
+                slot = (entity.name, key)
+                steps[slot] = _step(
+                    entity, key, kind, rows.get(slot), built.get(slot), item_keys.get(slot), items, options
+                )
+    return [steps[(entity.name, key)] for entity, key, _ in keys], len(unresolved)
 
 
-def _read_items(dynamodb: Any, table: str, keys: list[dict[str, AttributeValue]]) -> dict[Any, Item]:
-    """Consistent BatchGetItem of ``keys``, several requests in flight (each waits a round trip)."""
-    chunks = [keys[start : start + _READ_CHUNK] for start in range(0, len(keys), _READ_CHUNK)]
-    if len(chunks) <= 1:
-        return read_items(dynamodb, table, keys)
-    found: dict[Any, Item] = {}
-    with ThreadPoolExecutor(max_workers=min(_READERS, len(chunks)), thread_name_prefix="repair-read") as pool:
-        for part in pool.map(lambda chunk: read_items(dynamodb, table, chunk), chunks):
-            found.update(part)
-    return found
+def _keys_of(
+    group: Sequence[tuple[EntityConfig, Key, str]], item_keys: dict[tuple[str, Key], dict[str, AttributeValue]]
+) -> list[dict[str, AttributeValue]]:
+    return [found for entity, key, _ in group if (found := item_keys.get((entity.name, key))) is not None]
+
+
+def _step(
+    entity: EntityConfig,
+    key: Key,
+    kind: str,
+    row: Row | None,
+    outcome: Built | str | None,
+    item_key: dict[str, AttributeValue] | None,
+    items: dict[Any, Item],
+    options: RepairOptions,
+) -> Step:
+    """One key decided on its row and the item read at ``item_key``."""
+    item = items.get(table_key_id(item_key)) if item_key is not None else None
+    if item is not None and match_entity([entity], item) is None:
+        item = None  # another entity's item at this key: not ours to change
+    decision = decide(entity, row, item, outcome, include_deletes=options.include_deletes)
+    return Step(
+        entity.name,
+        key,
+        key_to_json(entity, key),
+        kind,
+        decision,
+        item_key,
+        item,
+        outcome if isinstance(outcome, Built) else None,
+        row,
+    )
 
 
 def read_rows(conn: Connection, keys: Sequence[tuple[EntityConfig, Key]]) -> dict[tuple[str, Key], Row]:
