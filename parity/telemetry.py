@@ -104,9 +104,11 @@ def own_process_reader(exporter: Any, *, export_interval_millis: float) -> Any:
 
 
 def shutdown_metrics() -> None:
-    """Flush pending metrics (at exit of a batch command)."""
+    """Flush pending metrics (at exit of a batch command, at the end of a server's lifespan); once."""
+    global _meter_provider
     if _meter_provider is not None:
-        _meter_provider.shutdown()
+        provider, _meter_provider = _meter_provider, None
+        provider.shutdown()
 
 
 def meter(name: str) -> metrics.Meter:

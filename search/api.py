@@ -45,7 +45,7 @@ from parity.search.engine import (
     search_dynamodb,
     session_lexemes,
 )
-from parity.telemetry import get_logger, meter
+from parity.telemetry import get_logger, meter, shutdown_metrics
 
 T = TypeVar("T")
 _log = get_logger("serve")
@@ -165,6 +165,8 @@ def create_app(
         _log.info("serving", table=config.dynamodb.table, index=search.index, concurrency=settings.concurrency)
         yield
         _log.info("stopped", document_cache_hits=documents.hits, document_cache_misses=documents.misses)
+        # flushed here, not at exit: a --workers process ends on the SIGTERM uvicorn re-raises after draining
+        shutdown_metrics()
 
     app = FastAPI(
         title="parity search",

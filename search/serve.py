@@ -1,10 +1,12 @@
 """``parity serve``: the search HTTP API (:mod:`parity.search.api`) under uvicorn.
 
-One process by default; ``--workers N`` starts N processes (each with its own boto3 client and
-document cache). SIGTERM or SIGINT stops accepting connections and lets in-flight requests finish
-(up to ``--request-timeout`` plus a second) before the process exits 0: what ECS expects of a task
-it stops. uvicorn's own access log is off: :class:`~parity.search.api.AccessLog` writes one
-structured line per request through parity's logging instead.
+``--workers`` defaults to the CPUs the process may use (:func:`default_workers`: the affinity mask,
+capped by a cgroup CPU quota, so a 0.5-vCPU ECS task runs one); each worker is a process with its own
+boto3 client and document cache. The search is CPU-bound Python: one process uses at most one core.
+SIGTERM or SIGINT stops accepting connections and lets in-flight requests finish (up to
+``--request-timeout`` plus a second) before the process exits 0: what ECS expects of a task it stops.
+uvicorn's own access log is off: :class:`~parity.search.api.AccessLog` writes one structured line per
+request through parity's logging instead.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
+from pathlib import Path
 from typing import Any
 
 from parity.commands.common import config_from
@@ -27,14 +31,19 @@ _SETTINGS_ENV = "PARITY_SERVE_SETTINGS"
 EXAMPLES = """\
 examples:
   parity serve                              # http://127.0.0.1:8080/v1/campaigns/ID/search?q=QUERY
-  parity serve --host 0.0.0.0 --port 8080 --workers 2
+  parity serve --host 0.0.0.0 --port 8080 --workers 1  # one process (default: one per CPU)
 """
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
-    parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help=f"worker processes (default: the CPUs this process may use, here {default_workers()})",
+    )
     parser.add_argument("--concurrency", type=int, default=16, help="searches run at once per worker (default 16)")
     parser.add_argument(
         "--request-timeout", type=float, default=10.0, help="seconds before a request answers 504 (default 10)"
@@ -43,6 +52,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-connections", type=int, default=256, help="open connections per worker before 503 (default 256)"
     )
+
+
+def default_workers() -> int:
+    """The CPUs this process may use: its affinity mask, capped by a cgroup CPU quota (a container's
+    share, e.g. 1 for an ECS task of 512 CPU units); at least 1."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    quota = cgroup_cpu_quota()
+    if quota is not None:
+        cpus = min(cpus, int(quota))
+    return max(1, cpus)
+
+
+def cgroup_cpu_quota(root: Path = Path("/sys/fs/cgroup")) -> float | None:
+    """CPUs granted by the cgroup (v2 ``cpu.max``, v1 ``cpu.cfs_quota_us``), None when unlimited or unknown."""
+    try:
+        quota, period = (root / "cpu.max").read_text().split()[:2]
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:
+        quota_us = int((root / "cpu" / "cpu.cfs_quota_us").read_text())
+        period_us = int((root / "cpu" / "cpu.cfs_period_us").read_text())
+    except (OSError, ValueError):
+        return None
+    return quota_us / period_us if quota_us > 0 and period_us > 0 else None
 
 
 def _client_factory(config: ParityConfig, concurrency: int, timeout: float) -> Any:
@@ -74,6 +111,11 @@ def app_from_environment() -> Any:
     from parity.telemetry import configure_logging, configure_metrics
 
     configure_logging()
+    # the workers export metrics side by side: each is its own instance, or their series would collide
+    attributes = os.environ.get("OTEL_RESOURCE_ATTRIBUTES", "")
+    if "service.instance.id=" not in attributes:
+        instance = f"service.instance.id={socket.gethostname()}-{os.getpid()}"
+        os.environ["OTEL_RESOURCE_ATTRIBUTES"] = f"{attributes},{instance}" if attributes else instance
     configure_metrics()
     concurrency, timeout, release = os.environ[_SETTINGS_ENV].split(",")
     config = with_release(load_config(os.environ[_CONFIG_ENV]), release or None)
@@ -81,6 +123,8 @@ def app_from_environment() -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.workers is None:
+        args.workers = default_workers()
     for name in ("workers", "concurrency", "max_connections"):
         if getattr(args, name) < 1:
             raise InputError(f"--{name.replace('_', '-')} must be at least 1")
