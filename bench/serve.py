@@ -32,6 +32,7 @@ the same search sent through the ASGI app, with the search on a worker thread as
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -139,6 +140,77 @@ def concurrent(fn: Callable[[str], Any], clients: int, rounds: int) -> tuple[lis
     return samples, len(samples) / (time.perf_counter() - started)
 
 
+def http_load(port: int, paths: list[str], clients: int, rounds: int) -> tuple[list[float], float]:
+    """The HTTP side of ``concurrent``: ``clients`` keep-alive HTTP/1.1 connections from one asyncio loop,
+    each sending every path ``rounds`` times in turn (starting at a different one) and decoding the JSON
+    answer, as an app's HTTP client does. A lean client: urllib in threads (a connection per request)
+    costs more CPU than the server's own work, on the cores the server uses."""
+    import asyncio
+
+    requests = [f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode() for path in paths]
+    samples: list[float] = []
+
+    async def client(offset: int) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            for n in range(rounds * len(requests)):
+                start = time.perf_counter()
+                writer.write(requests[(offset + n) % len(requests)])
+                head = await reader.readuntil(b"\r\n\r\n")
+                if not head.startswith(b"HTTP/1.1 200 "):
+                    raise SystemExit(f"parity serve answered {head.splitlines()[0]!r}")
+                length = int(head.lower().split(b"content-length:", 1)[1].split(b"\r\n", 1)[0])
+                json.loads(await reader.readexactly(length))
+                samples.append((time.perf_counter() - start) * 1000)
+        finally:
+            writer.close()
+
+    async def run() -> float:
+        started = time.perf_counter()
+        await asyncio.gather(*(client(k) for k in range(clients)))
+        return time.perf_counter() - started
+
+    elapsed = asyncio.run(run())
+    return samples, len(samples) / elapsed
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children's (a --workers server's), from /proc (Linux);
+    this process's own without its children (the servers and the stand-in are its children)."""
+    if pid == os.getpid():
+        return time.process_time()
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid]
+    with contextlib.suppress(OSError):
+        pids += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    for one in pids:
+        try:
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+class Phase:
+    """One measured line: latencies, requests/s and the CPU each process spent per request meanwhile."""
+
+    def __init__(self, label: str, processes: dict[str, int]) -> None:
+        self.label, self.processes = label, processes
+
+    def run(self, load: Callable[[], tuple[list[float], float]]) -> tuple[list[float], float]:
+        before = {name: cpu_seconds(pid) for name, pid in self.processes.items()}
+        self.samples, self.rate = load()
+        self.cpu = {name: (cpu_seconds(pid) - before[name]) * 1000 / len(self.samples)
+                    for name, pid in self.processes.items()}  # fmt: skip
+        return self.samples, self.rate
+
+    def lines(self) -> list[str]:
+        cpu = ", ".join(f"{name} {ms:.2f}" for name, ms in self.cpu.items())
+        return [line(self.label, self.samples, self.rate), f"    CPU ms per request: {cpu}"]
+
+
 def line(label: str, samples: list[float], rate: float = 0.0) -> str:
     throughput = f"{rate:7.1f} req/s" if rate else " " * 13
     return (
@@ -147,16 +219,22 @@ def line(label: str, samples: list[float], rate: float = 0.0) -> str:
     )
 
 
+def load_text() -> str:
+    one, five, _ = os.getloadavg()
+    return f"{one:.2f} (1 min) {five:.2f} (5 min)"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def start_serve(config_path: Path, clients: int, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_serve(config_path: Path, log: Path, *options: str) -> tuple[subprocess.Popen[bytes], str]:
+    """``parity serve`` with its defaults (workers: one per CPU; 16 searches at once per worker) and ``options``."""
     port = free_port()
     command = [sys.executable, "-m", "parity.cli", "serve", "--config", str(config_path), "--port", str(port),
-               "--concurrency", str(clients), "--request-timeout", "120"]  # fmt: skip
+               "--request-timeout", "120", *options]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
@@ -175,7 +253,6 @@ def asgi_overhead(config: Any, campaign: str, items: list[dict[str, Any]], round
     ASGI app (routing, validation, the response model, the access log and the latency metric), with the
     search on a worker thread as served, and inline (what the thread hand-off itself costs here)."""
     import asyncio
-    import contextlib
     import io
 
     import anyio.to_thread
@@ -289,8 +366,10 @@ def main() -> int:
     from parity.pg import connect
     from parity.search.engine import DocumentCache, rank_text, search_dynamodb, search_postgres, session_lexemes
     from parity.search.rank import f4
+    from parity.search.serve import default_workers
     from parity.telemetry import configure_logging
 
+    load_before = load_text()
     configure_logging(level="warning")  # (d) serves in this process: its access log lines are not figures
     os.environ.update(LOCAL_AWS_ENV)
     workdir = Path(tempfile.mkdtemp(prefix="parity-bench-serve-"))
@@ -344,11 +423,15 @@ def main() -> int:
             configs[name] = path
 
         cid = campaign.id
+        paths = [f"/v1/campaigns/{cid}/search?" + urllib.parse.urlencode({"q": q}) for q in QUERIES]
         results: list[str] = []
+        targets: list[str] = []
+        workers = default_workers()
+        stand_in_pid = {} if args.moto else {"stand-in": helpers[0].pid}
         try:
             for name, path in configs.items():
                 config = load_config(path)
-                process, url = start_serve(path, args.clients, workdir / f"serve-{name}.log")
+                process, url = start_serve(path, workdir / f"serve-{name}.log")
                 helpers.append(process)
 
                 def ask(q: str, url: str = url) -> Any:
@@ -362,6 +445,8 @@ def main() -> int:
                     if served != expected:
                         print(f"NOT EQUIVALENT ({name}) for {q!r}: {served} vs {expected}", file=sys.stderr)
                         return 1
+                port = int(url.rsplit(":", 1)[1])
+                http_load(port, paths, args.clients, 1)  # every worker's cache warm (connections land on any)
                 client = boto3.client(
                     "dynamodb",
                     endpoint_url=endpoint,
@@ -375,20 +460,45 @@ def main() -> int:
 
                 for q in QUERIES:
                     library(q)
-                serve_32 = concurrent(ask, args.clients, args.rounds)
-                library_32 = concurrent(library, args.clients, args.rounds)
-                serve_1 = concurrent(ask, 1, args.rounds)
+                watched = {"server": process.pid, "bench (client)": os.getpid(), **stand_in_pid}
+                serve_32 = Phase(f"parity serve, HTTP, {workers} workers, {name}", watched)
+                serve_32.run(lambda port=port: http_load(port, paths, args.clients, args.rounds))
+                library_32 = Phase(f"library call in-process, {args.clients} threads, {name}",
+                                   {"bench (library)": os.getpid(), **stand_in_pid})  # fmt: skip
+                library_32.run(lambda library=library: concurrent(library, args.clients, args.rounds))
+                serve_1 = http_load(port, paths, 1, args.rounds)
                 library_1 = concurrent(library, 1, args.rounds)
-                results += [
-                    line(f"parity serve, HTTP, {name}", *serve_32),
-                    line(f"library call in-process, {name}", *library_32),
-                    f"  overhead of the server at p50 with {args.clients} clients:"
-                    f" {percentile(serve_32[0], 50) - percentile(library_32[0], 50):+.2f} ms;"
-                    f" with 1 client: {percentile(serve_1[0], 50) - percentile(library_1[0], 50):+.2f} ms"
-                    f" (serve p50 {percentile(serve_1[0], 50):.2f} ms, library {percentile(library_1[0], 50):.2f} ms)",
-                ]
                 process.terminate()
                 process.wait(timeout=60)
+                # the same CPU for both: one server process (one GIL) against the library's one process
+                process, url = start_serve(path, workdir / f"serve-{name}-1.log", "--workers", "1")
+                helpers.append(process)
+                port = int(url.rsplit(":", 1)[1])
+                http_load(port, paths, args.clients, 1)
+                one_worker = Phase(f"parity serve, HTTP, 1 worker, {name}", {**watched, "server": process.pid})
+                one_worker.run(lambda port=port: http_load(port, paths, args.clients, args.rounds))
+                process.terminate()
+                process.wait(timeout=60)
+                overhead = percentile(serve_32.samples, 50) - percentile(library_32.samples, 50)
+                results += [
+                    *serve_32.lines(),
+                    *library_32.lines(),
+                    *one_worker.lines(),
+                    f"  overhead of the server over the library call at p50, {args.clients} clients:"
+                    f" {overhead:+.2f} ms with {workers} workers;"
+                    f" {percentile(one_worker.samples, 50) - percentile(library_32.samples, 50):+.2f} ms with 1 worker"
+                    f" (the same one process as the library call)",
+                    f"  with 1 client: {percentile(serve_1[0], 50) - percentile(library_1[0], 50):+.2f} ms"
+                    f" (serve p50 {percentile(serve_1[0], 50):.2f} ms, library {percentile(library_1[0], 50):.2f} ms)",
+                    "",
+                ]
+                verdict = "met" if overhead <= 2.0 else "NOT met"
+                served_p50, library_p50 = percentile(serve_32.samples, 50), percentile(library_32.samples, 50)
+                targets.append(
+                    f"TARGET {name}: parity serve ({workers} workers) p50 {served_p50:.2f} ms - library call"
+                    f" (one process, {args.clients} threads) p50 {library_p50:.2f} ms = {overhead:+.2f} ms"
+                    f" at {args.clients} clients; target <= +2 ms: {verdict}"
+                )
 
             local = threading.local()
             baseline = load_config(configs["push-down off"])
@@ -409,9 +519,11 @@ def main() -> int:
 
     print(f"campaign of {args.sessions} sessions, {len(QUERIES)} queries, {args.clients} concurrent clients,"
           f" {args.rounds} passes each; DynamoDB: {'moto' if args.moto else f'stand-in, {args.latency_ms:g} ms'};"
-          f" load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}")  # fmt: skip
+          f" {os.cpu_count()} CPUs; load average before {load_before}, after {load_text()}")  # fmt: skip
     print("every served answer equals PostgreSQL's (keys, order, float4 ranks)\n")
     print("\n".join(results))
+    print()
+    print("\n".join(targets))
     return 0
 
 
