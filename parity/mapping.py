@@ -8,7 +8,6 @@ Python values and can be joined in memory. Pure functions, no I/O.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -16,6 +15,7 @@ from parity.canonical import Canon, WrongType, canon_dynamo, canon_postgres, to_
 from parity.config import EntityConfig
 from parity.dynamo_json import AttributeValue, Item
 from parity.errors import DecodeError, InputError
+from parity.jsontext import dumps_exact
 
 Key = tuple[Canon, ...]
 Row = Mapping[str, Any]
@@ -99,12 +99,8 @@ def key_id(entity: EntityConfig, key: Key) -> str:
 
 
 def json_key_id(key: Mapping[str, Any]) -> str:
-    """The store's text id of a key object in the contract's JSON shape."""
-    return _KEY_ENCODER.encode(dict(key))
-
-
-# json.dumps with options builds an encoder per call; the same options, made once
-_KEY_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+    """The store's text id of a key object in the contract's JSON shape: compact JSON, sorted keys."""
+    return dumps_exact(key, sort_keys=True)
 
 
 def key_to_postgres(entity: EntityConfig, key: Key) -> tuple[Any, ...]:
