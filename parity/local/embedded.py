@@ -165,9 +165,11 @@ def start_postgres(data_dir: Path | None = None) -> EmbeddedPostgres:
 
 @dataclass
 class EmbeddedStack:
-    """Both servers together; a context manager that leaves nothing running."""
+    """Both servers together (or PostgreSQL alone: ``with_moto=False``); a context manager that leaves
+    nothing running."""
 
     http2: bool = False
+    with_moto: bool = True
     moto: MotoServer | None = None
     postgres: EmbeddedPostgres | None = None
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="parity-stack-")))
@@ -176,7 +178,8 @@ class EmbeddedStack:
     def start(self) -> EmbeddedStack:
         require_local_stack()
         self.postgres = start_postgres(self.root)
-        self.moto = start_moto(http2=self.http2, log_dir=self.root)
+        if self.with_moto:
+            self.moto = start_moto(http2=self.http2, log_dir=self.root)
         return self
 
     @property

@@ -237,6 +237,16 @@ def generate(campaigns: int, sessions_per_campaign: int, *, seed: int = 7) -> li
     return out
 
 
+def sessions(count: int, per_campaign: int, *, seed: int) -> list[Session]:
+    """The first ``count`` sessions of as many campaigns of ``per_campaign`` as they fill (deterministic)."""
+    return [s for c in generate(-(-count // per_campaign), per_campaign, seed=seed) for s in c.sessions][:count]
+
+
+def records(campaigns: list[Campaign]) -> list[Session | Campaign]:
+    """The campaigns, then all their sessions: every record the app writes to each store."""
+    return [*campaigns, *(s for c in campaigns for s in c.sessions)]
+
+
 def create_postgres_tables(conn: Any, schema: str = "public") -> None:
     """Create the example app's tables (idempotent) and commit."""
     from psycopg import sql
@@ -299,13 +309,16 @@ def write_postgres(conn: Any, records: list[Session | Campaign], schema: str = "
 
 
 def write_dynamodb(dynamodb: Any, table: str, records: list[Session | Campaign]) -> None:
-    """Put items in batches of 25 (the DynamoDB half of the dual write), retrying unprocessed ones."""
-    for start in range(0, len(records), 25):
-        requests: list[dict[str, Any]] = [{"PutRequest": {"Item": r.item()}} for r in records[start : start + 25]]
-        pending: dict[str, Any] = {table: requests}
+    """Put the records' items (the DynamoDB half of the dual write)."""
+    put_items(dynamodb, table, [r.item() for r in records])
+
+
+def put_items(dynamodb: Any, table: str, items: list[dict[str, Any]]) -> None:
+    """Put typed-JSON items in batches of 25 (BatchWriteItem), retrying unprocessed ones."""
+    for start in range(0, len(items), 25):
+        pending: dict[str, Any] = {table: [{"PutRequest": {"Item": i}} for i in items[start : start + 25]]}
         while pending:
-            answer = dynamodb.batch_write_item(RequestItems=pending)
-            pending = answer.get("UnprocessedItems") or {}
+            pending = dynamodb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
 
 
 def config_toml(
@@ -315,9 +328,11 @@ def config_toml(
     endpoint_url: str | None = None,
     store_schema: str = "parity",
     app_schema: str = "public",
+    consumer: str = "grace_seconds = 30",
     extra: str = "",
 ) -> str:
-    """The example config with the given table, DSN and endpoint filled in."""
+    """The example config with the given table, DSN and endpoint filled in; ``consumer`` is the lines of
+    the ``[consumer]`` section after its source (the demo's shorter grace period, a bench's poll interval)."""
     from importlib import resources
 
     text = resources.files("parity.local").joinpath("example.toml").read_text(encoding="utf-8")
@@ -325,6 +340,7 @@ def config_toml(
     text = "\n".join(lines) + "\n"
     text = text.replace('table = "public.', f'table = "{app_schema}.')
     text = text.replace('store_schema = "parity"', f'store_schema = "{store_schema}"')
+    text = text.replace("grace_seconds = 30\n", consumer.rstrip("\n") + "\n", 1)
     if dsn is not None:
         text = text.replace("[postgres]\n", f"[postgres]\ndsn = {_toml_string(dsn)}\n", 1)
     if endpoint_url is not None:

@@ -23,20 +23,11 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from parity.config import load_config
 from parity.dynamo import client
 from parity.local.demo.watch import Watcher
 from parity.local.embedded import EmbeddedStack, require_local_stack
-from parity.local.example import (
-    Campaign,
-    Session,
-    config_toml,
-    create_dynamodb_table,
-    create_postgres_tables,
-    generate,
-    write_dynamodb,
-    write_postgres,
-)
+from parity.local.example import Campaign, Session, generate, records, write_dynamodb, write_postgres
+from parity.local.example_stores import ExampleStores, example_stores
 from parity.pg import connect
 from parity.store import Store
 
@@ -293,13 +284,8 @@ def run(args: argparse.Namespace) -> int:
         stack.start()
         _say(f"DynamoDB (moto)      {stack.endpoint_url}")
         _say(f"PostgreSQL (embedded) {stack.postgres.data_dir if stack.postgres else ''}")
-        config_path = workdir / "parity.toml"
-        config_path.write_text(config_toml(table=TABLE, dsn=stack.dsn, endpoint_url=stack.endpoint_url))
-        text = config_path.read_text().replace("grace_seconds = 30", "grace_seconds = 2")
-        config_path.write_text(text)
-        config = load_config(config_path)
         with _environment(stack.environment()):
-            return _demo(args, config_path, config, stack, workdir, started)
+            return _demo(args, stack, workdir, started)
     except KeyboardInterrupt:
         raise
     except BaseException:
@@ -378,20 +364,29 @@ def _workload_with_consumer(
     return faults
 
 
-def _demo(
-    args: argparse.Namespace, config_path: Path, config: Any, stack: EmbeddedStack, workdir: Path, started: float
-) -> int:
-    cfg = ["--config", str(config_path)]
-    conn = connect(stack.dsn)
-    dynamodb = client(config.dynamodb)
+def _demo(args: argparse.Namespace, stack: EmbeddedStack, workdir: Path, started: float) -> int:
     _step(2, "create the example app and seed it with dual writes")
-    create_postgres_tables(conn)
-    create_dynamodb_table(dynamodb, TABLE)
-    campaigns = generate(args.campaigns, args.sessions)
-    records: list[Session | Campaign] = [*campaigns, *(s for c in campaigns for s in c.sessions)]
-    write_postgres(conn, records)
-    write_dynamodb(dynamodb, TABLE, records)
-    _say(f"{len(campaigns)} campaigns and {len(records) - len(campaigns)} sessions written to both stores")
+    with example_stores(
+        stack.dsn, stack.endpoint_url, workdir / "parity.toml", table=TABLE, consumer="grace_seconds = 2"
+    ) as stores:
+        campaigns = generate(args.campaigns, args.sessions)
+        written = records(campaigns)
+        stores.write(written)
+        _say(f"{len(campaigns)} campaigns and {len(written) - len(campaigns)} sessions written to both stores")
+        return _steps(args, stores, stack, campaigns, workdir, started)
+
+
+def _steps(
+    args: argparse.Namespace,
+    stores: ExampleStores,
+    stack: EmbeddedStack,
+    campaigns: list[Campaign],
+    workdir: Path,
+    started: float,
+) -> int:
+    """Steps 3 to 11: the commands a user runs, on the seeded stores."""
+    config_path, config, conn = stores.config_path, stores.config, stores.conn
+    cfg = ["--config", str(config_path)]
     _step(3, "check the config against both stores")
     code = _parity("check-config", *cfg)
     if code != 0:
@@ -474,7 +469,6 @@ def _demo(
     report = workdir / "parity-report.html"
     _parity("report", *cfg, "--html", str(report))
     _say(f"HTML report: {report}")
-    conn.close()
     _say(f"\ndemo finished in {time.monotonic() - started:.0f} s; config kept at {config_path}")
     if not args.keep:
         _say("(it points at this run's local stack, stopped now: `parity demo --keep` keeps the stack up to try")
