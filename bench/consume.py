@@ -34,7 +34,6 @@ import gc
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -42,34 +41,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import boto3
+import psycopg
+from _common import local_stack, log, pg_proxy
 
-import boto3  # noqa: E402
-import psycopg  # noqa: E402
+from parity.compare import compare
+from parity.config import ParityConfig, load_config
+from parity.consumer.checker import Checker
+from parity.local.embedded import LOCAL_AWS_ENV
+from parity.local.example import Session, config_toml, create_postgres_tables, sessions, write_dynamodb, write_postgres
+from parity.local.example_stores import example_stores
+from parity.mapping import item_key, key_to_postgres, match_entity
+from parity.pg import connect
+from parity.stream.records import ChangeRecord, parse_stream_record
 
-from bench.latency_proxy import LatencyProxy  # noqa: E402
-from parity.compare import compare  # noqa: E402
-from parity.config import ParityConfig, load_config  # noqa: E402
-from parity.consumer.checker import Checker  # noqa: E402
-from parity.local.embedded import LOCAL_AWS_ENV, start_moto, start_postgres  # noqa: E402
-from parity.local.example import (  # noqa: E402
-    Session,
-    config_toml,
-    create_dynamodb_table,
-    create_postgres_tables,
-    generate,
-    write_dynamodb,
-    write_postgres,
-)
-from parity.mapping import item_key, key_to_postgres, match_entity  # noqa: E402
-from parity.pg import connect  # noqa: E402
-from parity.stream.records import ChangeRecord, parse_stream_record  # noqa: E402
-from parity.telemetry import configure_logging  # noqa: E402
-
-
-def log(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
+TABLE = "bench-consume"
+#: the consumer settings of every config here: no grace wait (excluded by definition), a quick poll
+CONSUMER = "grace_seconds = 0\npoll_interval_seconds = 0.2"
 
 
 @dataclass(frozen=True)
@@ -90,11 +78,10 @@ def _streams(endpoint: str) -> Any:
 
 def load(records: int, dynamodb: Any, table: str, conn: Any) -> int:
     """Write ``records`` sessions to both stores, 1% faulty; returns the number of faults."""
-    per = 500
-    sessions: list[Session] = [s for c in generate(-(-records // per), per, seed=5) for s in c.sessions][:records]
+    written = sessions(records, 500, seed=5)
     faults = 0
     rows: list[Session] = []
-    for i, s in enumerate(sessions):
+    for i, s in enumerate(written):
         if i % 100 == 7:
             faults += 1
             if i % 200 == 7:
@@ -105,9 +92,9 @@ def load(records: int, dynamodb: Any, table: str, conn: Any) -> int:
     for start in range(0, len(rows), 5000):
         write_postgres(conn, rows[start : start + 5000])  # type: ignore[arg-type]
     started = time.perf_counter()
-    for start in range(0, len(sessions), 1000):
-        write_dynamodb(dynamodb, table, sessions[start : start + 1000])  # type: ignore[arg-type]
-    log(f"wrote {len(sessions):,} items to moto in {time.perf_counter() - started:.0f} s ({faults} faults)")
+    for start in range(0, len(written), 1000):
+        write_dynamodb(dynamodb, table, written[start : start + 1000])  # type: ignore[arg-type]
+    log(f"wrote {len(written):,} items to moto in {time.perf_counter() - started:.0f} s ({faults} faults)")
     return faults
 
 
@@ -204,11 +191,11 @@ def naive_alone(config: ParityConfig, dsn: str, records: list[ChangeRecord]) -> 
         return Figure(len(records), time.perf_counter() - started)
 
 
-def memory_records(sessions: list[Session]) -> list[ChangeRecord]:
+def memory_records(written: list[Session]) -> list[ChangeRecord]:
     """GetRecords-shaped INSERT records of the sessions, decoded (what the stream would carry)."""
     now = datetime.now(UTC)
     out = []
-    for i, s in enumerate(sessions):
+    for i, s in enumerate(written):
         body = {
             "ApproximateCreationDateTime": now,
             "Keys": s.key(),
@@ -221,44 +208,32 @@ def memory_records(sessions: list[Session]) -> list[ChangeRecord]:
 
 def checker_only(args: argparse.Namespace) -> None:
     """The checker alone on loopback and ``--pg-delay-ms`` away, no moto (a quicker, repeatable look)."""
-    tmp = Path(tempfile.mkdtemp(prefix="parity-bench-checker-"))
-    pg = start_postgres()
-    try:
-        host = str(psycopg.conninfo.conninfo_to_dict(pg.dsn)["host"])
-        per = 500
-        sessions = [s for c in generate(-(-args.records // per), per, seed=5) for s in c.sessions][: args.records]
-        with connect(pg.dsn) as conn:
+    with local_stack(with_moto=False) as stack:
+        written = sessions(args.records, 500, seed=5)
+        with connect(stack.dsn) as conn:
             create_postgres_tables(conn)
-            conn.commit()
-            rows = [s for i, s in enumerate(sessions) if i % 100 != 7]  # 1% missing rows
+            rows = [s for i, s in enumerate(written) if i % 100 != 7]  # 1% missing rows
             for start in range(0, len(rows), 5000):
                 write_postgres(conn, rows[start : start + 5000])  # type: ignore[arg-type]
-        records = memory_records(sessions)
+        records = memory_records(written)
 
         def make_config(schema: str, pdsn: str) -> ParityConfig:
-            path = tmp / f"{schema}.toml"
-            path.write_text(config_toml(table="bench-consume", dsn=pdsn, store_schema=schema))
+            path = stack.root / f"{schema}.toml"
+            path.write_text(config_toml(table=TABLE, dsn=pdsn, store_schema=schema))
             return load_config(path)
 
         print(f"checker alone: {len(records):,} records from memory, 1% faults (missing rows)")
-        log(f"load average before: {os.getloadavg()}")
-        figures = measure_alone(host, pg.dsn, make_config, records, args)
-        log(f"load average after: {os.getloadavg()}")
-        print_alone(figures)
-    finally:
-        pg.stop()
+        print_alone(measure_alone(stack.dsn, make_config, records, args))
 
 
 Alone = list[tuple[str, int, Figure, Figure]]
 
 
-def measure_alone(
-    host: str, dsn: str, make_config: Any, records: list[ChangeRecord], args: argparse.Namespace
-) -> Alone:
+def measure_alone(dsn: str, make_config: Any, records: list[ChangeRecord], args: argparse.Namespace) -> Alone:
     """The checker alone at every ``--batch`` size, and the naive checker, on loopback and ``--pg-delay-ms`` away."""
     out: Alone = []
     for label, delay in (("loopback", 0.0), (f"{args.pg_delay_ms:g} ms away", args.pg_delay_ms)):
-        with LatencyProxy(host, delay_ms=delay) as proxy:
+        with pg_proxy(dsn, delay) as proxy:
             pdsn = proxy.dsn(dsn)
             naive: Figure | None = None
             for batch in args.batch:
@@ -294,37 +269,26 @@ def main() -> None:
         "--checker-only", action="store_true", help="skip moto: only the checker alone, records built in memory"
     )
     args = parser.parse_args()
-    configure_logging(level="error")  # the injected faults would log a warning per batch
     if args.checker_only:
         checker_only(args)
         return
-    for name, value in LOCAL_AWS_ENV.items():
-        os.environ.setdefault(name, value)
-    tmp = Path(tempfile.mkdtemp(prefix="parity-bench-consume-"))
-    log(f"load average before: {os.getloadavg()}")
-    pg = start_postgres()
-    moto = start_moto(log_dir=tmp)
-    try:
-        host = str(psycopg.conninfo.conninfo_to_dict(pg.dsn)["host"])
-        dsn = pg.dsn
-        with connect(dsn) as conn:
-            create_postgres_tables(conn)
-            conn.commit()
-            dynamodb = boto3.client("dynamodb", endpoint_url=moto.endpoint_url, region_name="us-east-1")
-            table = "bench-consume"
-            arn = create_dynamodb_table(dynamodb, table)["LatestStreamArn"]
-            faults = load(args.records, dynamodb, table, conn)
+    with local_stack() as stack:
+        dsn, endpoint = stack.dsn, stack.endpoint_url
+        path_c = stack.root / "bench_c.toml"
+        with example_stores(dsn, endpoint, path_c, table=TABLE, store_schema="bench_c", consumer=CONSUMER) as stores:
+            arn = stores.description["LatestStreamArn"]
+            faults = load(args.records, stores.dynamodb, TABLE, stores.conn)
+        config = load_config(path_c)
 
-        def config_for(schema: str, pg_dsn: str) -> tuple[Path, ParityConfig]:
-            path = tmp / f"{schema}.toml"
-            text = config_toml(table=table, dsn=pg_dsn, endpoint_url=moto.endpoint_url, store_schema=schema)
-            path.write_text(text.replace("grace_seconds = 30", "grace_seconds = 0\npoll_interval_seconds = 0.2"))
-            return path, load_config(path)
+        def config_for(schema: str, pg_dsn: str) -> ParityConfig:
+            path = stack.root / f"{schema}.toml"
+            text = config_toml(table=TABLE, dsn=pg_dsn, endpoint_url=endpoint, store_schema=schema, consumer=CONSUMER)
+            path.write_text(text)
+            return load_config(path)
 
-        path_c, config = config_for("bench_c", dsn)
-        a, raw = bare_read(moto.endpoint_url, arn)
+        a, raw = bare_read(endpoint, arn)
         log(f"(a) bare read: {a.records:,} records in {a.seconds:.1f} s")
-        b = naive_from_stream(config, moto.endpoint_url, arn, dsn, args.naive_records)
+        b = naive_from_stream(config, endpoint, arn, dsn, args.naive_records)
         log(f"(b) naive: {b.records:,} records in {b.seconds:.1f} s")
         c = parity_consume(path_c, args.idle)
         with connect(dsn) as conn:
@@ -332,16 +296,12 @@ def main() -> None:
             found = int(row["n"]) if row else -1
         c = Figure(a.records, c.seconds)
         log(f"(c) parity consume: {c.seconds:.1f} s, {found} discrepancies (injected {faults})")
-        a_after, _ = bare_read(moto.endpoint_url, arn)
+        a_after, _ = bare_read(endpoint, arn)
         log(f"(a) bare read again: {a_after.records:,} records in {a_after.seconds:.1f} s")
 
         records = [parse_stream_record(r) for r in raw]
         del raw
-        alone = measure_alone(host, dsn, lambda schema, pdsn: config_for(schema, pdsn)[1], records, args)
-    finally:
-        moto.stop()
-        pg.stop()
-    log(f"load average after: {os.getloadavg()}")
+        alone = measure_alone(dsn, config_for, records, args)
 
     print(f"\nparity consume benchmark: {a.records:,} stream records, {faults} injected faults (1%)")
     a_mean = Figure(a.records, (a.seconds + a_after.seconds) / 2)

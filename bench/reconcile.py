@@ -30,10 +30,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
@@ -42,17 +40,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import psycopg
+from _common import ROOT, dynamodb_client, fresh_database, local_stack, log, pg_proxy
+from latency_proxy import LatencyProxy
 
-import boto3  # noqa: E402
-import psycopg  # noqa: E402
-
-from bench.latency_proxy import LatencyProxy  # noqa: E402
-from parity.compare import compare  # noqa: E402
-from parity.config import load_config  # noqa: E402
-from parity.local.embedded import LOCAL_AWS_ENV, start_moto, start_postgres  # noqa: E402
-from parity.local.example import (  # noqa: E402
+from parity.compare import compare
+from parity.config import load_config
+from parity.local.embedded import LOCAL_AWS_ENV
+from parity.local.example import (
     CAMPAIGN_COLUMNS,
     SESSION_COLUMNS,
     Campaign,
@@ -61,8 +56,9 @@ from parity.local.example import (  # noqa: E402
     create_dynamodb_table,
     create_postgres_tables,
     generate,
+    put_items,
 )
-from parity.mapping import item_key, match_entity, projected_attributes  # noqa: E402
+from parity.mapping import item_key, match_entity, projected_attributes
 
 SESSIONS_PER_CAMPAIGN = 49
 
@@ -71,10 +67,6 @@ SESSIONS_PER_CAMPAIGN = 49
 class Dataset:
     items: int
     expected: dict[str, int]
-
-
-def log(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
 # --- the dataset ---------------------------------------------------------------------------------
@@ -129,14 +121,10 @@ def _copy(conn: psycopg.Connection[Any], table: str, columns: tuple[str, ...], r
 
 
 def _write_items(dynamodb: Any, table: str, items: list[dict[str, Any]]) -> None:
-    def batch(chunk: list[dict[str, Any]]) -> None:
-        pending: dict[str, Any] = {table: [{"PutRequest": {"Item": i}} for i in chunk]}
-        while pending:
-            pending = dynamodb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
-
+    """BatchWriteItem in 4 threads (moto takes a while for 20,000 items)."""
     chunks = [items[i : i + 25] for i in range(0, len(items), 25)]
     with ThreadPoolExecutor(4) as pool:
-        list(pool.map(batch, chunks))
+        list(pool.map(lambda chunk: put_items(dynamodb, table, chunk), chunks))
 
 
 def write_replay_files(table: str, items: list[dict[str, Any]], directory: Path) -> tuple[Path, Path]:
@@ -243,14 +231,7 @@ class Result:
 
 
 def _client(endpoint: str, pool: int = 16) -> Any:
-    import botocore.config
-
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        config=botocore.config.Config(max_pool_connections=pool, retries={"max_attempts": 3}),
-    )
+    return dynamodb_client(endpoint, max_pool_connections=pool, retries={"max_attempts": 3})
 
 
 def naive(endpoint: str, dsn: str, config_path: Path, table: str, limit: int, proxy: LatencyProxy) -> Result:
@@ -283,55 +264,16 @@ def naive(endpoint: str, dsn: str, config_path: Path, table: str, limit: int, pr
     return Result(count, seconds, proxy.round_trips, requests)
 
 
-def floor(endpoint: str, dsn: str, config_path: Path, table: str, segments: int, proxy: LatencyProxy) -> Result:
-    """A parallel Scan that only reads, concurrently with one SELECT of each whole table."""
-    config = load_config(config_path)
-    attributes = projected_attributes(config.entity, ["pk", "sk"])
-    names = {f"#a{i}": a for i, a in enumerate(attributes)}
-    dynamodb = _client(endpoint, segments + 2)
-    counts = [0] * segments
-    requests = [0] * segments
-    proxy.reset_counters()
-
-    def scan(segment: int) -> None:
-        kwargs: dict[str, Any] = {
-            "TableName": table,
-            "Segment": segment,
-            "TotalSegments": segments,
-            "ProjectionExpression": ", ".join(names),
-            "ExpressionAttributeNames": names,
-            "Limit": 1000,
-        }
-        while True:
-            page = dynamodb.scan(**kwargs)
-            requests[segment] += 1
-            counts[segment] += len(page["Items"])
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-    def select_all() -> None:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            for entity in config.entity:
-                cols = ", ".join(entity.all_columns)
-                conn.execute(f"SELECT {cols} FROM {entity.table}").fetchall()
-
-    started = time.perf_counter()
-    threads = [threading.Thread(target=scan, args=(s,)) for s in range(segments)]
-    threads.append(threading.Thread(target=select_all))
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    seconds = time.perf_counter() - started
-    return Result(sum(counts), seconds, proxy.round_trips, sum(requests))
+def _projection(config: Any) -> dict[str, str]:
+    """ExpressionAttributeNames of what parity's Scan projects: the mapped attributes and the keys."""
+    return {f"#a{i}": a for i, a in enumerate(projected_attributes(config.entity, ["pk", "sk"]))}
 
 
-def _scan_share(endpoint: str, table: str, names: dict[str, str], segments: list[int], total: int, out: Any) -> None:
-    """One worker process of the process floor: its segments in threads, parsed like parity does."""
-    from parity.reconciler import fast_scan
-
-    dynamodb = fast_scan.install(_client(endpoint, len(segments) + 2))
+def _scan_segments(
+    dynamodb: Any, table: str, names: dict[str, str], segments: list[int], total: int
+) -> tuple[int, int]:
+    """Scan ``segments`` of ``total`` (projected, pages of 1,000 items), one thread each, reading only:
+    (items, requests)."""
     counts = {s: [0, 0] for s in segments}  # per thread: `+=` on shared counters loses updates
 
     def scan(segment: int) -> None:
@@ -356,7 +298,42 @@ def _scan_share(endpoint: str, table: str, names: dict[str, str], segments: list
         t.start()
     for t in threads:
         t.join()
-    out.put((sum(c[0] for c in counts.values()), sum(c[1] for c in counts.values())))
+    return sum(c[0] for c in counts.values()), sum(c[1] for c in counts.values())
+
+
+def _select_all(dsn: str, config: Any) -> threading.Thread:
+    """One SELECT of each whole table, in a thread started here (join it)."""
+
+    def select() -> None:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            for entity in config.entity:
+                cols = ", ".join(entity.all_columns)
+                conn.execute(f"SELECT {cols} FROM {entity.table}").fetchall()
+
+    thread = threading.Thread(target=select)
+    thread.start()
+    return thread
+
+
+def floor(endpoint: str, dsn: str, config_path: Path, table: str, segments: int, proxy: LatencyProxy) -> Result:
+    """A parallel Scan that only reads, concurrently with one SELECT of each whole table."""
+    config = load_config(config_path)
+    dynamodb = _client(endpoint, segments + 2)
+    proxy.reset_counters()
+    started = time.perf_counter()
+    select = _select_all(dsn, config)
+    items, requests = _scan_segments(dynamodb, table, _projection(config), list(range(segments)), segments)
+    select.join()
+    seconds = time.perf_counter() - started
+    return Result(items, seconds, proxy.round_trips, requests)
+
+
+def _scan_share(endpoint: str, table: str, names: dict[str, str], segments: list[int], total: int, out: Any) -> None:
+    """One worker process of the process floor: its segments in threads, parsed like parity does."""
+    from parity.reconciler import fast_scan
+
+    dynamodb = fast_scan.install(_client(endpoint, len(segments) + 2))
+    out.put(_scan_segments(dynamodb, table, names, segments, total))
 
 
 def floor_processes(
@@ -367,7 +344,7 @@ def floor_processes(
     import multiprocessing
 
     config = load_config(config_path)
-    names = {f"#a{i}": a for i, a in enumerate(projected_attributes(config.entity, ["pk", "sk"]))}
+    names = _projection(config)
     context = multiprocessing.get_context("fork")
     out: Any = context.Queue()
     proxy.reset_counters()
@@ -376,15 +353,7 @@ def floor_processes(
     procs = [context.Process(target=_scan_share, args=(endpoint, table, names, g, segments, out)) for g in groups if g]
     for proc in procs:
         proc.start()
-
-    def select_all() -> None:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            for entity in config.entity:
-                cols = ", ".join(entity.all_columns)
-                conn.execute(f"SELECT {cols} FROM {entity.table}").fetchall()
-
-    select = threading.Thread(target=select_all)
-    select.start()
+    select = _select_all(dsn, config)
     totals = [out.get() for _ in procs]
     for proc in procs:
         proc.join()
@@ -507,44 +476,27 @@ def main() -> None:
         help="skip parity's run against a replay server that ignores the projection (full items)",
     )
     args = parser.parse_args()
-    for name, value in LOCAL_AWS_ENV.items():
-        os.environ.setdefault(name, value)
-    tmp = Path(tempfile.mkdtemp(prefix="parity-bench-"))
     load_before = os.getloadavg()
-    log(f"load average before: {load_before}")
-    (tmp / "pg").mkdir()
-    pg = start_postgres(tmp / "pg")
-    moto = None if args.skip_moto else start_moto(log_dir=tmp)
     moto_items = None if args.skip_moto else args.moto_items
-    try:
-        host = str(psycopg.conninfo.conninfo_to_dict(pg.dsn)["host"])
+    # the stack's folder (~700 MB: the 200,000-item files and the database) is removed at the end
+    with local_stack(with_moto=not args.skip_moto, log_level=None) as stack:
         figures: list[tuple[str, int, dict[str, Result]]] = []
         memory: dict[int, Result] = {}
         sizes = dict.fromkeys([args.items, *([args.memory_items] if args.memory_items else [])], False)
         if moto_items is not None:
             sizes[moto_items] = True
         for size, with_moto in sizes.items():
-            endpoint = moto.endpoint_url if moto is not None else ""
-            run_size(args, size, pg.dsn, host, endpoint, with_moto, tmp, figures, memory)
+            endpoint = stack.endpoint_url if stack.moto is not None else ""
+            run_size(args, size, stack.dsn, endpoint, with_moto, stack.root, figures, memory)
         print_figures(args, figures, memory, load_before, moto_items)
-    finally:
-        if moto is not None:
-            moto.stop()
-        pg.stop()
-        shutil.rmtree(tmp, ignore_errors=True)  # ~700 MB: the 200,000-item files and the database
-    log(f"load average after: {os.getloadavg()}")
 
 
 def run_size(
-    args: argparse.Namespace, size: int, admin_dsn: str, host: str, moto_endpoint: str, with_moto: bool, tmp: Path,
+    args: argparse.Namespace, size: int, admin_dsn: str, moto_endpoint: str, with_moto: bool, tmp: Path,
     figures: list[tuple[str, int, dict[str, Result]]], memory: dict[int, Result],
 ) -> None:  # fmt: skip
     """One table size: load it, then time the setups it is used for (see the module docstring)."""
-    dbname = f"bench_{size}"
-    with psycopg.connect(admin_dsn, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
-        admin.execute(f'CREATE DATABASE "{dbname}"')
-    dsn = psycopg.conninfo.make_conninfo(admin_dsn, dbname=dbname)
+    dsn = fresh_database(admin_dsn, f"bench_{size}")
     table = f"bench-{size}"
     full = size == args.items  # the three ways; other sizes: parity only (memory) or moto only
     replay_setup = size in (args.items, args.memory_items)
@@ -576,7 +528,7 @@ def run_size(
         setups.append((name, replay.endpoint, args.pg_delay_ms, replay, full))
     try:
         for name, endpoint, delay, rep, three_ways in setups:
-            with LatencyProxy(host, delay_ms=delay) as proxy:
+            with pg_proxy(dsn, delay) as proxy:
                 pdsn = proxy.dsn(dsn)
                 results: dict[str, Result] = {}
                 if three_ways:

@@ -21,59 +21,41 @@ the same rows (and that the newer rows were left alone by (b)).
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
-import json
 import os
-import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import psycopg
+from _common import dynamodb_client, fresh_database, local_stack, parity_json, pg_proxy
+from psycopg.types.json import Jsonb
 
-import boto3  # noqa: E402
-import psycopg  # noqa: E402
-from psycopg.types.json import Jsonb  # noqa: E402
-
-from bench.latency_proxy import LatencyProxy  # noqa: E402
-from parity.cli import main as parity_main  # noqa: E402
-from parity.config import load_config  # noqa: E402
-from parity.jsontext import dumps_exact  # noqa: E402
-from parity.local.embedded import LOCAL_AWS_ENV, start_moto, start_postgres  # noqa: E402
-from parity.local.example import (  # noqa: E402
+from parity.config import load_config
+from parity.jsontext import dumps_exact
+from parity.local.example import (
     Session,
     config_toml,
     create_dynamodb_table,
     create_postgres_tables,
-    generate,
+    sessions,
     write_dynamodb,
     write_postgres,
 )
-from parity.pg import connect  # noqa: E402
-from parity.rollback.plan import Action, decide_upsert  # noqa: E402
-from parity.rollback.values import item_to_row  # noqa: E402
-from parity.store import Store  # noqa: E402
-from parity.telemetry import configure_logging  # noqa: E402
+from parity.pg import connect
+from parity.rollback.plan import Action, decide_upsert
+from parity.rollback.values import item_to_row
+from parity.store import Store
 
 TABLE = "bench-replay"
 
 
-def log(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
 def load(rows: int, dynamodb: Any, dsns: list[str]) -> tuple[list[Session], list[Session]]:
     """DynamoDB gets every session; each database the older/newer rows; the archive names them all."""
-    per_campaign = 50
-    sessions = [s for c in generate(max(1, rows // per_campaign), per_campaign, seed=21) for s in c.sessions][:rows]
-    newer = sessions[: max(1, rows // 100)]
-    older = sessions[len(newer) : len(newer) + (rows - len(newer)) // 2]
-    write_dynamodb(dynamodb, TABLE, sessions)  # type: ignore[arg-type]
+    written = sessions(rows, 50, seed=21)
+    newer = written[: max(1, rows // 100)]
+    older = written[len(newer) : len(newer) + (rows - len(newer)) // 2]
+    write_dynamodb(dynamodb, TABLE, written)  # type: ignore[arg-type]
     stale = [s.touched(summary="before the failed write", updated_at=s.updated_at.replace(year=2020)) for s in older]
     ahead = [s.touched(summary="newer in PostgreSQL", updated_at=s.updated_at.replace(year=2030)) for s in newer]
     for dsn in dsns:
@@ -95,11 +77,11 @@ def load(rows: int, dynamodb: Any, dsns: list[str]) -> tuple[list[Session], list
                         "old_image": None,
                         "user_identity": None,
                     }
-                    for s in sessions
+                    for s in written
                 ],
             )
             conn.commit()
-    return sessions, newer
+    return written, newer
 
 
 def naive(config: Any, dynamodb: Any, dsn: str) -> int:
@@ -134,15 +116,6 @@ def naive(config: Any, dynamodb: Any, dsn: str) -> int:
     return written
 
 
-def parity_replay(config_path: Path) -> dict[str, Any]:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        code = parity_main(["replay", "--config", str(config_path), "--apply", "--json"])
-    if code != 0:
-        raise SystemExit(f"parity replay exited {code}")
-    return dict(json.loads(out.getvalue()))
-
-
 def snapshot(dsn: str) -> dict[str, Any]:
     with connect(dsn) as conn:
         return {str(r["id"]): r for r in conn.execute("SELECT * FROM public.sessions")}
@@ -153,30 +126,20 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=5_000)
     parser.add_argument("--pg-delay-ms", type=float, default=1.0, help="one-way delay to PostgreSQL")
     args = parser.parse_args()
-    configure_logging(level="error")
-    for name, value in LOCAL_AWS_ENV.items():
-        os.environ.setdefault(name, value)
-    tmp = Path(tempfile.mkdtemp(prefix="parity-bench-replay-"))
-    log(f"load average before: {os.getloadavg()}")
-    pg = start_postgres()
-    moto = start_moto(log_dir=tmp)
-    try:
-        host = str(psycopg.conninfo.conninfo_to_dict(pg.dsn)["host"])
-        dynamodb = boto3.client("dynamodb", endpoint_url=moto.endpoint_url, region_name="us-east-1")
+    with local_stack() as stack:
+        dynamodb = dynamodb_client(stack.endpoint_url)
         create_dynamodb_table(dynamodb, TABLE, stream=False)
         load_now = os.getloadavg()[0]
         print(f"replay benchmark: {args.rows:,} DynamoDB-only writes (1% newer in PostgreSQL), load {load_now:.1f}")
         for label, delay in (("loopback", 0.0), (f"{args.pg_delay_ms:g} ms away", args.pg_delay_ms)):
             names = [f"bench_replay_{kind}_{int(delay * 1000)}" for kind in ("naive", "parity")]
-            with connect(pg.dsn, autocommit=True) as admin:
-                for name in names:
-                    admin.execute(f"DROP DATABASE IF EXISTS {name}")
-                    admin.execute(f"CREATE DATABASE {name}")
-            dsns = [psycopg.conninfo.make_conninfo(pg.dsn, dbname=name) for name in names]
+            dsns = [fresh_database(stack.dsn, name) for name in names]
             _, newer = load(args.rows, dynamodb, dsns)
-            with LatencyProxy(host, delay_ms=delay) as proxy:
-                config_path = tmp / f"parity-{int(delay * 1000)}.toml"
-                config_path.write_text(config_toml(table=TABLE, dsn=proxy.dsn(dsns[1]), endpoint_url=moto.endpoint_url))
+            with pg_proxy(stack.dsn, delay) as proxy:
+                config_path = stack.root / f"parity-{int(delay * 1000)}.toml"
+                config_path.write_text(
+                    config_toml(table=TABLE, dsn=proxy.dsn(dsns[1]), endpoint_url=stack.endpoint_url)
+                )
                 config = load_config(config_path)
                 proxy.reset_counters()
                 started = time.perf_counter()
@@ -185,7 +148,7 @@ def main() -> None:
                 naive_trips = proxy.round_trips
                 proxy.reset_counters()
                 started = time.perf_counter()
-                summary = parity_replay(config_path)
+                summary = parity_json("replay", "--config", str(config_path), "--apply", "--json")
                 parity_s = time.perf_counter() - started
                 parity_trips = proxy.round_trips
             a, b = snapshot(dsns[0]), snapshot(dsns[1])
@@ -206,9 +169,6 @@ def main() -> None:
                 f"  {'':<21} (b)/(a) speed {naive_s / parity_s:4.1f}x; same final rows: {same};"
                 f" {summary['skipped_newer_in_postgres']} newer rows left alone: {untouched}"
             )
-    finally:
-        moto.stop()
-        pg.stop()
 
 
 if __name__ == "__main__":

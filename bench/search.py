@@ -26,29 +26,15 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _common import ROOT, local_stack, percentile
 
-import boto3  # noqa: E402
-
-from parity.config import load_config  # noqa: E402
-from parity.local.embedded import LOCAL_AWS_ENV, EmbeddedStack  # noqa: E402
-from parity.local.example import (  # noqa: E402
-    config_toml,
-    create_dynamodb_table,
-    create_postgres_tables,
-    generate,
-    write_dynamodb,
-    write_postgres,
-)
-from parity.pg import connect  # noqa: E402
-from parity.search.engine import (  # noqa: E402
+from parity.local.example import generate
+from parity.local.example_stores import example_stores
+from parity.search.engine import (
     DOCUMENTS,
     parse_query,
     query_items,
@@ -65,12 +51,6 @@ QUERIES = [
     "postgres dynamodb", "search -cutover", '"quarterly planning" retention', "the of and", "webinar",
     "funnel or churn or design", "sprint -release -page", "database", "conversion growth",
 ]  # fmt: skip
-
-
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
 
 
 def timed(fn: Callable[[], Any], rounds: int, before: Callable[[], None] | None = None) -> list[float]:
@@ -103,20 +83,12 @@ def main() -> int:
     parser.add_argument("--cli-runs", type=int, default=3, help="runs of the parity search command")
     args = parser.parse_args()
 
-    os.environ.update(LOCAL_AWS_ENV)
-    with EmbeddedStack() as stack:
-        dynamodb = boto3.client("dynamodb", endpoint_url=stack.endpoint_url, region_name="us-east-1")
-        conn = connect(stack.dsn, autocommit=True)
-        create_postgres_tables(conn)
-        create_dynamodb_table(dynamodb, "app", stream=False)
+    with local_stack(log_level=None) as stack:
+        config_path = stack.root / "parity.toml"
+        stores = example_stores(stack.dsn, stack.endpoint_url, config_path, stream=False, autocommit=True)
+        dynamodb, conn, config = stores.dynamodb, stores.conn, stores.config
         campaign = generate(1, args.sessions, seed=5)[0]
-        records: list[Any] = [campaign, *campaign.sessions]
-        write_postgres(conn, records)
-        write_dynamodb(dynamodb, "app", records)
-        workdir = Path(tempfile.mkdtemp(prefix="parity-bench-search-"))
-        config_path = workdir / "parity.toml"
-        config_path.write_text(config_toml(table="app", dsn=stack.dsn, endpoint_url=stack.endpoint_url))
-        config = load_config(config_path)
+        stores.write([campaign, *campaign.sessions])
         search, entity = search_config(config)
         cid = campaign.id
 

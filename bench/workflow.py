@@ -28,24 +28,12 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _common import ROOT, load_average, local_stack
 
-from parity.local.embedded import EmbeddedStack  # noqa: E402
-from parity.local.example import (  # noqa: E402
-    Campaign,
-    Session,
-    config_toml,
-    create_dynamodb_table,
-    create_postgres_tables,
-    generate,
-    write_dynamodb,
-    write_postgres,
-)
-from parity.pg import connect  # noqa: E402
+from parity.local.example import Session, generate, records, write_dynamodb, write_postgres
+from parity.local.example_stores import example_stores
 
 
 def _run(env: dict[str, str], *argv: str) -> tuple[float, int, str]:
@@ -65,31 +53,24 @@ def main() -> None:
     parser.add_argument("--history", type=int, default=100_000)
     parser.add_argument("--gate-runs", type=int, default=5)
     args = parser.parse_args()
-    print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} (1/5/15 min)")
-    with EmbeddedStack() as stack:
-        table = "app"
-        config_path = stack.root / "parity.toml"
-        config_path.write_text(config_toml(table=table, dsn=stack.dsn, endpoint_url=stack.endpoint_url))
+    print(f"load: {load_average()} (1/5/15 min)")
+    with (
+        local_stack(log_level=None) as stack,
+        example_stores(stack.dsn, stack.endpoint_url, stack.root / "parity.toml") as stores,
+    ):
         env = {**os.environ, **stack.environment(), "PARITY_LOG_LEVEL": "warning", "PYTHONPATH": str(ROOT)}
-        cfg = ["--config", str(config_path)]
-        import boto3
-
-        os.environ.update(stack.environment())  # moto's fake credentials for this process's own client
-        dynamodb = boto3.client("dynamodb", endpoint_url=stack.endpoint_url, region_name="us-east-1")
-        conn = connect(stack.dsn)
-        create_postgres_tables(conn)
-        create_dynamodb_table(dynamodb, table)
+        cfg = ["--config", str(stores.config_path)]
+        conn = stores.conn
         campaigns = max(1, args.items // 100)
-        data = generate(campaigns, args.items // campaigns - 1, seed=3)
-        sessions: list[Session] = [s for c in data for s in c.sessions]
-        records: list[Campaign | Session] = [*data, *sessions]
+        written = records(generate(campaigns, args.items // campaigns - 1, seed=3))
+        sessions = [r for r in written if isinstance(r, Session)]
         step = max(1, len(sessions) // args.broken)
         broken = sessions[::step][: args.broken]
         ids = {s.id for s in broken}
-        write_postgres(conn, records)
-        drifted = [replace(r, summary="drifted") if r.id in ids else r for r in records]
-        write_dynamodb(dynamodb, table, drifted)  # type: ignore[arg-type]
-        print(f"{len(records):,} items in both stores, {len(broken)} sessions differ (summary)")
+        write_postgres(conn, written)
+        drifted = [replace(r, summary="drifted") if r.id in ids else r for r in written]
+        write_dynamodb(stores.dynamodb, stores.table, drifted)  # type: ignore[arg-type]
+        print(f"{len(written):,} items in both stores, {len(broken)} sessions differ (summary)")
 
         full, _, out = _run(env, "reconcile", *cfg, "--json", "--recheck-delay", "0")
         report: dict[str, Any] = json.loads(out)
@@ -128,8 +109,7 @@ def main() -> None:
         print(f"parity gate, +{args.history:,} resolved:   {big:7.2f} s  ratio {big / small:.2f}x")
         startup, _, _ = _run(env, "--version")
         print(f"(python + parity start-up alone: {startup:.2f} s)")
-        conn.close()
-    print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} (1/5/15 min)")
+    print(f"load: {load_average()} (1/5/15 min)")
 
 
 if __name__ == "__main__":
