@@ -87,17 +87,11 @@ class Session:
         }
 
     def row(self) -> dict[str, Any]:
-        """The PostgreSQL row the app writes."""
+        """The PostgreSQL row the app writes (``SESSION_COLUMNS``: each column is the field of its name)."""
         return {
-            "id": self.id,
-            "campaign_id": self.campaign_id,
-            "name": self.name,
-            "summary": self.summary,
+            **{column: getattr(self, column) for column in SESSION_COLUMNS},
             "metadata": None if self.metadata is None else Jsonb(self.metadata, dumps=dumps_exact),
-            "session_number": self.session_number,
             "tags": sorted(self.tags),
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
         }
 
     def touched(self, **changes: Any) -> Session:
@@ -130,13 +124,8 @@ class Campaign:
         }
 
     def row(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "budget": self.budget,
-            "active": self.active,
-            "updated_at": self.updated_at,
-        }
+        """The PostgreSQL row the app writes (``CAMPAIGN_COLUMNS``)."""
+        return {column: getattr(self, column) for column in CAMPAIGN_COLUMNS}
 
 
 _WORDS = (
