@@ -4,7 +4,9 @@ front of PostgreSQL, a parity command run in-process for its JSON).
 
 A bench runs as ``.venv/bin/python bench/NAME.py``: Python puts bench/ first on ``sys.path``, so
 ``from _common import ...`` finds this module, and importing it puts the repository's root there
-too, so the bench uses this checkout's parity whatever else is installed.
+too, so the bench uses this checkout's parity whatever else is installed. boto3, psycopg and parity
+are imported by the functions that use them: a helper process a bench starts from its own file (the
+DynamoDB stand-in of bench/serve.py) imports this module without paying for them.
 """
 
 from __future__ import annotations
@@ -16,19 +18,16 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from latency_proxy import LatencyProxy
+
+    from parity.local.embedded import EmbeddedStack
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-
-import boto3  # noqa: E402
-import botocore.config  # noqa: E402
-import psycopg  # noqa: E402
-from latency_proxy import LatencyProxy  # noqa: E402
-
-from parity.local.embedded import LOCAL_AWS_ENV, EmbeddedStack  # noqa: E402
-from parity.telemetry import configure_logging  # noqa: E402
 
 
 def log(message: str) -> None:
@@ -54,6 +53,9 @@ def local_stack(*, with_moto: bool = True, log_level: str | None = "error") -> I
     go into this process's environment (for the bench's own boto3 clients), parity's logging is set
     to ``log_level`` (the injected faults would log a warning per batch), the load average is logged
     before and after."""
+    from parity.local.embedded import LOCAL_AWS_ENV, EmbeddedStack
+    from parity.telemetry import configure_logging
+
     if log_level is not None:
         configure_logging(level=log_level)
     for name, value in LOCAL_AWS_ENV.items():
@@ -66,6 +68,9 @@ def local_stack(*, with_moto: bool = True, log_level: str | None = "error") -> I
 
 def dynamodb_client(endpoint: str, **config: Any) -> Any:
     """A boto3 DynamoDB client for ``endpoint`` (``config``: botocore settings, e.g. max_pool_connections)."""
+    import boto3
+    import botocore.config
+
     settings = botocore.config.Config(**config) if config else None
     return boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1", config=settings)
 
@@ -73,11 +78,16 @@ def dynamodb_client(endpoint: str, **config: Any) -> Any:
 def pg_proxy(dsn: str, delay_ms: float) -> LatencyProxy:
     """A latency proxy ``delay_ms`` (one way) in front of the PostgreSQL ``dsn`` names by its host: the
     embedded server's socket directory. Use it as a context manager; ``proxy.dsn(dsn)`` goes through it."""
+    import psycopg
+    from latency_proxy import LatencyProxy
+
     return LatencyProxy(str(psycopg.conninfo.conninfo_to_dict(dsn)["host"]), delay_ms=delay_ms)
 
 
 def fresh_database(admin_dsn: str, name: str) -> str:
     """Drop and create the database ``name`` on the server of ``admin_dsn``; its DSN."""
+    import psycopg
+
     with psycopg.connect(admin_dsn, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
         admin.execute(f'CREATE DATABASE "{name}"')
