@@ -80,16 +80,15 @@ def pending_row(entity: str, key_id: str, key: dict[str, Any], record: ChangeRec
 
 
 @dataclass(frozen=True)
-class PendingEntry:
-    """A stored pending re-check, as read back when it is due."""
+class PendingEntry(PendingRow):
+    """A stored pending re-check, as read back when it is due: the row stored and its times."""
 
-    entity: str
-    key_id: str
-    key: dict[str, Any]
-    event_id: str
-    record: ChangeRecord
     received_at: datetime
     due_at: datetime
+
+    @property
+    def event_id(self) -> str:
+        return self.record.event_id
 
 
 def upsert(
@@ -189,7 +188,14 @@ def _entry(row: dict[str, Any]) -> PendingEntry:
         raw={},
     )
     return PendingEntry(
-        row["entity"], row["key_id"], row["key"], row["event_id"], record, row["received_at"], row["due_at"]
+        row["entity"],
+        row["key_id"],
+        row["key"],
+        record,
+        row["new_image"],
+        row["old_image"],
+        row["received_at"],
+        row["due_at"],
     )
 
 

@@ -72,11 +72,32 @@ def journalled_run(
         raise
 
 
-def finish_run(conn: Connection, store: Store, run_id: str, summary: Mapping[str, Any]) -> None:
-    """The run is ``applied``, with its counts (committed)."""
+def finish_run(conn: Connection, store: Store, result: Applied) -> None:
+    """The run is ``applied``, with the result's counts (committed)."""
     with postgres_errors("finishing a journalled run"):
-        store.finish_journal_run(conn, run_id, summary)
+        store.finish_journal_run(conn, result.run_id, result.summary())
         conn.commit()
+
+
+@dataclass
+class Applied:
+    """What an apply did: the counts every journalled command keeps (a command's subclass adds its own)."""
+
+    run_id: str
+    updated: int = 0
+    deleted: int = 0
+    skipped_other: int = 0  # no longer to be written by write time, and not for being newer
+    resolved: int = 0  # discrepancies resolved by the read-back after the writes
+    unverified: list[dict[str, Any]] = field(default_factory=list)  # written keys that did not match when read back
+
+    def summary(self) -> dict[str, Any]:
+        """The counts kept with the run (``--runs``)."""
+        return {
+            "updated": self.updated,
+            "deleted": self.deleted,
+            "resolved": self.resolved,
+            "unverified": len(self.unverified),
+        }
 
 
 @dataclass
@@ -93,12 +114,7 @@ class Undone:
 
     def counts(self) -> dict[str, Any]:
         """The counts every undo reports (``--undo --json``)."""
-        return {
-            "run_id": self.run_id,
-            "restored": self.restored,
-            "skipped_changed_since": self.skipped_changed_since,
-            "already_undone": self.already_undone,
-        }
+        return {name: getattr(self, name) for name in ("run_id", "restored", "skipped_changed_since", "already_undone")}
 
 
 def journal_of(conn: Connection, store: Store, kind: RunKind, run_id: str) -> list[JournalEntry]:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from parity import journal
 from parity.compare import compare
 from parity.config import EntityConfig, ParityConfig
 from parity.dynamo_json import Item
@@ -44,21 +45,16 @@ _items_counter = meter("repair").create_counter(
 _RETRIES = 3  # rounds of judging again after a failed condition
 
 REPAIR = RunKind("repair", "p")
-new_run_id = REPAIR.new_run_id
 
 
 @dataclass
-class Applied:
-    run_id: str
+class Applied(journal.Applied):
+    """What an apply did (skipped_other: equal, gone or unbuildable by write time)."""
+
     put: int = 0
-    updated: int = 0
-    deleted: int = 0
     skipped_newer_in_dynamodb: int = 0
-    skipped_other: int = 0  # equal, gone or unbuildable by write time
     throttled: int = 0
     units: int = 0
-    resolved: int = 0
-    unverified: list[dict[str, Any]] = field(default_factory=list)
     # each key's item as it stands after the run: the after image of a write (exact: the write
     # returned the item it replaced), else the item last read for it
     items: dict[tuple[str, Key], Item | None] = field(default_factory=dict, repr=False)
@@ -67,6 +63,14 @@ class Applied:
     @property
     def applied(self) -> int:
         return self.put + self.updated + self.deleted
+
+    def summary(self) -> dict[str, Any]:
+        return super().summary() | {
+            "put": self.put,
+            "skipped_newer_in_dynamodb": self.skipped_newer_in_dynamodb,
+            "throttled_retries": self.throttled,
+            "write_units": self.units,
+        }
 
 
 @dataclass(frozen=True)
@@ -130,21 +134,8 @@ def apply_plan(
         progress(len(changes), len(changes))
     result.throttled, result.units = writer.throttled, writer.units
     _verify(conn, store, config, plan, result)
-    finish_run(conn, store, run_id, summary(result))
+    finish_run(conn, store, result)
     return result
-
-
-def summary(result: Applied) -> dict[str, Any]:
-    return {
-        "put": result.put,
-        "updated": result.updated,
-        "deleted": result.deleted,
-        "skipped_newer_in_dynamodb": result.skipped_newer_in_dynamodb,
-        "resolved": result.resolved,
-        "unverified": len(result.unverified),
-        "throttled_retries": result.throttled,
-        "write_units": result.units,
-    }
 
 
 class _Chunks:

@@ -11,23 +11,22 @@ JSON (``--json``): ``{"run_id", "planned", "applied", "skipped_newer_in_dynamodb
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
+from parity.commands import journalled
 from parity.commands.common import config_from, print_json
-from parity.commands.journalled import add_key_arguments, add_run_arguments, check_selection, print_runs, selected_keys
 from parity.config import ParityConfig
 from parity.dynamo import client
 from parity.dynamo_reads import key_schema
 from parity.errors import InputError
+from parity.mapping import key_text
 from parity.pg import connect, resolve_dsn
-from parity.repair.apply import REPAIR, Applied, Settings, apply_plan, new_run_id
+from parity.repair.apply import REPAIR, Applied, Settings, apply_plan
 from parity.repair.permissions import check_write_permissions
 from parity.repair.plan import Action
 from parity.repair.planner import Plan, RepairOptions, build_plan
 from parity.repair.undo import undo_run
 from parity.repair.writer import CapacityBudget, Writer
-from parity.signals import stop_signals
 from parity.store import Store
 
 _SKIP_WORDS = {
@@ -45,14 +44,13 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--apply", action="store_true", help="write the plan (default: dry run, prints it)")
-    parser.add_argument("--json", action="store_true", help="print the JSON summary (docs/reference.md) with the plan")
+    journalled.add_plan_arguments(parser)
     parser.add_argument(
         "--include-deletes",
         action="store_true",
         help="also delete the items of rows that are gone (missing_in_postgres)",
     )
-    add_key_arguments(parser, keys=True)
+    journalled.add_key_arguments(parser, keys=True)
     parser.add_argument(
         "--max-wcu",
         type=float,
@@ -67,7 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="puts of missing items in BatchWriteItem, without the absent-item condition:"
         " only while the app does not write these keys",
     )
-    add_run_arguments(parser, REPAIR, "the items a repair run wrote")
+    journalled.add_run_arguments(parser, REPAIR, "the items a repair run wrote")
 
 
 def _validate(args: argparse.Namespace, config: ParityConfig) -> None:
@@ -75,7 +73,7 @@ def _validate(args: argparse.Namespace, config: ParityConfig) -> None:
         raise InputError(f"--max-wcu {args.max_wcu}: must be more than 0")
     if args.concurrency < 1:
         raise InputError(f"--concurrency {args.concurrency}: must be at least 1")
-    check_selection(args, config, not_with_undo=("--apply", "--runs"))
+    journalled.check_selection(args, config, not_with_undo=("--apply", "--runs"))
 
 
 def _writer(dynamodb: Any, config: ParityConfig, args: argparse.Namespace) -> Writer:
@@ -85,7 +83,7 @@ def _writer(dynamodb: Any, config: ParityConfig, args: argparse.Namespace) -> Wr
 def run(args: argparse.Namespace) -> int:
     config = config_from(args)
     _validate(args, config)
-    only, exclude = selected_keys(args, config)
+    only, exclude = journalled.selected_keys(args, config)
     options = RepairOptions(
         include_deletes=args.include_deletes, entities=tuple(args.entity), only=only, exclude=exclude
     )
@@ -94,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         store = Store(config.postgres.store_schema)
         store.migrate(conn)
         if args.runs:
-            return print_runs(conn, store, REPAIR, args.json)
+            return journalled.print_runs(conn, store, REPAIR, args.json)
         # the writer's client retries throttling itself (counted, with backoff): botocore does not
         dynamodb = client(config.dynamodb, max_pool=max(32, args.concurrency * 2))
         writes = client(config.dynamodb, max_pool=max(32, args.concurrency * 2), max_attempts=0)
@@ -119,21 +117,13 @@ def run(args: argparse.Namespace) -> int:
             actions += ["BatchWriteItem"] if args.batch_puts else []
             check_write_permissions(writer, actions)
         plan = build_plan(conn, store, dynamodb, config, schema, options)
-        if args.apply and plan.unbuildable:
-            first = plan.unbuildable[0]
-            key = ",".join(f"{k}={v}" for k, v in first.key_json.items())
-            raise InputError(
-                f"{len(plan.unbuildable)} key(s) cannot be written to DynamoDB, e.g. {first.entity} {key}:"
-                f" {first.decision.reason}; nothing was written",
-                hint="fix the row or the mapping, or leave them out with --exclude FILE"
-                " (the dry run's --json plan entries of action 'unbuildable')",
-            )
+        if args.apply:
+            journalled.refuse_unwritable(plan.unbuildable, "DynamoDB", "fix the row or the mapping", "unbuildable")
         applied: Applied | None = None
         if args.apply and plan.changes:
-            progress = _progress if sys.stderr.isatty() and not args.json else None
             settings = Settings(concurrency=args.concurrency, batch_puts=args.batch_puts)
-            with stop_signals() as stopped:
-                applied = apply_plan(
+            applied = journalled.apply_in_foreground(
+                lambda progress, should_stop: apply_plan(
                     conn,
                     store,
                     dynamodb,
@@ -143,12 +133,14 @@ def run(args: argparse.Namespace) -> int:
                     plan,
                     options,
                     settings,
-                    run_id=new_run_id(),
+                    run_id=REPAIR.new_run_id(),
                     progress=progress,
-                    should_stop=stopped.is_set,
-                )
-            if progress is not None:
-                sys.stderr.write("\n")
+                    should_stop=should_stop,
+                ),
+                quiet=args.json,
+                doing="repairing",
+                unit="items",
+            )
         summary = _summary(plan, applied, dry_run=not args.apply)
         if args.json:
             print_json(summary)
@@ -157,11 +149,6 @@ def run(args: argparse.Namespace) -> int:
         return 0
     finally:
         conn.close()
-
-
-def _progress(done: int, total: int) -> None:
-    sys.stderr.write(f"\rrepairing: {done}/{total} items")
-    sys.stderr.flush()
 
 
 def _summary(plan: Plan, applied: Applied | None, *, dry_run: bool) -> dict[str, Any]:
@@ -205,7 +192,7 @@ def _print_plan(plan: Plan, applied: Applied | None, summary: dict[str, Any], *,
     for step in plan.steps:
         if step.action is Action.SKIP_EQUAL:
             continue
-        key = ",".join(f"{k}={v}" for k, v in step.key_json.items())
+        key = key_text(step.key_json)
         listed = [*step.decision.columns, *step.decision.attributes]
         columns = f"  [{', '.join(listed)}]" if listed else ""
         if step.action.writes:
@@ -229,22 +216,19 @@ def _print_plan(plan: Plan, applied: Applied | None, summary: dict[str, Any], *,
         )
     if plan.excluded:
         print(f"{plan.excluded} key(s) left out by --exclude")
-    if dry_run:
-        print(f"repair plan (dry run): {head}{tail}")
-        if plan.changes:
-            print("nothing was written; run again with --apply to write these items")
-        return
-    if applied is None:
-        print(f"nothing to repair: {head}{tail}")
-        return
-    print(
-        f"repair run {applied.run_id}: {applied.applied} item(s) written ({applied.put} put, {applied.updated} updated,"
-        f" {applied.deleted} deleted); {summary['skipped_newer_in_dynamodb']} newer in DynamoDB left alone;"
-        f" {applied.resolved} discrepanc{'y' if applied.resolved == 1 else 'ies'} resolved"
+    written = (
+        ""
+        if applied is None
+        else f"{applied.applied} item(s) written ({applied.put} put, {applied.updated} updated,"
+        f" {applied.deleted} deleted); {summary['skipped_newer_in_dynamodb']} newer in DynamoDB left alone"
     )
-    if applied.unverified:
-        print(
-            f"warning: {len(applied.unverified)} repaired key(s) did not match their row when read back",
-            file=sys.stderr,
-        )
-    print(f"undo with: parity repair --undo {applied.run_id}")
+    journalled.print_ending(
+        REPAIR,
+        applied,
+        dry_run=dry_run,
+        totals=f"{head}{tail}",
+        has_changes=bool(plan.changes),
+        changes="these items",
+        written=written,
+        unverified="repaired key(s) did not match their row when read back",
+    )

@@ -20,7 +20,6 @@ No I/O: the caller reads the current row and the current item (consistent read) 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -28,6 +27,7 @@ from parity.compare import compare
 from parity.config import EntityConfig
 from parity.dynamo_json import Item
 from parity.mapping import canonical_item, canonical_row
+from parity.plans import Decision
 from parity.repair.build import Built
 from parity.versions import order_states
 
@@ -48,17 +48,6 @@ class Action(StrEnum):
         return self in (Action.PUT, Action.UPDATE, Action.DELETE)
 
 
-@dataclass(frozen=True)
-class Decision:
-    """One key's action; ``columns`` the differing mapped columns (config order), ``attributes`` the
-    templated attributes an update also sets; ``reason`` why an item is unbuildable."""
-
-    action: Action
-    columns: tuple[str, ...] = ()
-    attributes: tuple[str, ...] = ()
-    reason: str = ""
-
-
 def decide(
     entity: EntityConfig,
     row: Mapping[str, Any] | None,
@@ -66,7 +55,7 @@ def decide(
     built: Built | str | None,
     *,
     include_deletes: bool,
-) -> Decision:
+) -> Decision[Action]:
     """Repair of the current item from the current row. ``built`` is the row's item, or the reason
     it cannot be built (a string), or None when there is no row."""
     if row is None:

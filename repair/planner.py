@@ -14,6 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from parity import plans
 from parity.config import EntityConfig, ParityConfig
 from parity.dynamo_json import AttributeValue, Item
 from parity.dynamo_reads import read_items, scan_for_keys, table_key_id
@@ -21,7 +22,7 @@ from parity.errors import DecodeError, InputError, Unbuildable
 from parity.mapping import Key, Row, json_key_id, key_from_json, key_to_json, match_entity, render_item_key
 from parity.pg import Connection, fetch_rows
 from parity.repair.build import Built, build_item
-from parity.repair.plan import Action, Decision, decide
+from parity.repair.plan import Action, decide
 from parity.store import Store
 from parity.telemetry import get_logger
 
@@ -43,27 +44,18 @@ class RepairOptions:
 
 
 @dataclass(frozen=True)
-class Step:
-    """One key: what was found and what to do."""
+class Step(plans.Step[Action]):
+    """One key: what to do, and what was found."""
 
-    entity: str
-    key: Key
-    key_json: dict[str, Any]
     kind: str  # the discrepancy's kind
-    decision: Decision
     item_key: dict[str, AttributeValue] | None = None
     item: Item | None = field(default=None, repr=False)  # the item read while planning
     built: Built | None = field(default=None, repr=False)  # the row's item
     row: Row | None = field(default=None, repr=False)  # the row read while planning
 
-    @property
-    def action(self) -> Action:
-        return self.decision.action
-
 
 @dataclass
-class Plan:
-    steps: list[Step]
+class Plan(plans.Plan[Step]):
     excluded: int = 0
     found_by_scan: int = 0
 
@@ -74,9 +66,6 @@ class Plan:
     @property
     def unbuildable(self) -> list[Step]:
         return [s for s in self.steps if s.action is Action.UNBUILDABLE]
-
-    def count(self, action: Action) -> int:
-        return sum(1 for s in self.steps if s.action is action)
 
 
 @dataclass(frozen=True)
@@ -214,8 +203,8 @@ def _step(
         entity.name,
         key,
         key_to_json(entity, key),
-        kind,
         decision,
+        kind,
         item_key,
         item,
         outcome if isinstance(outcome, Built) else None,

@@ -150,18 +150,8 @@ class Writer:
             for part in (f"SET {', '.join(sets)}" if sets else "", f"REMOVE {', '.join(removes)}" if removes else "")
             if part
         )
-        condition = guard(entity, key, seen, names, values)
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "Key": dict(key),
-            "UpdateExpression": expression,
-            "ConditionExpression": condition,
-            "ExpressionAttributeNames": names,
-            "ReturnValues": "ALL_OLD",
-        }
-        if values:
-            kwargs["ExpressionAttributeValues"] = values
-        answer = self.call("UpdateItem", item_units(seen), lambda: self.dynamodb.update_item(**kwargs))
+        request = self._guarded(entity, key, seen, names, values, UpdateExpression=expression)
+        answer = self.call("UpdateItem", item_units(seen), lambda: self.dynamodb.update_item(**request))
         before = answer.get("Attributes") or {}
         after = dict(before)
         for name, value in changes.items():
@@ -172,19 +162,8 @@ class Writer:
         return Written(before, after)
 
     def delete(self, entity: EntityConfig, key: Mapping[str, AttributeValue], seen: Item) -> Written:
-        names: dict[str, str] = {}
-        values: dict[str, AttributeValue] = {}
-        condition = guard(entity, key, seen, names, values)
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "Key": dict(key),
-            "ConditionExpression": condition,
-            "ExpressionAttributeNames": names,
-            "ReturnValues": "ALL_OLD",
-        }
-        if values:
-            kwargs["ExpressionAttributeValues"] = values
-        answer = self.call("DeleteItem", item_units(seen), lambda: self.dynamodb.delete_item(**kwargs))
+        request = self._guarded(entity, key, seen, {}, {})
+        answer = self.call("DeleteItem", item_units(seen), lambda: self.dynamodb.delete_item(**request))
         return Written(answer.get("Attributes") or None, None)
 
     def restore(
@@ -204,13 +183,7 @@ class Writer:
                 values[f":a{index}"] = value
                 parts.append(f"#a{index} = :a{index}")
             condition = " AND ".join(parts)
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "ConditionExpression": condition,
-            "ExpressionAttributeNames": names,
-        }
-        if values:
-            kwargs["ExpressionAttributeValues"] = values
+        kwargs = self._conditional(condition, names, values)
         if before is None:
             self.call("DeleteItem", item_units(after or {}), lambda: self.dynamodb.delete_item(Key=dict(key), **kwargs))
         else:
@@ -240,6 +213,29 @@ class Writer:
                 )
 
     # --- plumbing --------------------------------------------------------------------------------
+
+    def _guarded(
+        self,
+        entity: EntityConfig,
+        key: Mapping[str, AttributeValue],
+        seen: Item,
+        names: dict[str, str],
+        values: dict[str, AttributeValue],
+        **extra: Any,
+    ) -> dict[str, Any]:
+        """The arguments of a write to the item ``key`` on condition that it still holds what was
+        judged (:func:`guard`), answering with the item it replaced; ``names``/``values`` are the
+        write's own expression's, the guard's are added to them."""
+        condition = guard(entity, key, seen, names, values)
+        return self._conditional(condition, names, values, Key=dict(key), ReturnValues="ALL_OLD", **extra)
+
+    def _conditional(
+        self, condition: str, names: dict[str, str], values: dict[str, AttributeValue], **extra: Any
+    ) -> dict[str, Any]:
+        """A conditional write's arguments: the table, ``extra``, the condition and its names and
+        values (DynamoDB refuses an empty ExpressionAttributeValues)."""
+        request = {"TableName": self.table, "ConditionExpression": condition, "ExpressionAttributeNames": names}
+        return request | extra | ({"ExpressionAttributeValues": values} if values else {})
 
     def call(self, action: str, units: int, call: Callable[[], T]) -> T:
         """Run one write with the budget, backoff on throttling, and our errors."""

@@ -12,19 +12,21 @@ resolved (``resolved_by = 'replay'``).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from psycopg import sql
 
+from parity import journal
 from parity.compare import compare
 from parity.config import ParityConfig
 from parity.errors import Interrupted
 from parity.journal import RunKind, finish_run, journalled_run
 from parity.mapping import key_id
 from parity.pg import Connection, fetch_rows, postgres_errors
-from parity.rollback.plan import Action, Decision, decide_delete, decide_upsert
+from parity.plans import Decision
+from parity.rollback.plan import Action, decide_delete, decide_upsert
 from parity.rollback.planner import Plan, ReplayOptions, Step
 from parity.rollback.values import item_to_row
 from parity.rollback.writer import ROW, TableInfo, bind, key_condition, key_values, lock_rows
@@ -41,21 +43,21 @@ new_run_id = REPLAY.new_run_id
 
 
 @dataclass
-class Applied:
-    """What an apply did."""
+class Applied(journal.Applied):
+    """What an apply did (skipped_other: changed between plan and lock in another way: now equal, gone, ...)."""
 
-    run_id: str
     inserted: int = 0
-    updated: int = 0
-    deleted: int = 0
     skipped_newer_in_postgres: int = 0
-    skipped_other: int = 0  # changed between plan and lock in another way (now equal, gone, ...)
-    resolved: int = 0
-    unverified: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def applied(self) -> int:
         return self.inserted + self.updated + self.deleted
+
+    def summary(self) -> dict[str, Any]:
+        return super().summary() | {
+            "inserted": self.inserted,
+            "skipped_newer_in_postgres": self.skipped_newer_in_postgres,
+        }
 
 
 def apply_plan(
@@ -81,15 +83,7 @@ def apply_plan(
     with journalled_run(conn, store, REPLAY, run_id, recorded):  # each batch below is its own transaction
         _apply_batches(conn, store, plan, options, infos, result, progress, batch_size, should_stop)
     _verify(conn, store, config, plan, result)
-    summary = {
-        "inserted": result.inserted,
-        "updated": result.updated,
-        "deleted": result.deleted,
-        "skipped_newer_in_postgres": result.skipped_newer_in_postgres,
-        "resolved": result.resolved,
-        "unverified": len(result.unverified),
-    }
-    finish_run(conn, store, run_id, summary)
+    finish_run(conn, store, result)
     return result
 
 
@@ -133,7 +127,7 @@ def _apply_batch(
     """
     entity = info.entity
     locked = lock_rows(conn, info, [s.key for s in batch])
-    decided: list[tuple[Step, Decision, Any]] = []
+    decided: list[tuple[Step, Decision[Action], Any]] = []
     for step in batch:
         current = locked.get(step.key)
         mapped = None if current is None else {c: current[c] for c in entity.all_columns}
@@ -149,7 +143,7 @@ def _apply_batch(
         else:
             decided.append((step, decision, None if current is None else current[ROW]))
     written = _Statements(conn, info).run(conn, [(step, decision.action) for step, decision, _ in decided])
-    journal: list[JournalEntry] = []
+    entries: list[JournalEntry] = []
     for (step, decision, previous), applied in zip(decided, written, strict=True):
         if applied is None and decision.action is not Action.DELETE:
             result.skipped_other += 1  # an insert that met a row the app wrote meanwhile
@@ -161,7 +155,7 @@ def _apply_batch(
         else:
             result.deleted += 1
         _rows_counter.add(1, {"entity": entity.name, "action": str(decision.action)})
-        journal.append(
+        entries.append(
             JournalEntry(
                 entity.name,
                 key_id(entity, step.key),
@@ -172,7 +166,7 @@ def _apply_batch(
                 decision.columns,
             )
         )
-    store.journal(conn, result.run_id, journal)
+    store.journal(conn, result.run_id, entries)
 
 
 class _Statements:

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
+from parity.commands import journalled
 from parity.commands.common import config_from, print_json
-from parity.commands.journalled import add_key_arguments, add_run_arguments, check_selection, print_runs, selected_keys
 from parity.config import ParityConfig
 from parity.dynamo import client
 from parity.dynamo_reads import key_schema
@@ -31,7 +30,6 @@ from parity.rollback.planner import Plan, ReplayOptions, build_plan
 from parity.rollback.sources import from_archive, from_discrepancies, from_stream
 from parity.rollback.undo import undo_run
 from parity.rollback.writer import check_privileges
-from parity.signals import stop_signals
 from parity.store import Store
 from parity.store.journal import RUN_FIELDS
 from parity.stream.shards import StreamReader, stream_arn_of
@@ -59,8 +57,7 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--apply", action="store_true", help="write the plan (default: dry run, prints it)")
-    parser.add_argument("--json", action="store_true", help="print the JSON summary (docs/reference.md) with the plan")
+    journalled.add_plan_arguments(parser)
     parser.add_argument(
         "--from-stream", action="store_true", help="also read the stream window still retained (writes never checked)"
     )
@@ -70,7 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also overwrite rows that hold the same version as the item with different values",
     )
-    add_key_arguments(parser, keys=False)
+    journalled.add_key_arguments(parser, keys=False)
     parser.add_argument("--max-rows", type=int, default=None, metavar="N", help="change at most N rows in this run")
     parser.add_argument("--batch-size", type=int, default=500, metavar="N", help="rows per transaction (default 500)")
     parser.add_argument(
@@ -80,7 +77,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="apply only the changes of this reviewed dry run (parity replay --json > FILE), each judged again;"
         " the rest are counted as not_in_plan",
     )
-    add_run_arguments(parser, REPLAY, "the rows a replay run changed")
+    journalled.add_run_arguments(parser, REPLAY, "the rows a replay run changed")
 
 
 def _validate(args: argparse.Namespace, config: ParityConfig) -> None:
@@ -88,7 +85,7 @@ def _validate(args: argparse.Namespace, config: ParityConfig) -> None:
         raise InputError(f"--max-rows {args.max_rows}: must be at least 1")
     if args.batch_size < 1:
         raise InputError(f"--batch-size {args.batch_size}: must be at least 1")
-    check_selection(args, config, not_with_undo=("--apply", "--from-stream", "--runs"))
+    journalled.check_selection(args, config, not_with_undo=("--apply", "--from-stream", "--runs"))
     if args.plan is not None and args.from_stream:
         raise InputError("--plan FILE takes its keys from the reviewed plan; drop --from-stream")
 
@@ -105,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
             check_privileges(conn, entities, deletes=args.include_deletes or args.undo is not None)
         store.migrate(conn)
         if args.runs:  # the shape replay's --runs --json always had: no undone_at
-            return print_runs(conn, store, REPLAY, args.json, [f for f in RUN_FIELDS if f != "undone_at"])
+            return journalled.print_runs(conn, store, REPLAY, args.json, [f for f in RUN_FIELDS if f != "undone_at"])
         if args.undo is not None:
             undone = undo_run(conn, store, config, args.undo, batch_size=args.batch_size)
             summary = {**undone.counts(), "reopened": undone.reopened, "left_alone": undone.left_alone}
@@ -132,7 +129,7 @@ def _replay(args: argparse.Namespace, config: ParityConfig, conn: Connection, st
         from_stream=args.from_stream,
         max_rows=args.max_rows,
         entities=tuple(args.entity),
-        exclude=selected_keys(args, config)[1],
+        exclude=journalled.selected_keys(args, config)[1],
     )
     dynamodb = client(config.dynamodb)
     schema = key_schema(dynamodb, config.dynamodb.table)
@@ -152,20 +149,14 @@ def _replay(args: argparse.Namespace, config: ParityConfig, conn: Connection, st
     not_in_plan: list[review.NotInPlan] = []
     if reviewed is not None:
         plan, not_in_plan = review.bind(plan, reviewed)
-    if args.apply and plan.unstorable:
-        first = plan.unstorable[0]
-        key = key_text(first.key_json)
-        raise InputError(
-            f"{len(plan.unstorable)} key(s) cannot be written to PostgreSQL, e.g. {first.entity} {key}:"
-            f" {first.decision.reason}; nothing was written",
-            hint="fix the mapping (docs/configuration.md), or leave them out with --exclude FILE"
-            " (the dry run's --json plan entries of action 'unstorable')",
+    if args.apply:
+        journalled.refuse_unwritable(
+            plan.unstorable, "PostgreSQL", "fix the mapping (docs/configuration.md)", "unstorable"
         )
     applied: Applied | None = None
     if args.apply and plan.changes:
-        progress = _progress if sys.stderr.isatty() and not args.json else None
-        with stop_signals() as stopped:
-            applied = apply_plan(
+        applied = journalled.apply_in_foreground(
+            lambda progress, should_stop: apply_plan(
                 conn,
                 store,
                 config,
@@ -174,10 +165,12 @@ def _replay(args: argparse.Namespace, config: ParityConfig, conn: Connection, st
                 run_id=new_run_id(),
                 batch_size=args.batch_size,
                 progress=progress,
-                should_stop=stopped.is_set,
-            )
-        if progress is not None:
-            sys.stderr.write("\n")
+                should_stop=should_stop,
+            ),
+            quiet=args.json,
+            doing="replaying",
+            unit="rows",
+        )
     summary = _summary(plan, applied, dry_run=not args.apply, stream_records=stream_records)
     if reviewed is not None:
         summary["not_in_plan"] = len(not_in_plan)
@@ -206,11 +199,6 @@ def _stream_candidates(config: ParityConfig, dynamodb: Any, schema: list[str]) -
     reader = StreamReader(client(config.dynamodb, "dynamodbstreams"), arn, refresh_seconds=3600)
     window = from_stream(reader, config.entity, schema)
     return window.candidates, window.records
-
-
-def _progress(done: int, total: int) -> None:
-    sys.stderr.write(f"\rreplaying: {done}/{total} rows")
-    sys.stderr.flush()
 
 
 def _summary(plan: Plan, applied: Applied | None, *, dry_run: bool, stream_records: int) -> dict[str, Any]:
@@ -292,29 +280,23 @@ def _print_plan(plan: Plan, applied: Applied | None, summary: dict[str, Any], *,
         f" {plan.count(Action.SKIP_NEWER_IN_POSTGRES)} newer in PostgreSQL (left alone),"
         f" {plan.count(Action.SKIP_CONFLICT)} same version with different values (--include-conflicts)"
     )
-    if dry_run:
-        print(f"replay plan (dry run): {head}{tail}")
-        if plan.remaining:
-            print(f"{plan.remaining} more change(s) wait for a later run (--max-rows)")
-        if plan.changes:
-            print("nothing was written; run again with --apply to write these changes")
-        return
-    if applied is None:
-        print(f"nothing to replay: {head}{tail}")
-        return
-    print(
-        f"replay run {applied.run_id}: {applied.applied} row(s) written ({applied.inserted} inserted,"
-        f" {applied.updated} updated, {applied.deleted} deleted); {summary['skipped_newer_in_postgres']} newer in"
-        f" PostgreSQL left alone; {applied.resolved} discrepanc{'y' if applied.resolved == 1 else 'ies'} resolved"
+    written = (
+        ""
+        if applied is None
+        else f"{applied.applied} row(s) written ({applied.inserted} inserted, {applied.updated} updated,"
+        f" {applied.deleted} deleted); {summary['skipped_newer_in_postgres']} newer in PostgreSQL left alone"
     )
-    if applied.unverified:
-        print(
-            f"warning: {len(applied.unverified)} replayed key(s) did not match their item when read back",
-            file=sys.stderr,
-        )
-    if plan.remaining:
-        print(f"{plan.remaining} more change(s) wait for the next run (--max-rows)")
-    print(f"undo with: parity replay --undo {applied.run_id}")
+    journalled.print_ending(
+        REPLAY,
+        applied,
+        dry_run=dry_run,
+        totals=f"{head}{tail}",
+        has_changes=bool(plan.changes),
+        changes="these changes",
+        written=written,
+        unverified="replayed key(s) did not match their item when read back",
+        remaining=plan.remaining,
+    )
 
 
 def _shown(value: Any) -> str:

@@ -25,7 +25,6 @@ No I/O: the caller reads the current item (consistent read) and the current row,
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -34,6 +33,7 @@ from parity.compare import compare
 from parity.config import EntityConfig
 from parity.dynamo_json import Item
 from parity.mapping import canonical_item, canonical_row
+from parity.plans import Decision
 from parity.versions import Order, order_states
 
 
@@ -56,19 +56,9 @@ class Action(StrEnum):
         return self in (Action.INSERT, Action.UPDATE, Action.DELETE)
 
 
-@dataclass(frozen=True)
-class Decision:
-    """One key's action and the columns that differ (config order; empty for inserts and skips);
-    ``reason`` says why an item is unstorable or its versions cannot be ordered."""
-
-    action: Action
-    columns: tuple[str, ...] = ()
-    reason: str = ""
-
-
 def decide_upsert(
     entity: EntityConfig, item: Item, row: Mapping[str, Any] | None, *, include_conflicts: bool = False
-) -> Decision:
+) -> Decision[Action]:
     """Replay of the current item over the current row (``None`` when the row is absent)."""
     if row is None:
         return Decision(Action.INSERT)
@@ -88,10 +78,10 @@ def decide_upsert(
             return Decision(Action.UPDATE, comparison.columns)
         case Order.UNORDERABLE:  # versions that cannot be ordered (a NaN, a wrong type): a human decides
             action = Action.UPDATE if include_conflicts else Action.SKIP_CONFLICT
-            return Decision(action, comparison.columns, f"versions cannot be ordered: {order.reason}")
+            return Decision(action, comparison.columns, reason=f"versions cannot be ordered: {order.reason}")
 
 
-def decide_delete(row: Mapping[str, Any] | None, *, include_deletes: bool, ttl: bool | None) -> Decision:
+def decide_delete(row: Mapping[str, Any] | None, *, include_deletes: bool, ttl: bool | None) -> Decision[Action]:
     """The item is gone: ``ttl`` is True/False from the delete's stream record, None without one."""
     if row is None:
         return Decision(Action.SKIP_EQUAL)

@@ -12,14 +12,16 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from parity import plans
 from parity.config import EntityConfig, ParityConfig
 from parity.dynamo_json import Item
 from parity.dynamo_reads import read_items, scan_for_keys, table_key_id
 from parity.errors import InputError
 from parity.mapping import Key, Row, canonical_row, json_key_id, match_entity
 from parity.pg import Connection, fetch_rows
+from parity.plans import Decision
 from parity.rollback.candidates import Candidate, gather, render_from
-from parity.rollback.plan import Action, Decision, change_values, decide_delete, decide_upsert
+from parity.rollback.plan import Action, change_values, decide_delete, decide_upsert
 from parity.rollback.values import item_to_row
 from parity.rollback.writer import TableInfo, describe
 from parity.telemetry import get_logger
@@ -42,13 +44,9 @@ class ReplayOptions:
 
 
 @dataclass(frozen=True)
-class Step:
-    """One key's decision, with the current item an insert or update will write."""
+class Step(plans.Step[Action]):
+    """One key's decision, with where the key was found and the current item an insert or update will write."""
 
-    entity: str
-    key: Key
-    key_json: dict[str, Any]
-    decision: Decision
     sources: frozenset[str]
     item: Item | None = field(default=None, repr=False)
     # what a reviewer reads: {column: {"old": V, "new": V}} for writes (plan.change_values)
@@ -56,25 +54,17 @@ class Step:
     # the item's DynamoDB key, so that an apply bound to this plan (--plan) finds it without a Scan
     item_key: dict[str, Any] | None = field(default=None, repr=False)
 
-    @property
-    def action(self) -> Action:
-        return self.decision.action
-
 
 @dataclass
-class Plan:
+class Plan(plans.Plan[Step]):
     """Every candidate's step, the changes capped by ``--max-rows``, and where candidates came from."""
 
-    steps: list[Step]
     changes: list[Step]
     remaining: int  # changes left for a later run by --max-rows
     sources: dict[str, int]
     scanned_for_keys: int = 0
     excluded: int = 0  # candidates left out by --exclude
     tables: dict[str, TableInfo] = field(default_factory=dict)  # described while planning, reused to write
-
-    def count(self, action: Action) -> int:
-        return sum(1 for s in self.steps if s.action is action)
 
     @cached_property
     def _change_slots(self) -> frozenset[tuple[str, Key]]:

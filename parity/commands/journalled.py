@@ -1,22 +1,36 @@
 """What the journalled commands (``parity replay``, ``parity repair``; :mod:`parity.journal`) share on
-the command line: which keys a run considers (``--entity``, ``--keys``, ``--exclude``), ``--undo
-RUN_ID`` and ``--runs``, their checks and the listing of runs."""
+the command line: ``--apply`` and ``--json``, which keys a run considers (``--entity``, ``--keys``,
+``--exclude``), ``--undo RUN_ID`` and ``--runs``; their checks, the refusal of a plan with keys that
+cannot be written, the apply under signals and the listing of runs."""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from parity.commands.common import print_json
 from parity.config import ParityConfig
 from parity.errors import InputError
-from parity.journal import RunKind
+from parity.journal import Applied, RunKind
 from parity.keyfile import read_key_file
+from parity.mapping import key_text
 from parity.pg import Connection
+from parity.plans import Step
+from parity.signals import stop_signals
 from parity.store import Store, stored_json
 from parity.store.journal import RUN_FIELDS
 
 KeySet = frozenset[tuple[str, str]]
+Progress = Callable[[int, int], None]
+T = TypeVar("T")
+
+
+def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--apply`` (a dry run without it) and ``--json``."""
+    parser.add_argument("--apply", action="store_true", help="write the plan (default: dry run, prints it)")
+    parser.add_argument("--json", action="store_true", help="print the JSON summary (docs/reference.md) with the plan")
 
 
 def add_key_arguments(parser: argparse.ArgumentParser, *, keys: bool) -> None:
@@ -61,6 +75,73 @@ def selected_keys(args: argparse.Namespace, config: ParityConfig) -> tuple[KeySe
         None if only is None else read_key_file(only, config, "--keys"),
         read_key_file(args.exclude, config, "--exclude") if args.exclude else frozenset(),
     )
+
+
+def refuse_unwritable(steps: Sequence[Step[Any]], target: str, fix: str, action: str) -> None:
+    """``--apply`` writes nothing while the plan holds keys that cannot be written to ``target``
+    (the steps of ``action``): InputError naming how many, the first and why, ``fix`` and how to go on."""
+    if not steps:
+        return
+    first = steps[0]
+    raise InputError(
+        f"{len(steps)} key(s) cannot be written to {target}, e.g. {first.entity} {key_text(first.key_json)}:"
+        f" {first.decision.reason}; nothing was written",
+        hint=f"{fix}, or leave them out with --exclude FILE (the dry run's --json plan entries of action '{action}')",
+    )
+
+
+def apply_in_foreground(
+    apply: Callable[[Progress | None, Callable[[], bool]], T], *, quiet: bool, doing: str, unit: str
+) -> T:
+    """``apply(progress, should_stop)``: SIGTERM and SIGINT ask it to stop after the batch in hand
+    (:func:`parity.signals.stop_signals`), and on a terminal, unless ``quiet`` (``--json``), a line
+    counts the ``unit`` done (``replaying: 500/2000 rows``)."""
+    progress: Progress | None = None
+    if sys.stderr.isatty() and not quiet:
+
+        def progress(done: int, total: int) -> None:
+            sys.stderr.write(f"\r{doing}: {done}/{total} {unit}")
+            sys.stderr.flush()
+
+    with stop_signals() as stopped:
+        result = apply(progress, stopped.is_set)
+    if progress is not None:
+        sys.stderr.write("\n")
+    return result
+
+
+def print_ending(
+    kind: RunKind,
+    applied: Applied | None,
+    *,
+    dry_run: bool,
+    totals: str,
+    has_changes: bool,
+    changes: str,
+    written: str,
+    unverified: str,
+    remaining: int = 0,
+) -> None:
+    """The last lines of a plan's text output: the dry run's ``totals`` (and, when it ``has_changes``,
+    how to write ``changes``), that there was nothing to write, or what the run wrote (``written``),
+    resolved and left ``unverified``, and how to undo it; ``remaining`` changes wait for a later run."""
+    if dry_run:
+        print(f"{kind.name} plan (dry run): {totals}")
+        if remaining:
+            print(f"{remaining} more change(s) wait for a later run (--max-rows)")
+        if has_changes:
+            print(f"nothing was written; run again with --apply to write {changes}")
+        return
+    if applied is None:
+        print(f"nothing to {kind.name}: {totals}")
+        return
+    resolved = f"{applied.resolved} discrepanc{'y' if applied.resolved == 1 else 'ies'} resolved"
+    print(f"{kind.name} run {applied.run_id}: {written}; {resolved}")
+    if applied.unverified:
+        print(f"warning: {len(applied.unverified)} {unverified}", file=sys.stderr)
+    if remaining:
+        print(f"{remaining} more change(s) wait for the next run (--max-rows)")
+    print(f"undo with: parity {kind.name} --undo {applied.run_id}")
 
 
 def print_runs(conn: Connection, store: Store, kind: RunKind, as_json: bool, fields: Sequence[str] = RUN_FIELDS) -> int:

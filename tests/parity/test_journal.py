@@ -9,7 +9,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from parity.errors import InputError, Interrupted
-from parity.journal import RunKind, finish_run, journal_of, journalled_run, undo
+from parity.journal import Applied, RunKind, finish_run, journal_of, journalled_run, undo
 from parity.pg import Connection
 from parity.store import JournalEntry, Store
 
@@ -110,7 +110,7 @@ def _run(conn: Connection, store: Store, error: BaseException | None) -> str:
     except BaseException as exc:
         assert exc is error
     else:
-        finish_run(conn, store, run_id, {"updated": 1})
+        finish_run(conn, store, Applied(run_id, updated=1))
     return run_id
 
 
@@ -132,7 +132,8 @@ def test_a_run_ends_applied_interrupted_or_failed_its_writes_journalled(
     (run,) = store.journal_runs(pg_conn, "trial")
     assert (run["run_id"], run["status"]) == (run_id, status)
     assert run_id.startswith("t") and len(store.journal_entries(pg_conn, run_id)) == 1
-    expected: dict[str, Any] = {"updated": 1} if error is None else {"error": str(error) or "KeyboardInterrupt"}
+    counts = {"updated": 1, "deleted": 0, "resolved": 0, "unverified": 0}
+    expected: dict[str, Any] = counts if error is None else {"error": str(error) or "KeyboardInterrupt"}
     assert run["summary"] == ({"error": "boom"} if isinstance(error, RuntimeError) else expected)
 
 
@@ -147,7 +148,7 @@ def test_undo_restores_what_still_holds_the_after_image_once(pg_conn: Connection
             [JournalEntry("session", k, {"id": k}, "update", {"v": 1}, {"v": 2}) for k in ("a", "b", "c")],
         )
         pg_conn.commit()
-    finish_run(pg_conn, store, run_id, {})
+    finish_run(pg_conn, store, Applied(run_id))
     state = {"a": {"v": 2}, "b": {"v": 9}, "c": {"v": 2}}  # b was changed since the run
 
     def restore(entry: JournalEntry) -> str | None:
