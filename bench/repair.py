@@ -22,12 +22,7 @@ It prints keys/s and the ratios, and checks that every key of every table ends e
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
-import json
 import os
-import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,37 +30,27 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _common import dynamodb_client, local_stack, parity_json
+from latency_proxy import LatencyProxy, ProxyProcess, cpu_seconds
 
-import boto3  # noqa: E402
-import botocore.config  # noqa: E402
-
-from bench.latency_proxy import LatencyProxy, ProxyProcess, cpu_seconds  # noqa: E402
-from parity.cli import main as parity_main  # noqa: E402
-from parity.compare import Discrepancy, Verdict, compare  # noqa: E402
-from parity.config import load_config  # noqa: E402
-from parity.local.embedded import LOCAL_AWS_ENV, start_moto, start_postgres  # noqa: E402
-from parity.local.example import (  # noqa: E402
+from parity.compare import Discrepancy, Verdict, compare
+from parity.config import load_config
+from parity.local.example import (
     Session,
     config_toml,
     create_dynamodb_table,
     create_postgres_tables,
-    generate,
+    put_items,
     write_postgres,
 )
-from parity.mapping import key_from_json  # noqa: E402
-from parity.pg import connect, fetch_rows  # noqa: E402
-from parity.repair.build import build_item  # noqa: E402
-from parity.store import Store  # noqa: E402
-from parity.telemetry import configure_logging  # noqa: E402
+from parity.local.example import sessions as example_sessions
+from parity.mapping import key_from_json
+from parity.pg import connect, fetch_rows
+from parity.repair.build import build_item
+from parity.store import Store
 
 LABELS = ("naive", "parity", "batch")
 T = TypeVar("T")
-
-
-def log(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
 @dataclass(frozen=True)
@@ -122,10 +107,7 @@ def damage(dynamodb: Any, table: str, sessions: list[Session]) -> None:
         item.pop("sessionNumber")
         item["appOnly"] = {"S": "kept by the app"}
         items.append(item)
-    for start in range(0, len(items), 25):
-        pending: dict[str, Any] = {table: [{"PutRequest": {"Item": i}} for i in items[start : start + 25]]}
-        while pending:
-            pending = dynamodb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+    put_items(dynamodb, table, items)
 
 
 def naive(config: Any, dynamodb: Any, dsn: str, store_schema: str) -> int:
@@ -148,12 +130,7 @@ def naive(config: Any, dynamodb: Any, dsn: str, store_schema: str) -> int:
 
 
 def parity_repair(config_path: Path, *extra: str) -> dict[str, Any]:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        code = parity_main(["repair", "--config", str(config_path), "--apply", "--json", *extra])
-    if code != 0:
-        raise SystemExit(f"parity repair exited {code}")
-    return dict(json.loads(out.getvalue()))
+    return parity_json("repair", "--config", str(config_path), "--apply", "--json", *extra)
 
 
 def all_equal(config: Any, dynamodb: Any, dsn: str, sessions: list[Session]) -> int:
@@ -182,17 +159,10 @@ def main() -> None:
         help="run the latency proxy on threads of this process (its CPU then counts as the client's)",
     )
     args = parser.parse_args()
-    configure_logging(level="error")
-    for name, value in LOCAL_AWS_ENV.items():
-        os.environ.setdefault(name, value)
-    tmp = Path(tempfile.mkdtemp(prefix="parity-bench-repair-"))
-    pg = start_postgres()
-    moto = start_moto(log_dir=tmp)
-    try:
-        direct = boto3.client("dynamodb", endpoint_url=moto.endpoint_url, region_name="us-east-1")
-        per_campaign = 50
-        campaigns = generate(max(1, args.keys // per_campaign), per_campaign, seed=31)
-        sessions = [s for c in campaigns for s in c.sessions][: args.keys]
+    with local_stack() as stack:
+        tmp, pg, moto = stack.root, stack.postgres, stack.moto
+        direct = dynamodb_client(moto.endpoint_url)
+        sessions = example_sessions(args.keys, 50, seed=31)
         with connect(pg.dsn) as conn:
             create_postgres_tables(conn)
             write_postgres(conn, sessions)  # type: ignore[arg-type]
@@ -237,12 +207,7 @@ def main() -> None:
             config = load_config(configs["naive"])
             # the rushed script gets botocore's standard retries and a 10 s read timeout, so one connection
             # the proxy or moto drops under load costs a retry, not the run
-            far_client = boto3.client(
-                "dynamodb",
-                endpoint_url=far,
-                region_name="us-east-1",
-                config=botocore.config.Config(read_timeout=10, retries={"max_attempts": 5, "mode": "standard"}),
-            )
+            far_client = dynamodb_client(far, read_timeout=10, retries={"max_attempts": 5, "mode": "standard"})
             meter = Meter(proxy, moto.process.pid)
             naive_n, naive_m = meter.run(lambda: naive(config, far_client, pg.dsn, "parity_naive"))
             print(f"  (a) naive  GetItem+PutItem per key: {naive_n:>6,} items in {naive_m.line(naive_n)}")
@@ -265,9 +230,6 @@ def main() -> None:
             item = direct.get_item(TableName=config.dynamodb.table, Key=sessions[-1].key())["Item"]
             kept = "appOnly" in item
             print(f"  {label:<6}: {equal:,}/{len(sessions):,} items equal their rows; app-only attribute kept: {kept}")
-    finally:
-        moto.stop()
-        pg.stop()
 
 
 if __name__ == "__main__":

@@ -36,11 +36,9 @@ import contextlib
 import json
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
@@ -51,8 +49,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _common import ROOT, local_stack, percentile
 
 QUERIES = [
     "launch", "budget review", '"customer onboarding"', "pricing or roadmap", "marketing -forecast",
@@ -112,11 +109,6 @@ def stand_in(items_path: str, port_file: str, latency_ms: float) -> None:
 
 
 # -- measurement --------------------------------------------------------------------------------------------
-
-
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
 
 
 def concurrent(fn: Callable[[str], Any], clients: int, rounds: int) -> tuple[list[float], float]:
@@ -224,14 +216,10 @@ def load_text() -> str:
     return f"{one:.2f} (1 min) {five:.2f} (5 min)"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_serve(config_path: Path, log: Path, *options: str) -> tuple[subprocess.Popen[bytes], str]:
     """``parity serve`` with its defaults (workers: one per CPU; 16 searches at once per worker) and ``options``."""
+    from parity.local.embedded import free_port
+
     port = free_port()
     command = [sys.executable, "-m", "parity.cli", "serve", "--config", str(config_path), "--port", str(port),
                "--request-timeout", "120", *options]  # fmt: skip
@@ -355,36 +343,21 @@ def main() -> int:
     import psycopg
 
     from parity.config import load_config
-    from parity.local.embedded import LOCAL_AWS_ENV, EmbeddedStack
-    from parity.local.example import (
-        config_toml,
-        create_dynamodb_table,
-        create_postgres_tables,
-        generate,
-        write_postgres,
-    )
-    from parity.pg import connect
+    from parity.local.example import config_toml, generate, put_items, write_postgres
+    from parity.local.example_stores import example_stores
     from parity.search.engine import DocumentCache, rank_text, search_dynamodb, search_postgres, session_lexemes
     from parity.search.rank import f4
     from parity.search.serve import default_workers
-    from parity.telemetry import configure_logging
 
     load_before = load_text()
-    configure_logging(level="warning")  # (d) serves in this process: its access log lines are not figures
-    os.environ.update(LOCAL_AWS_ENV)
-    workdir = Path(tempfile.mkdtemp(prefix="parity-bench-serve-"))
     helpers: list[subprocess.Popen[bytes]] = []
-    with EmbeddedStack() as stack:
-        dynamodb = boto3.client("dynamodb", endpoint_url=stack.endpoint_url, region_name="us-east-1")
-        conn = connect(stack.dsn, autocommit=True)
-        create_postgres_tables(conn)
-        create_dynamodb_table(dynamodb, "app", stream=False)
+    # (d) serves in this process: its access log lines are not figures
+    with local_stack(log_level="warning") as stack:
+        workdir = stack.root
+        stores = example_stores(stack.dsn, stack.endpoint_url, workdir / "plain.toml", stream=False, autocommit=True)
+        dynamodb, conn, plain = stores.dynamodb, stores.conn, stores.config
         campaign = generate(1, args.sessions, seed=5)[0]
         write_postgres(conn, [campaign, *campaign.sessions])
-        base = config_toml(table="app", dsn=stack.dsn, endpoint_url=stack.endpoint_url)
-        plain_path = workdir / "plain.toml"
-        plain_path.write_text(base)
-        plain = load_config(plain_path)
         items = [campaign.item()]
         for s in campaign.sessions:
             item = s.item()
@@ -392,9 +365,7 @@ def main() -> int:
             if lexemes:
                 item["lexemes"] = {"SS": lexemes}
             items.append(item)
-        for start in range(0, len(items), 25):
-            batch = [{"PutRequest": {"Item": i}} for i in items[start : start + 25]]
-            dynamodb.batch_write_item(RequestItems={"app": batch})
+        put_items(dynamodb, "app", items)
         endpoint = stack.endpoint_url
         if not args.moto:  # the stand-in holds what moto holds, as moto returns it
             stored = dynamodb.scan(TableName="app")["Items"]
