@@ -182,13 +182,14 @@ def run(args: argparse.Namespace, *, stop_after_pages: int | None = None) -> int
         reconciler = Reconciler(config, dsn, options, stop=stop, progress=progress)
         reconciler.check_not_empty(conn)
         conn.commit()
-        runs_store.create_run(conn, store, run_id, total, {"segments": total})
-        store.hold_run(conn, run_id)  # until this process ends, however it ends
-        runs_store.set_run_status(conn, store, run_id, "running")
-        log.info("reconcile started", run_id=run_id, segments=list(mine), total_segments=total)
-        display = ProgressDisplay(progress, reconciler.item_count, total_segments=len(mine))
+        # from here on SIGTERM/SIGINT stop at the next safe point and the run is marked interrupted
         previous = _install_signals(stop)
         try:
+            store.hold_run(conn, run_id)  # until this process ends, however it ends; before the row exists
+            runs_store.create_run(conn, store, run_id, total, {"segments": total})
+            runs_store.set_run_status(conn, store, run_id, "running")
+            log.info("reconcile started", run_id=run_id, segments=list(mine), total_segments=total)
+            display = ProgressDisplay(progress, reconciler.item_count, total_segments=len(mine))
             try:
                 reconciler.run_segments(started=display.start)
             except BaseException:

@@ -228,13 +228,11 @@ def insert_keys(conn: Connection, store: Store, run_id: str, entity: str, keys: 
 
 
 def mark_orphaned(conn: Connection, store: Store) -> list[str]:
-    """Runs whose segments were left ``running`` by a process that is gone (SIGKILL, OOM): mark the
-    run and those segments ``interrupted`` (``--resume`` picks them up). Commits."""
+    """Runs left ``running`` by a process that is gone (SIGKILL, OOM), in any phase (before its
+    first page, scanning, or in the final phase after every segment was done): mark the run and its
+    segments still ``running`` ``interrupted`` (``--resume`` picks them up). Commits."""
     with postgres_errors("finding reconcile runs without owner"):
-        rows = conn.execute(
-            sql.SQL("SELECT DISTINCT run_id FROM {} WHERE status = 'running'").format(store.table("reconcile_segments"))
-        ).fetchall()
-        marked = store.mark_orphaned_runs(conn, [str(r["run_id"]) for r in rows])
+        marked = store.mark_orphaned_runs(conn)
         if marked:
             conn.execute(
                 sql.SQL(

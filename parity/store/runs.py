@@ -4,9 +4,20 @@ The core owns it (the report and ``parity status`` read it); the reconciler's wo
 (segments, scanned keys, findings, re-checks) are the reconciler's own (reconciler/runs_store.py).
 
 A process working on a run holds a shared advisory lock named after the run (:meth:`RunTable.hold_run`)
-on its store connection for as long as it lives. PostgreSQL drops the lock when the connection ends,
-however the process ended (SIGKILL, OOM, a lost host), so "nobody holds the lock" is the proof that
-a run marked ``running`` has no live owner (:meth:`RunTable.mark_orphaned_runs`).
+on its store connection for as long as it lives, taken before the run's row is written. PostgreSQL
+drops the lock when the connection ends, however the process ended (SIGKILL, OOM, a lost host), so
+"nobody holds the lock" is the proof that a run marked ``running`` has no live owner. The next
+``parity reconcile`` marks such runs ``interrupted`` (:meth:`RunTable.mark_orphaned_runs`); until
+then every listing shows them so (:meth:`RunTable.runs`), never as running.
+
+Why a lock and not a heartbeat or a pid: the slices of a run are ECS tasks on many hosts, and the
+one thing they all reach is this PostgreSQL. A pid means nothing on another host (or in another
+task's pid namespace), and a heartbeat needs a timeout: too short and a slow page looks dead, too
+long and a dead run looks alive for that long. The lock is exact the moment the server sees the
+connection close. A host that vanishes without closing it is seen by TCP keepalives, which
+:meth:`RunTable.hold_run` sets on its session to about a minute (the server's default is the
+operating system's: two hours on Linux). A connection pooler in transaction mode (PgBouncer) cannot
+hold a session's lock: the store needs a direct connection, or session pooling.
 """
 
 from __future__ import annotations
@@ -57,12 +68,30 @@ class RunTable(StoreSchema):
         return None if row is None else dict(row)
 
     def runs(self, conn: Connection) -> list[dict[str, Any]]:
-        """Every run (run_id, status, started_at, finished_at, report), oldest first."""
+        """Every run (run_id, status, started_at, finished_at, report), oldest first. A run still
+        marked ``running`` whose processes are all gone is listed ``interrupted`` (nothing is written:
+        the next ``parity reconcile`` records it)."""
         query = sql.SQL(
             "SELECT run_id, status, started_at, finished_at, report FROM {} ORDER BY started_at, run_id"
         ).format(self.table("reconcile_runs"))
         with postgres_errors("reading reconcile runs"):
-            return [dict(r) for r in conn.execute(query)]
+            rows = [dict(r) for r in conn.execute(query)]
+        for row in rows:
+            if row["status"] == "running" and not self.has_owner(conn, str(row["run_id"])):
+                row["status"] = "interrupted"
+        return rows
+
+    def has_owner(self, conn: Connection, run_id: str) -> bool:
+        """Whether a live process holds the run (see the module docstring), asked from a connection
+        that does not hold it itself: a probe lock that is released at once."""
+        with postgres_errors("probing a reconcile run's owner"):
+            row = conn.execute(
+                "SELECT pg_try_advisory_lock(%s, hashtext(%s)) AS free", (_RUN_LOCK_CLASS, run_id)
+            ).fetchone()
+            free = bool(row and row["free"])
+            if free:
+                conn.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (_RUN_LOCK_CLASS, run_id))
+        return not free
 
     def latest_unfinished_run(self, conn: Connection) -> str | None:
         """The newest run that did not finish (interrupted, failed or still marked running)."""
@@ -90,18 +119,22 @@ class RunTable(StoreSchema):
 
     def hold_run(self, conn: Connection, run_id: str) -> None:
         """Mark this connection as a live owner of the run until it closes (a shared advisory lock:
-        every slice of a run holds one)."""
+        every slice of a run holds one). Take it before the run's row is written, so that no moment
+        shows the run running without an owner. TCP keepalives on this session let the server see a
+        vanished host within about a minute (no effect over a Unix socket)."""
         with postgres_errors("registering as the run's owner"):
+            conn.execute("SET tcp_keepalives_idle = 30")
+            conn.execute("SET tcp_keepalives_interval = 10")
+            conn.execute("SET tcp_keepalives_count = 3")
             conn.execute("SELECT pg_advisory_lock_shared(%s, hashtext(%s))", (_RUN_LOCK_CLASS, run_id))
 
-    def mark_orphaned_runs(self, conn: Connection, run_ids: list[str]) -> list[str]:
-        """Of ``run_ids``, mark ``interrupted`` the runs still ``running`` that no live process holds
-        (see the module docstring); returns them. The probe lock is released with the transaction."""
-        if not run_ids:
-            return []
+    def mark_orphaned_runs(self, conn: Connection) -> list[str]:
+        """Mark ``interrupted`` every run still ``running`` that no live process holds (see the
+        module docstring), whatever phase it died in; returns them. The probe lock is released with
+        the transaction."""
         query = sql.SQL(
-            "UPDATE {} SET status = 'interrupted' WHERE run_id = ANY(%s) AND status = 'running'"
+            "UPDATE {} SET status = 'interrupted' WHERE status = 'running'"
             " AND pg_try_advisory_xact_lock(%s, hashtext(run_id)) RETURNING run_id"
         ).format(self.table("reconcile_runs"))
         with postgres_errors("marking reconcile runs without owner"):
-            return [str(r["run_id"]) for r in conn.execute(query, (run_ids, _RUN_LOCK_CLASS))]
+            return [str(r["run_id"]) for r in conn.execute(query, (_RUN_LOCK_CLASS,))]

@@ -15,6 +15,8 @@ import pytest
 
 from parity.cli import main
 from parity.pg import connect
+from parity.report.data import load
+from parity.store import Store
 from tests.conftest import ExampleEnv
 from tests.reconciler.helpers import reconcile, seed, stable
 
@@ -93,6 +95,38 @@ def test_sigterm_interrupts_and_resume_completes(example_env: ExampleEnv, tmp_pa
     assert json.dumps(stable(resumed), sort_keys=True) == json.dumps(stable(whole), sort_keys=True)
 
 
+#: `parity reconcile` whose task is stopped (SIGTERM) the moment its run exists, before any page
+_TERM_ON_CREATE = """
+import os, signal, sys
+from parity.reconciler import runs_store
+created = runs_store.create_run
+def create_then_term(*args, **kwargs):
+    result = created(*args, **kwargs)
+    os.kill(os.getpid(), signal.SIGTERM)
+    return result
+runs_store.create_run = create_then_term
+from parity.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_sigterm_as_the_run_starts_marks_it_interrupted(example_env: ExampleEnv, tmp_path: Path) -> None:
+    """No moment of a run is left to SIGTERM's default (the process gone, the run still running)."""
+    seeded = seed(example_env)
+    env = {**os.environ, "PYTHONPATH": str(Path.cwd())}
+    argv = ["reconcile", "--config", str(example_env.config_path), "--segments", "2", "--run-id", "early"]
+    done = subprocess.run(
+        [sys.executable, "-c", _TERM_ON_CREATE, *argv], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 2, (done.returncode, done.stderr[-2000:])
+    assert "interrupted" in done.stderr and "--resume early" in done.stderr
+    status = example_env.conn.execute("SELECT status FROM parity.reconcile_runs WHERE run_id = 'early'").fetchone()
+    example_env.conn.commit()
+    assert status == {"status": "interrupted"}
+    code, resumed = reconcile(example_env, tmp_path, "--resume", "early")
+    assert code == 0 and resumed["complete"] and resumed["compared"] == seeded.sessions + seeded.campaigns
+
+
 def test_a_worker_process_that_dies_fails_the_run_with_one_line(
     example_env: ExampleEnv, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -128,10 +162,11 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.skipif(sys.platform != "linux", reason="worker processes are forked on Linux only")
 def test_kill_9_of_the_parent_ends_its_workers_and_the_run_shows_interrupted(
-    example_env: ExampleEnv, tmp_path: Path
+    example_env: ExampleEnv, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """SIGKILL leaves the parent no chance to clean up: the kernel ends its workers (they would
-    otherwise scan and wait on), and the next run marks the ownerless run interrupted."""
+    otherwise scan and wait on), every listing shows the ownerless run interrupted at once, the
+    gate never counts it, and the next run marks it interrupted in the store."""
     with example_env.config_path.open("a") as fh:
         fh.write("\n[reconcile]\npage_size = 1\n")
     seeded = seed(example_env)
@@ -164,10 +199,22 @@ def test_kill_9_of_the_parent_ends_its_workers_and_the_run_shows_interrupted(
             time.sleep(0.05)
         assert not any(_alive(w) for w in workers), "workers outlived their killed parent"
         status = conn.execute("SELECT status FROM parity.reconcile_runs WHERE run_id = 'orphan'").fetchone()
-        assert status == {"status": "running"}  # nobody could say otherwise...
+        assert status == {"status": "running"}  # nobody could write otherwise...
+        # ... but nobody holds it: the report lists it interrupted, and the gate has no reconcile to count
+        # (once PostgreSQL has seen the connection close: its backend ends a moment after the process)
+        deadline = time.monotonic() + 10
+        while (listed := [(r.run_id, r.status) for r in load(conn, Store("parity")).runs]) != [
+            ("orphan", "interrupted")
+        ] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert listed == [("orphan", "interrupted")]
+        capsys.readouterr()
+        assert main(["gate", "--config", str(example_env.config_path), "--json"]) == 1
+        checks = {c["name"]: c for c in json.loads(capsys.readouterr().out)["checks"]}
+        assert not checks["reconcile_age"]["ok"] and not checks["reconcile_parity"]["ok"], checks
     finally:
         conn.close()
-    reconcile(example_env, tmp_path)  # ... until the next run looks
+    reconcile(example_env, tmp_path)  # the next run records it
     row = example_env.conn.execute(
         "SELECT r.status, array_agg(DISTINCT s.status) AS segments FROM parity.reconcile_runs r"
         " JOIN parity.reconcile_segments s USING (run_id) WHERE run_id = 'orphan' GROUP BY r.status"
