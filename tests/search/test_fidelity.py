@@ -123,7 +123,7 @@ def test_the_stack_limit_without_a_server(run: int) -> None:
 
 
 def test_postgresql_18_keeps_a_double_consonant_after_a_word_initial_vowel() -> None:
-    """PostgreSQL 18's Snowball snapshot (checked by hand on 5,276 words against 18.6: no difference)."""
+    """PostgreSQL 18's Snowball snapshot (word by word against a server: tests/search/test_stems.py)."""
     from parity.search.lexize import stem, use_snowball
 
     cases = {"added": ("ad", "add"), "egging": ("eg", "egg"), "odds": ("odd", "odd"), "padded": ("pad", "pad")}
