@@ -155,6 +155,27 @@ def test_the_configured_release_decides_the_stems(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("server", "behaviour"),
+    [
+        (150020, ("2.2.0", True, False, True)),
+        (160002, ("2.2.0", False, False, False)),
+        (160014, ("2.2.0", True, False, False)),
+        (170010, ("2.2.0", True, False, False)),
+        (180004, ("2025-snapshot", True, True, False)),
+        (180006, ("2025-snapshot", True, True, False)),
+    ],
+)
+def test_each_server_of_the_verified_table_runs_as_it_answered(server: int, behaviour: tuple[object, ...]) -> None:
+    """docs/search.md's servers (tests/search passed on each, tests.search.run_against): what the port
+    does for that release (Snowball, websearch fix, ASCII-only query spaces, format characters split
+    words), as each answered. 17.10 answered as 16.4+ does, so the default (16.4) and "17" are one."""
+    from parity.pg_release import DEFAULT, PostgresRelease
+
+    assert PostgresRelease.from_server_version_num(server).search_behaviour() == behaviour
+    assert PostgresRelease.parse("17").search_behaviour() == PostgresRelease.parse(DEFAULT).search_behaviour()
+
+
+@pytest.mark.parametrize(
     ("configured", "server", "ok", "says"),
     [
         (None, 160004, True, "answers like the server"),
