@@ -196,7 +196,8 @@ def _print_plan(plan: Plan, applied: Applied | None, summary: dict[str, Any], *,
         listed = [*step.decision.columns, *step.decision.attributes]
         columns = f"  [{', '.join(listed)}]" if listed else ""
         if step.action.writes:
-            print(f"  {step.action:<7} {step.entity:<12} {key}{columns}")
+            note = f"  note: {step.decision.reason}" if step.decision.reason else ""
+            print(f"  {step.action:<7} {step.entity:<12} {key}{columns}{note}")
         else:
             word = "error" if step.action is Action.UNBUILDABLE else "skip"
             why = f": {step.decision.reason}" if step.decision.reason else ""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from parity import plans
@@ -28,6 +28,11 @@ from parity.telemetry import get_logger
 
 log = get_logger("repair.planner")
 
+#: why a put of a key a checker saw an item for may leave that item behind
+MOVED = (
+    "a checker saw an item for this key, but none is at the table key the row's templates give now:"
+    " it may sit at an older key (a key-template column changed), and this put leaves it there"
+)
 _ROW_BATCH = 1000
 _READ_CHUNK = 100  # BatchGetItem's limit
 _READERS = 8
@@ -199,6 +204,8 @@ def _step(
     if item is not None and match_entity([entity], item) is None:
         item = None  # another entity's item at this key: not ours to change
     decision = decide(entity, row, item, outcome, include_deletes=options.include_deletes)
+    if decision.action is Action.PUT and kind == "mismatched":
+        decision = replace(decision, reason=MOVED)
     return Step(
         entity.name,
         key,

@@ -154,3 +154,32 @@ def test_unbuildable_refuses_apply_keys_exclude_accepted_and_deletes(
     restored = _items(env)
     assert restored[gone_key] == before[gone_key]  # the deleted item is back, whole
     assert restored[(later.item()["pk"]["S"], later.item()["sk"]["S"])] == later.item()  # the app's write stays
+
+
+def test_a_row_moved_to_another_key_template_value_is_put_at_its_new_key_with_the_old_item_named(
+    example_env: ExampleEnv, broken: Broken, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A session moved to another campaign (its item's pk comes from campaign_id): the checker sees
+    the item at the old pk as mismatched; repair puts the item at the new pk, and its plan says, in
+    the JSON and the text, that the old item may be left behind (it is: nothing here deletes it)."""
+    from parity.local.example import Campaign, Session
+
+    env = example_env
+    sessions = [r for r in broken.records if isinstance(r, Session)]
+    moved = next(s for s in sessions if s not in broken.missing + broken.wrong + broken.newer)
+    other = next(c for c in broken.records if isinstance(c, Campaign) and c.id != moved.campaign_id)
+    env.conn.execute("UPDATE public.sessions SET campaign_id = %s WHERE id = %s", (other.id, moved.id))
+    env.conn.commit()
+    _json(capsys, env, "reconcile")
+    dry = _json(capsys, env, "repair")
+    entry = next(p for p in dry["plan"] if p["key"] == {"id": moved.id})
+    assert (entry["kind"], entry["action"]) == ("mismatched", "put")
+    assert "older key (a key-template column changed)" in entry["reason"]
+    code, out, err = _parity(capsys, "repair", "--config", str(env.config_path))
+    assert code == 0, err
+    assert f"id={moved.id}" in out and "note: a checker saw an item for this key" in out
+    applied = _json(capsys, env, "repair", "--apply")
+    assert applied["unverified"] == []
+    items = _items(env)
+    assert (f"$campaignapp#campaignid_{other.id}", moved.key()["sk"]["S"]) in items
+    assert (moved.key()["pk"]["S"], moved.key()["sk"]["S"]) in items  # the old item: reported, left alone
