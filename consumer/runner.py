@@ -193,7 +193,7 @@ class Consumer:
         def in_transaction(conn: Connection, store: Store) -> None:
             for gap in gaps:
                 store.record_gap(conn, self.stream_arn, gap.shard_id, gap.after_sequence, gap.reason)
-            store.save_checkpoint(
+            advanced = store.save_checkpoint(
                 conn,
                 self.stream_arn,
                 batch.shard_id,
@@ -201,9 +201,14 @@ class Consumer:
                 parent_shard_id=batch.parent_shard_id,
                 shard_closed=batch.ended,
             )
-            heartbeat.beat(
-                conn, store, self.stream_arn, len(batch.records), {"shard": batch.shard_id}, table=self.table
-            )
+            counted = len(batch.records) if advanced else 0
+            if batch.records and not advanced:
+                log.warning(
+                    "this batch was committed before (its commit was retried): its records are not counted again",
+                    shard=batch.shard_id,
+                    last_sequence=batch.last_sequence,
+                )
+            heartbeat.beat(conn, store, self.stream_arn, counted, {"shard": batch.shard_id}, table=self.table)
 
         outcome = retry(
             "checking a batch", lambda: self.checker.process(records, bad, in_transaction=in_transaction), self.stop

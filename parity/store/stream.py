@@ -10,6 +10,11 @@ from parity.pg import Connection, postgres_errors
 from parity.store.schema import StoreSchema
 
 
+def sequence_after(a: str, b: str) -> bool:
+    """Whether stream sequence number ``a`` comes after ``b`` (decimal strings of any length)."""
+    return (len(a), a) > (len(b), b)
+
+
 class StreamTables(StoreSchema):
     """Checkpoints that never move backwards, and the gaps a trimmed stream leaves."""
 
@@ -38,23 +43,36 @@ class StreamTables(StoreSchema):
         *,
         parent_shard_id: str | None = None,
         shard_closed: bool = False,
-    ) -> None:
-        """Record the highest committed sequence of a shard (never moves backwards)."""
+    ) -> bool:
+        """Record the highest committed sequence of a shard (never moves backwards).
+
+        Returns whether ``sequence_number`` moved the checkpoint forward. False means a transaction
+        that already committed this position is being replayed: a commit whose acknowledgement was
+        lost (PostgreSQL stopped mid-commit) is retried, and its records must not be counted twice.
+        """
         query = sql.SQL(
-            "INSERT INTO {} AS c (stream_id, shard_id, parent_shard_id, sequence_number, shard_closed, updated_at)"
-            " VALUES (%s, %s, %s, %s, %s, now())"
-            " ON CONFLICT (stream_id, shard_id) DO UPDATE SET"
-            "  sequence_number = CASE WHEN c.sequence_number IS NULL OR EXCLUDED.sequence_number IS NULL"
-            "   THEN COALESCE(EXCLUDED.sequence_number, c.sequence_number)"
-            "   WHEN length(EXCLUDED.sequence_number) > length(c.sequence_number)"
-            "     OR (length(EXCLUDED.sequence_number) = length(c.sequence_number)"
-            "         AND EXCLUDED.sequence_number > c.sequence_number)"
-            "   THEN EXCLUDED.sequence_number ELSE c.sequence_number END,"
-            "  parent_shard_id = COALESCE(EXCLUDED.parent_shard_id, c.parent_shard_id),"
-            "  shard_closed = c.shard_closed OR EXCLUDED.shard_closed, updated_at = now()"
-        ).format(self.table("stream_checkpoints"))
+            "WITH previous AS (SELECT sequence_number FROM {table} WHERE stream_id = %s AND shard_id = %s),"
+            " saved AS (INSERT INTO {table} AS c"
+            "  (stream_id, shard_id, parent_shard_id, sequence_number, shard_closed, updated_at)"
+            "  VALUES (%s, %s, %s, %s, %s, now())"
+            "  ON CONFLICT (stream_id, shard_id) DO UPDATE SET"
+            "   sequence_number = CASE WHEN c.sequence_number IS NULL OR EXCLUDED.sequence_number IS NULL"
+            "    THEN COALESCE(EXCLUDED.sequence_number, c.sequence_number)"
+            "    WHEN length(EXCLUDED.sequence_number) > length(c.sequence_number)"
+            "      OR (length(EXCLUDED.sequence_number) = length(c.sequence_number)"
+            "          AND EXCLUDED.sequence_number > c.sequence_number)"
+            "    THEN EXCLUDED.sequence_number ELSE c.sequence_number END,"
+            "   parent_shard_id = COALESCE(EXCLUDED.parent_shard_id, c.parent_shard_id),"
+            "   shard_closed = c.shard_closed OR EXCLUDED.shard_closed, updated_at = now()"
+            "  RETURNING 1)"
+            # the CTE's INSERT runs whether or not it is read; `previous` sees the row before it
+            " SELECT (SELECT sequence_number FROM previous) AS previous, (SELECT count(*) FROM saved) AS saved"
+        ).format(table=self.table("stream_checkpoints"))
+        params = (stream_id, shard_id, stream_id, shard_id, parent_shard_id, sequence_number, shard_closed)
         with postgres_errors("saving a stream checkpoint"):
-            conn.execute(query, (stream_id, shard_id, parent_shard_id, sequence_number, shard_closed))
+            row = conn.execute(query, params).fetchone()
+        previous = None if row is None else row["previous"]
+        return sequence_number is not None and (previous is None or sequence_after(sequence_number, previous))
 
     def record_gap(
         self, conn: Connection, stream_id: str, shard_id: str, after_sequence: str | None, reason: str

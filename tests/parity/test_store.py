@@ -54,10 +54,11 @@ def test_discrepancy_upsert_never_doubles_and_resolves(pg_conn: Connection) -> N
 def test_checkpoints_never_move_backwards(pg_conn: Connection) -> None:
     store = Store("parity")
     store.migrate(pg_conn)
-    store.save_checkpoint(pg_conn, "arn", "shard-1", "200", parent_shard_id="shard-0")
-    store.save_checkpoint(pg_conn, "arn", "shard-1", "1000")
-    store.save_checkpoint(pg_conn, "arn", "shard-1", "999")  # shorter string, smaller number
-    store.save_checkpoint(pg_conn, "arn", "shard-1", None, shard_closed=True)
+    assert store.save_checkpoint(pg_conn, "arn", "shard-1", "200", parent_shard_id="shard-0")
+    assert store.save_checkpoint(pg_conn, "arn", "shard-1", "1000")
+    assert not store.save_checkpoint(pg_conn, "arn", "shard-1", "1000")  # a retried commit: already there
+    assert not store.save_checkpoint(pg_conn, "arn", "shard-1", "999")  # shorter string, smaller number
+    assert not store.save_checkpoint(pg_conn, "arn", "shard-1", None, shard_closed=True)
     [(shard, state)] = store.checkpoints(pg_conn, "arn").items()
     assert shard == "shard-1"
     assert (state["sequence_number"], state["parent_shard_id"], state["shard_closed"]) == ("1000", "shard-0", True)
