@@ -172,7 +172,7 @@ def main() -> None:
         # interpreter, and the CPU, of the client being timed
         proxied: ProxyProcess | LatencyProxy
         if args.proxy_in_process:  # as before 2026-11-30 08:30 UTC, to compare
-            proxied = LatencyProxy(upstream, delay_ms=args.delay_ms).start()
+            proxied = LatencyProxy(upstream, delay_ms=args.delay_ms)  # started by the with below
         else:
             proxied = ProxyProcess(upstream, delay_ms=args.delay_ms)
         with proxied as proxy:
