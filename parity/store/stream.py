@@ -8,11 +8,7 @@ from psycopg import sql
 
 from parity.pg import Connection, postgres_errors
 from parity.store.schema import StoreSchema
-
-
-def sequence_after(a: str, b: str) -> bool:
-    """Whether stream sequence number ``a`` comes after ``b`` (decimal strings of any length)."""
-    return (len(a), a) > (len(b), b)
+from parity.stream.records import sequence_after
 
 
 class StreamTables(StoreSchema):

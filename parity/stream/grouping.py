@@ -19,7 +19,7 @@ from typing import Any
 from parity.config import EntityConfig
 from parity.errors import DecodeError
 from parity.mapping import Key, item_key, match_entity
-from parity.stream.records import ChangeRecord, EventName
+from parity.stream.records import ChangeRecord, EventName, sequence_after
 
 
 @dataclass(frozen=True)
@@ -51,11 +51,8 @@ class Grouped:
 
 def is_newer_record(a: ChangeRecord, b: ChangeRecord) -> bool:
     """True when ``a`` is a strictly later change of the same key than ``b``."""
-    if a.sequence_number is not None and b.sequence_number is not None:
-        try:
-            return int(a.sequence_number) > int(b.sequence_number)
-        except ValueError:
-            pass
+    if a.sequence_number is not None and b.sequence_number is not None:  # digits: parse_record's check
+        return sequence_after(a.sequence_number, b.sequence_number)
     return a.approximate_created > b.approximate_created
 
 

@@ -100,6 +100,13 @@ def parse_timestamp(value: Any) -> datetime:
         raise DecodeError(f"ApproximateCreationDateTime {str(value)[:40]!r} is not a point in time") from exc
 
 
+def sequence_after(a: str, b: str) -> bool:
+    """Whether stream sequence number ``a`` comes after ``b``. Both are decimal strings of any length
+    (DynamoDB's run to 21+ digits, Kinesis's to 56), so they are ordered by length, then text, the
+    order the stored checkpoints' SQL uses too: exact, with no conversion that could fail."""
+    return (len(a), a) > (len(b), b)
+
+
 def _numeric(text: str) -> bool:
     try:
         Decimal(text)

@@ -34,6 +34,16 @@ def test_coalesces_to_the_newest_by_sequence_number(example_config: ParityConfig
     assert grouped.coalesced == 1
 
 
+def test_a_longer_sequence_number_is_newer(example_config: ParityConfig) -> None:
+    s = _session()
+    t = datetime(2026, 1, 1, tzinfo=UTC)
+    newest = stream_record("MODIFY", s.touched(name="later"), sequence=10**21, created=t)
+    older = stream_record("MODIFY", s, sequence=9 * 10**20, created=t + timedelta(seconds=5))
+    assert is_newer_record(newest, older) and not is_newer_record(older, newest)
+    (located,) = group(example_config.entity, [older, newest]).by_entity["session"].values()
+    assert located.record is newest
+
+
 def test_without_sequence_numbers_the_creation_time_orders() -> None:
     s = _session()
     t = datetime(2026, 1, 1, tzinfo=UTC)

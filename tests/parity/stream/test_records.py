@@ -16,6 +16,7 @@ from parity.stream.records import (
     parse_record,
     parse_stream_record,
     parse_timestamp,
+    sequence_after,
 )
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "stream_records"
@@ -150,3 +151,21 @@ def test_a_sequence_number_that_is_not_digits_is_a_decode_error() -> None:
     raw["dynamodb"]["SequenceNumber"] = "12a"
     with pytest.raises(DecodeError, match="SequenceNumber"):
         parse_stream_record(raw)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "after"),
+    [
+        ("10", "9", True),  # longer is later, whatever the text says
+        ("9", "10", False),
+        ("100000000000000000000000123", "100000000000000000000000122", True),  # beyond any float's digits
+        (
+            "49590338271490256608559692538361571095921575989136588898",
+            "4959033827149025660855969253836157109592157598913658889",
+            True,
+        ),
+        ("5", "5", False),
+    ],
+)
+def test_sequence_numbers_are_ordered_exactly_at_any_length(a: str, b: str, after: bool) -> None:
+    assert sequence_after(a, b) is after
