@@ -213,13 +213,24 @@ class _Pair:
 
 
 def cpu_seconds(pid: int | None = None) -> float:
-    """User plus system CPU seconds a process (default: this one, all its threads) has used so far."""
-    if pid is None:
+    """User plus system CPU seconds used so far: by this process (``pid`` None or ours: all its
+    threads, not its children), or by process ``pid`` and its direct children (a ``--workers``
+    server's), from /proc (Linux). A child that already exited counts nothing."""
+    if pid is None or pid == os.getpid():
         times = os.times()
         return times.user + times.system
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    pids = [pid]
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/task/{pid}/children") as children:
+        pids += [int(child) for child in children.read().split()]
+    total = 0
+    for one in pids:
+        try:
+            with open(f"/proc/{one}/stat") as stat:
+                fields = stat.read().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 class ProxyProcess:

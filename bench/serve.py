@@ -59,6 +59,7 @@ from pathlib import Path
 from typing import Any
 
 from _common import ROOT, local_stack, percentile
+from latency_proxy import cpu_seconds
 
 QUERIES = [
     "launch", "budget review", '"customer onboarding"', "pricing or roadmap", "marketing -forecast",
@@ -173,25 +174,6 @@ def http_load(port: int, paths: list[str], clients: int, rounds: int) -> tuple[l
 
     elapsed = asyncio.run(run())
     return samples, len(samples) / elapsed
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and its children's (a --workers server's), from /proc (Linux);
-    this process's own without its children (the servers and the stand-in are its children)."""
-    if pid == os.getpid():
-        return time.process_time()
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    pids = [pid]
-    with contextlib.suppress(OSError):
-        pids += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    for one in pids:
-        try:
-            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
 
 
 class Phase:
