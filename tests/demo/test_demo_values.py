@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from parity.cli import main
-from parity.local.demo.command import workload
+from parity.local.demo.workload import workload
 from parity.local.example import Campaign, Session, generate, write_dynamodb, write_postgres
 from tests.conftest import ExampleEnv
 
