@@ -100,8 +100,8 @@ def run(args: argparse.Namespace) -> int:
         schema = key_schema(dynamodb, table)
         writer = _writer(writes, config, args)
         if args.undo is not None:
-            check_write_permissions(writer, ["PutItem", "DeleteItem"])
-            undone = undo_run(conn, store, writer, schema, args.undo)
+            check_write_permissions(writer, ["PutItem", "UpdateItem", "DeleteItem"])
+            undone = undo_run(conn, store, writer, config, schema, args.undo)
             if args.json:
                 print_json(undone.counts())
             else:

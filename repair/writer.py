@@ -10,6 +10,11 @@
   write the app made since fails the condition and is judged again, never overwritten;
 - an update or delete returns the whole item as it was (``ReturnValues=ALL_OLD``) for the journal;
   a put's before image is "no item", which its condition guarantees;
+- undoing a journalled write (:mod:`parity.repair.undo`) writes only what the repair changed: an
+  update is undone by an UpdateItem that sets back and removes just the attributes it changed, on
+  condition that they (and the version attribute) still hold what it wrote; a put by deleting the
+  item on condition that every attribute still holds what it wrote; a delete by putting the item
+  back on condition that the key is still free;
 - ``ProvisionedThroughputExceededException``, ``ThrottlingException`` and unprocessed batch items
   are retried with exponential backoff and full jitter; ``--max-wcu`` caps the write capacity
   units spent per second (estimated from item sizes, 1 WCU per started KB).
@@ -137,19 +142,7 @@ class Writer:
         """Set (value) or remove (None) the ``changes`` attributes of the item ``seen`` when planning."""
         names: dict[str, str] = {}
         values: dict[str, AttributeValue] = {}
-        sets, removes = [], []
-        for index, (name, value) in enumerate(changes.items()):
-            names[f"#u{index}"] = name
-            if value is None:
-                removes.append(f"#u{index}")
-            else:
-                values[f":u{index}"] = value
-                sets.append(f"#u{index} = :u{index}")
-        expression = " ".join(
-            part
-            for part in (f"SET {', '.join(sets)}" if sets else "", f"REMOVE {', '.join(removes)}" if removes else "")
-            if part
-        )
+        expression = update_expression(changes, names, values)
         request = self._guarded(entity, key, seen, names, values, UpdateExpression=expression)
         answer = self.call("UpdateItem", item_units(seen), lambda: self.dynamodb.update_item(**request))
         before = answer.get("Attributes") or {}
@@ -166,28 +159,50 @@ class Writer:
         answer = self.call("DeleteItem", item_units(seen), lambda: self.dynamodb.delete_item(**request))
         return Written(answer.get("Attributes") or None, None)
 
-    def restore(
-        self, key: Mapping[str, AttributeValue], before: Item | None, after: Item | None, schema: Sequence[str]
-    ) -> None:
-        """Undo one journalled write: put ``before`` back (or delete the item when there was none),
-        only while the item still is ``after`` (absent for a delete); ConditionFailed otherwise."""
+    # --- undoing a journalled write ----------------------------------------------------------------
+
+    def read(self, key: Mapping[str, AttributeValue]) -> Item | None:
+        """The item at ``key`` now (a consistent GetItem; it spends no write units), None when absent."""
+        answer = self.call(
+            "GetItem", 0, lambda: self.dynamodb.get_item(TableName=self.table, Key=dict(key), ConsistentRead=True)
+        )
+        item: Item | None = answer.get("Item")
+        return item
+
+    def undo_put(self, key: Mapping[str, AttributeValue], after: Item) -> None:
+        """Delete the item a put wrote, only while every attribute of it still is ``after``
+        (ConditionFailed otherwise). That condition cannot see an attribute added since: the caller
+        reads the item first (:meth:`read`); the condition guards the moment between."""
         names: dict[str, str] = {}
         values: dict[str, AttributeValue] = {}
-        if after is None:
-            names["#k"] = schema[0]
-            condition = "attribute_not_exists(#k)"
-        else:
-            parts = []
-            for index, (name, value) in enumerate(after.items()):
-                names[f"#a{index}"] = name
-                values[f":a{index}"] = value
-                parts.append(f"#a{index} = :a{index}")
-            condition = " AND ".join(parts)
-        kwargs = self._conditional(condition, names, values)
-        if before is None:
-            self.call("DeleteItem", item_units(after or {}), lambda: self.dynamodb.delete_item(Key=dict(key), **kwargs))
-        else:
-            self.call("PutItem", item_units(before), lambda: self.dynamodb.put_item(Item=dict(before), **kwargs))
+        condition = " AND ".join(holds(after, names, values, "a"))
+        kwargs = self._conditional(condition, names, values, Key=dict(key))
+        self.call("DeleteItem", item_units(after), lambda: self.dynamodb.delete_item(**kwargs))
+
+    def undo_update(
+        self,
+        key: Mapping[str, AttributeValue],
+        changes: Mapping[str, AttributeValue | None],
+        expected: Mapping[str, AttributeValue | None],
+        item: Item,
+    ) -> None:
+        """Set (value) or remove (None) the ``changes`` attributes of the item at ``key``, only while
+        it exists and each ``expected`` attribute holds its value (is absent for None);
+        ConditionFailed otherwise. The item's other attributes are not written, so whatever the app
+        added since survives. ``item`` (the item as the repair left it) sizes the write."""
+        names: dict[str, str] = {"#k": next(iter(key))}
+        values: dict[str, AttributeValue] = {}
+        expression = update_expression(changes, names, values)
+        condition = " AND ".join(["attribute_exists(#k)", *holds(expected, names, values, "e")])
+        kwargs = self._conditional(condition, names, values, Key=dict(key), UpdateExpression=expression)
+        self.call("UpdateItem", item_units(item), lambda: self.dynamodb.update_item(**kwargs))
+
+    def undo_delete(self, before: Item, schema: Sequence[str]) -> None:
+        """Put the item a delete removed back whole, only while no item is there (ConditionFailed
+        otherwise: the app wrote the key since)."""
+        names = {"#k": schema[0]}
+        kwargs = self._conditional("attribute_not_exists(#k)", names, {}, Item=dict(before))
+        self.call("PutItem", item_units(before), lambda: self.dynamodb.put_item(**kwargs))
 
     def batch_put(self, items: Sequence[Item]) -> None:
         """Unconditioned puts, 25 to a BatchWriteItem; unprocessed items retried with backoff."""
@@ -238,7 +253,7 @@ class Writer:
         return request | extra | ({"ExpressionAttributeValues": values} if values else {})
 
     def call(self, action: str, units: int, call: Callable[[], T]) -> T:
-        """Run one write with the budget, backoff on throttling, and our errors."""
+        """Run one request with the budget (a read spends 0 units), backoff on throttling, and our errors."""
         for attempt in range(self.attempts):
             self.budget.spend(units)
             with self._lock:
@@ -273,21 +288,45 @@ def guard(
 ) -> str:
     """The condition that the item still holds what was judged: it exists, and its version attribute
     (every mapped attribute without a version column) is as read. Fills ``names``/``values``."""
-    first = next(iter(key))
-    names["#gk"] = first
-    parts = ["attribute_exists(#gk)"]
+    names["#gk"] = next(iter(key))
     if entity.version is not None:
         watched = [entity.all_columns[entity.version].attribute]
     else:
         watched = [spec.attribute for spec in entity.all_columns.values()]
-    for index, name in enumerate(watched):
-        names[f"#g{index}"] = name
-        if name in seen:
-            values[f":g{index}"] = seen[name]
-            parts.append(f"#g{index} = :g{index}")
+    expected = {name: seen.get(name) for name in watched}
+    return " AND ".join(["attribute_exists(#gk)", *holds(expected, names, values, "g")])
+
+
+def update_expression(
+    changes: Mapping[str, AttributeValue | None], names: dict[str, str], values: dict[str, AttributeValue]
+) -> str:
+    """``SET``s the ``changes`` with a value, ``REMOVE``s those with None. Fills ``names``/``values``."""
+    sets, removes = [], []
+    for index, (name, value) in enumerate(changes.items()):
+        names[f"#u{index}"] = name
+        if value is None:
+            removes.append(f"#u{index}")
         else:
-            parts.append(f"attribute_not_exists(#g{index})")
-    return " AND ".join(parts)
+            values[f":u{index}"] = value
+            sets.append(f"#u{index} = :u{index}")
+    parts = (f"SET {', '.join(sets)}" if sets else "", f"REMOVE {', '.join(removes)}" if removes else "")
+    return " ".join(part for part in parts if part)
+
+
+def holds(
+    expected: Mapping[str, AttributeValue | None], names: dict[str, str], values: dict[str, AttributeValue], prefix: str
+) -> list[str]:
+    """The conditions that each ``expected`` attribute holds its value (is absent for None), their
+    names and values ``#<prefix>N``/``:<prefix>N`` added to ``names``/``values``."""
+    parts = []
+    for index, (name, value) in enumerate(expected.items()):
+        names[f"#{prefix}{index}"] = name
+        if value is None:
+            parts.append(f"attribute_not_exists(#{prefix}{index})")
+        else:
+            values[f":{prefix}{index}"] = value
+            parts.append(f"#{prefix}{index} = :{prefix}{index}")
+    return parts
 
 
 def item_units(item: Mapping[str, Any]) -> int:

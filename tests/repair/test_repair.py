@@ -183,3 +183,57 @@ def test_a_row_moved_to_another_key_template_value_is_put_at_its_new_key_with_th
     items = _items(env)
     assert (f"$campaignapp#campaignid_{other.id}", moved.key()["sk"]["S"]) in items
     assert (moved.key()["pk"]["S"], moved.key()["sk"]["S"]) in items  # the old item: reported, left alone
+
+
+def test_undo_restores_only_what_the_repair_changed_and_keeps_what_the_app_wrote_since(
+    example_env: ExampleEnv, broken: Broken, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After the repair the app adds an attribute to an updated item and to a put item, and writes a
+    newer version of another updated item without touching what the repair set. Undo sets back the
+    first's repaired attributes only (the app's attribute stays), and leaves the put item and the
+    newer version alone; every other item is its pre-repair item exactly."""
+    env = example_env
+    _json(capsys, env, "reconcile")
+    damaged = _items(env)
+    applied = _json(capsys, env, "repair", "--apply")
+    assert applied["applied"] == len(broken.missing) + len(broken.wrong)
+    repaired = _items(env)
+
+    def pair(key: dict[str, Any]) -> tuple[str, str]:
+        return key["pk"]["S"], key["sk"]["S"]
+
+    updated, put, newer = pair(broken.wrong[0].key()), pair(broken.missing[0].item()), pair(broken.wrong[1].key())
+    note = {"S": "written by the app after the repair"}
+    for key in (updated, put):
+        env.dynamodb.update_item(
+            TableName=env.table,
+            Key={"pk": {"S": key[0]}, "sk": {"S": key[1]}},
+            UpdateExpression="SET appNote = :n",
+            ExpressionAttributeValues={":n": note},
+        )
+    later = {"S": "2099-01-01T00:00:00.000Z"}
+    env.dynamodb.update_item(
+        TableName=env.table,
+        Key={"pk": {"S": newer[0]}, "sk": {"S": newer[1]}},
+        UpdateExpression="SET updatedAt = :u",
+        ExpressionAttributeValues={":u": later},
+    )
+    written = _items(env)
+
+    undone = _json(capsys, env, "repair", "--undo", applied["run_id"])
+    assert (undone["restored"], undone["skipped_changed_since"]) == (applied["applied"] - 2, 2)
+    items = _items(env)
+    assert items[updated] == {**damaged[updated], "appNote": note}
+    assert items[put] == {**repaired[put], "appNote": note} == written[put]
+    assert items[newer] == {**repaired[newer], "updatedAt": later} == written[newer]
+    assert {k: v for k, v in items.items() if k not in (updated, put, newer)} == {
+        k: v for k, v in damaged.items() if k not in (updated, put, newer)
+    }
+
+    twice = _json(capsys, env, "repair", "--undo", applied["run_id"])
+    assert (twice["restored"], twice["skipped_changed_since"], twice["already_undone"]) == (
+        0,
+        2,
+        applied["applied"] - 2,
+    )
+    assert _items(env) == items
