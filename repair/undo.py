@@ -5,8 +5,9 @@ counted, because undoing over it would lose that later write. Undoing twice rest
 
 - an **update** is undone by setting back, to their values before it, only the attributes whose
   values differ between its before and after images (:func:`parity.repair.images.difference`),
-  and removing those it added, on condition that they, and the entity's version attribute, still
-  hold what the repair wrote. Attributes the repair did not change, and any the app added since,
+  and removing those it added, on condition that they, and the entity's version attribute (every
+  mapped attribute for an entity without a version column, as the apply's guard), still hold what
+  the repair wrote. Attributes the repair did not change, and any the app added since,
   stay as they are;
 - a **put** is undone by deleting the item, unless it now holds anything beyond what the repair
   put (an attribute added since: the app wrote to it). A condition cannot say "no other
@@ -30,7 +31,7 @@ from parity.pg import Connection
 from parity.repair.apply import REPAIR
 from parity.repair.images import difference, same_item, same_value
 from parity.repair.journal import restored
-from parity.repair.writer import Writer
+from parity.repair.writer import Writer, watched
 from parity.store import JournalEntry, Store
 
 CHANGED = "the item was changed since the repair (it no longer holds what the repair wrote)"
@@ -42,11 +43,9 @@ def undo_run(
 ) -> Undone:
     entries = journal_of(conn, store, REPAIR, run_id)
 
-    def version_attribute(name: str) -> str | None:
+    def watching(name: str) -> list[str]:
         entity = config.entity_named(name)
-        if entity is None or entity.version is None:
-            return None
-        return entity.all_columns[entity.version].attribute
+        return [] if entity is None else watched(entity)
 
     def restore(entry: JournalEntry) -> str | None:
         key = restored(entry.target)
@@ -63,10 +62,8 @@ def undo_run(
                 writer.undo_put(key, after)
             else:
                 changed = difference(before, after)
-                version = version_attribute(entry.entity)
                 expected = {name: new for name, (_, new) in changed.items()}
-                if version is not None:
-                    expected[version] = after.get(version)
+                expected |= {name: after.get(name) for name in watching(entry.entity)}
                 if changed:
                     writer.undo_update(key, {name: old for name, (old, _) in changed.items()}, expected, after)
         except ConditionFailed:

@@ -289,12 +289,16 @@ def guard(
     """The condition that the item still holds what was judged: it exists, and its version attribute
     (every mapped attribute without a version column) is as read. Fills ``names``/``values``."""
     names["#gk"] = next(iter(key))
-    if entity.version is not None:
-        watched = [entity.all_columns[entity.version].attribute]
-    else:
-        watched = [spec.attribute for spec in entity.all_columns.values()]
-    expected = {name: seen.get(name) for name in watched}
+    expected = {name: seen.get(name) for name in watched(entity)}
     return " AND ".join(["attribute_exists(#gk)", *holds(expected, names, values, "g")])
+
+
+def watched(entity: EntityConfig) -> list[str]:
+    """The attributes whose values tell that the app wrote an item since it was read: the version
+    attribute, or, for an entity without a version column, every mapped attribute."""
+    if entity.version is not None:
+        return [entity.all_columns[entity.version].attribute]
+    return [spec.attribute for spec in entity.all_columns.values()]
 
 
 def update_expression(

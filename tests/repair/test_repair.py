@@ -237,3 +237,36 @@ def test_undo_restores_only_what_the_repair_changed_and_keeps_what_the_app_wrote
         applied["applied"] - 2,
     )
     assert _items(env) == items
+
+
+def test_undo_without_a_version_column_leaves_an_item_whose_other_mapped_attribute_the_app_changed(
+    example_env: ExampleEnv, broken: Broken, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With no version column to tell a later app write, undo's condition watches every mapped
+    attribute, as the apply's guard does: an item whose unrepaired mapped attribute the app changed
+    since is left alone whole, not half undone."""
+    env = example_env
+    text = env.config_path.read_text()
+    assert 'version = "updated_at"\n' in text
+    env.config_path.write_text(text.replace('version = "updated_at"\n', ""))
+    _json(capsys, env, "reconcile")
+    damaged = _items(env)
+    applied = _json(capsys, env, "repair", "--apply")
+    assert applied["applied"] > 0
+    touched = broken.wrong[0].key()
+    changed = {"S": "changed by the app after the repair"}
+    env.dynamodb.update_item(
+        TableName=env.table,
+        Key=touched,
+        UpdateExpression="SET summary = :s",
+        ExpressionAttributeValues={":s": changed},
+    )
+    written = _items(env)
+
+    undone = _json(capsys, env, "repair", "--undo", applied["run_id"])
+    assert (undone["restored"], undone["skipped_changed_since"]) == (applied["applied"] - 1, 1)
+    items = _items(env)
+    slot = (touched["pk"]["S"], touched["sk"]["S"])
+    assert items[slot] == written[slot]
+    assert items[slot]["summary"] == changed
+    assert {k: v for k, v in items.items() if k != slot} == {k: v for k, v in damaged.items() if k != slot}
