@@ -9,8 +9,10 @@ same apply finishes the rest) or ``failed`` (an error, first line kept in the ru
 ``--undo RUN_ID`` walks the run's journal newest write first, in batches of one store transaction
 each, and puts back every write whose target still holds exactly what the run wrote; one the app
 changed since is left alone and counted, because undoing over it would lose that later write.
-Undoing twice restores nothing more. How one write is put back, and the images' form, are the
-command's own (:data:`Restore`).
+Undoing twice restores nothing more. The discrepancies the run had resolved for the writes put
+back are opened again in the same transaction: the stores differ there again, and a gate must not
+go on counting them as fixed. How one write is put back, and the images' form, are the command's
+own (:data:`Restore`).
 """
 
 from __future__ import annotations
@@ -108,13 +110,14 @@ class Undone:
     restored: int = 0
     skipped_changed_since: int = 0
     already_undone: int = 0
-    reopened: int = 0  # discrepancies the command opened again for what was restored
+    reopened: int = 0  # discrepancies the run had resolved, opened again for what was restored
     # every write left alone: {"entity", "key", "action" (what the run had done), "reason"}
     left_alone: list[dict[str, Any]] = field(default_factory=list)
 
-    def counts(self) -> dict[str, Any]:
-        """The counts every undo reports (``--undo --json``)."""
-        return {name: getattr(self, name) for name in ("run_id", "restored", "skipped_changed_since", "already_undone")}
+    def summary(self) -> dict[str, Any]:
+        """What ``--undo --json`` prints."""
+        names = ("run_id", "restored", "skipped_changed_since", "already_undone", "reopened", "left_alone")
+        return {name: getattr(self, name) for name in names}
 
 
 def journal_of(conn: Connection, store: Store, kind: RunKind, run_id: str) -> list[JournalEntry]:
@@ -140,12 +143,11 @@ def undo(
     restore: Restore,
     *,
     batch_size: int = 500,
-    reopen: Callable[[Sequence[JournalEntry]], int] | None = None,
 ) -> Undone:
     """Put back the writes of ``entries`` (:func:`journal_of`) not undone yet, newest first (see
-    the module docstring). Each batch's restored entries are marked undone, and handed to
-    ``reopen`` (which returns how many discrepancies it opened again), in the batch's transaction;
-    the run is marked ``undone`` at the end."""
+    the module docstring). Each batch's restored entries are marked undone and the discrepancies
+    the run's kind had resolved for their keys opened again, in the batch's transaction; the run
+    is marked ``undone`` at the end."""
     result = Undone(run_id)
     todo = [e for e in entries if e.undone_at is None]
     result.already_undone = len(entries) - len(todo)
@@ -165,8 +167,10 @@ def undo(
             result.restored += len(done)
             result.skipped_changed_since += len(batch) - len(done)
             store.mark_journal_undone(conn, run_id, [e.seq for e in done])
-            if reopen is not None:
-                result.reopened += reopen(done)
+            by_entity: dict[str, list[str]] = {}
+            for entry in done:
+                by_entity.setdefault(entry.entity, []).append(entry.key_id)
+            result.reopened += store.reopen(conn, by_entity, kind.name)
         log.info("undo batch committed", run_id=run_id, entries=len(batch))
     with postgres_errors(f"marking the {kind.name} run undone"):
         store.mark_journal_run_undone(conn, run_id)

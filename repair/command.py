@@ -102,15 +102,7 @@ def run(args: argparse.Namespace) -> int:
         if args.undo is not None:
             check_write_permissions(writer, ["PutItem", "UpdateItem", "DeleteItem"])
             undone = undo_run(conn, store, writer, config, schema, args.undo)
-            if args.json:
-                print_json(undone.counts())
-            else:
-                print(
-                    f"undid repair run {undone.run_id}: {undone.restored} item(s) restored,"
-                    f" {undone.skipped_changed_since} left alone (changed since the repair),"
-                    f" {undone.already_undone} already undone"
-                )
-            return 0
+            return journalled.print_undone(undone, REPAIR, "item", args.json)
         if args.apply:
             actions = ["PutItem", "UpdateItem"]
             actions += ["DeleteItem"] if args.include_deletes else []

@@ -15,8 +15,8 @@ counted, because undoing over it would lose that later write. Undoing twice rest
   conditional on every attribute the repair put, for a write landing between the read and it;
 - a **delete** is undone by putting the whole item back, on condition that the key is still free.
 
-The discrepancies the run had resolved are not reopened here: the next ``parity reconcile`` (or the
-stream checker) finds them.
+The discrepancies the run had resolved are opened again for the items put back
+(:func:`parity.journal.undo`): DynamoDB holds the damaged items again, and the gate must see it.
 """
 
 from __future__ import annotations

@@ -105,18 +105,7 @@ def run(args: argparse.Namespace) -> int:
             return journalled.print_runs(conn, store, REPLAY, args.json, [f for f in RUN_FIELDS if f != "undone_at"])
         if args.undo is not None:
             undone = undo_run(conn, store, config, args.undo, batch_size=args.batch_size)
-            summary = {**undone.counts(), "reopened": undone.reopened, "left_alone": undone.left_alone}
-            if args.json:
-                print_json(summary)
-            else:
-                print(
-                    f"undid replay run {undone.run_id}: {undone.restored} row(s) restored,"
-                    f" {undone.skipped_changed_since} left alone (changed since the replay);"
-                    f" {undone.reopened} discrepanc{'y' if undone.reopened == 1 else 'ies'} it had resolved open again"
-                )
-                for left in undone.left_alone:
-                    print(f"  left alone  {left['entity']:<12} {key_text(left['key'])}  {left['reason']}")
-            return 0
+            return journalled.print_undone(undone, REPLAY, "row", args.json)
         return _replay(args, config, conn, store)
     finally:
         conn.close()

@@ -8,8 +8,6 @@ counted, because undoing over it would lose that later write. Undoing twice rest
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from psycopg import sql
 
 from parity.config import EntityConfig, ParityConfig
@@ -31,12 +29,6 @@ def undo_run(conn: Connection, store: Store, config: ParityConfig, run_id: str, 
         raise InputError(f"--undo {run_id!r}: the run changed entities no longer in the config: {missing}")
     infos: dict[str, TableInfo] = {name: describe(conn, entities[name]) for name in {e.entity for e in entries}}
 
-    def reopen(restored: Sequence[JournalEntry]) -> int:
-        by_entity: dict[str, list[str]] = {}
-        for entry in restored:
-            by_entity.setdefault(entry.entity, []).append(entry.key_id)
-        return store.reopen(conn, by_entity, "replay")
-
     return undo(
         conn,
         store,
@@ -45,7 +37,6 @@ def undo_run(conn: Connection, store: Store, config: ParityConfig, run_id: str, 
         entries,
         lambda entry: _restore(conn, infos[entry.entity], entities[entry.entity], entry),
         batch_size=batch_size,
-        reopen=reopen,
     )
 
 

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from parity.commands.common import print_json
 from parity.config import ParityConfig
 from parity.errors import InputError
-from parity.journal import Applied, RunKind
+from parity.journal import Applied, RunKind, Undone
 from parity.keyfile import read_key_file
 from parity.mapping import key_text
 from parity.pg import Connection
@@ -142,6 +142,23 @@ def print_ending(
     if remaining:
         print(f"{remaining} more change(s) wait for the next run (--max-rows)")
     print(f"undo with: parity {kind.name} --undo {applied.run_id}")
+
+
+def print_undone(undone: Undone, kind: RunKind, written: str, as_json: bool) -> int:
+    """``--undo``'s answer: its JSON, or a line of counts and a line per write left alone;
+    ``written`` names what the command writes ("row", "item")."""
+    if as_json:
+        print_json(undone.summary())
+        return 0
+    reopened = f"{undone.reopened} discrepanc{'y' if undone.reopened == 1 else 'ies'}"
+    print(
+        f"undid {kind.name} run {undone.run_id}: {undone.restored} {written}(s) restored,"
+        f" {undone.skipped_changed_since} left alone (changed since the {kind.name}),"
+        f" {undone.already_undone} already undone; {reopened} it had resolved open again"
+    )
+    for left in undone.left_alone:
+        print(f"  left alone  {left['entity']:<12} {key_text(left['key'])}  {left['reason']}")
+    return 0
 
 
 def print_runs(conn: Connection, store: Store, kind: RunKind, as_json: bool, fields: Sequence[str] = RUN_FIELDS) -> int:

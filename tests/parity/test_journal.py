@@ -3,13 +3,16 @@ carries the runs each command kept in its own tables over, and the lifecycle mar
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from psycopg.types.json import Jsonb
 
+from parity.compare import Discrepancy, Verdict
 from parity.errors import InputError, Interrupted
 from parity.journal import Applied, RunKind, finish_run, journal_of, journalled_run, undo
+from parity.mapping import json_key_id
 from parity.pg import Connection
 from parity.store import JournalEntry, Store
 
@@ -138,18 +141,29 @@ def test_a_run_ends_applied_interrupted_or_failed_its_writes_journalled(
 
 
 def test_undo_restores_what_still_holds_the_after_image_once(pg_conn: Connection) -> None:
+    """Restores newest first what still holds the run's after image, leaves the rest with its
+    reason, reopens the discrepancies the run's kind had resolved for what it restored (and no
+    other), and restores nothing twice."""
     store = Store("undo")
     store.migrate(pg_conn)
+    ids = {k: json_key_id({"id": k}) for k in ("a", "b", "c", "d")}
+    now = datetime.now(UTC)
+    store.record_discrepancies(
+        pg_conn, [Discrepancy("session", {"id": k}, Verdict.MISMATCHED) for k in ids], "reconcile", now
+    )
+    store.resolve(pg_conn, "session", [{"id": k} for k in ("a", "b", "c")], "trial", now)
+    store.resolve(pg_conn, "session", [{"id": "d"}], "reconcile", now)  # not the run's to reopen
+    pg_conn.commit()
     run_id = _KIND.new_run_id()
     with journalled_run(pg_conn, store, _KIND, run_id, {}):
         store.journal(
             pg_conn,
             run_id,
-            [JournalEntry("session", k, {"id": k}, "update", {"v": 1}, {"v": 2}) for k in ("a", "b", "c")],
+            [JournalEntry("session", ids[k], {"id": k}, "update", {"v": 1}, {"v": 2}) for k in ("a", "b", "c", "d")],
         )
         pg_conn.commit()
     finish_run(pg_conn, store, Applied(run_id))
-    state = {"a": {"v": 2}, "b": {"v": 9}, "c": {"v": 2}}  # b was changed since the run
+    state = {ids["a"]: {"v": 2}, ids["b"]: {"v": 9}, ids["c"]: {"v": 2}, ids["d"]: {"v": 2}}  # b changed since
 
     def restore(entry: JournalEntry) -> str | None:
         if state[entry.key_id] != entry.after:
@@ -157,20 +171,16 @@ def test_undo_restores_what_still_holds_the_after_image_once(pg_conn: Connection
         state[entry.key_id] = entry.before
         return None
 
-    reopened: list[str] = []
-
-    def reopen(done: Any) -> int:
-        reopened.extend(e.key_id for e in done)
-        return len(done)
-
     first = undo(pg_conn, store, _KIND, run_id, journal_of(pg_conn, store, _KIND, run_id), restore, batch_size=2)
-    assert (first.restored, first.skipped_changed_since, first.already_undone) == (2, 1, 0)
+    assert (first.restored, first.skipped_changed_since, first.already_undone, first.reopened) == (3, 1, 0, 2)
     assert first.left_alone == [
         {"entity": "session", "key": {"id": "b"}, "action": "update", "reason": "changed since"}
     ]
-    assert state == {"a": {"v": 1}, "b": {"v": 9}, "c": {"v": 1}}
-    again = undo(pg_conn, store, _KIND, run_id, journal_of(pg_conn, store, _KIND, run_id), restore, reopen=reopen)
-    assert (again.restored, again.skipped_changed_since, again.already_undone, again.reopened) == (0, 1, 2, 0)
+    assert state == {ids["a"]: {"v": 1}, ids["b"]: {"v": 9}, ids["c"]: {"v": 1}, ids["d"]: {"v": 1}}
+    open_now = {d["key"]["id"] for d in store.list_discrepancies(pg_conn, "open")}
+    assert open_now == {"a", "c"}  # b was left alone; d was resolved by another kind
+    again = undo(pg_conn, store, _KIND, run_id, journal_of(pg_conn, store, _KIND, run_id), restore)
+    assert (again.restored, again.skipped_changed_since, again.already_undone, again.reopened) == (0, 1, 3, 0)
     assert store.journal_runs(pg_conn, "trial")[0]["status"] == "undone"
     with pytest.raises(InputError, match=rf"--undo 'r-nope': no such trial run; recent runs: {run_id} \(undone\)"):
         journal_of(pg_conn, store, _KIND, "r-nope")

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from parity.cli import main
+from parity.repair.undo import ADDED, CHANGED
 from tests.conftest import ExampleEnv
 from tests.repair.conftest import Broken
 
@@ -90,9 +91,14 @@ def test_repair_apply_reconciles_to_100_percent_but_newer_items_and_undo_restore
     assert [r["run_id"] for r in runs] == [applied["run_id"]]
     assert runs[0]["status"] == "applied"
 
+    assert {d["key"]["id"] for d in _json(capsys, env, "discrepancies")} == {s.id for s in broken.newer}
     undone = _json(capsys, env, "repair", "--undo", applied["run_id"])
-    assert (undone["restored"], undone["skipped_changed_since"]) == (applied["applied"], 0)
+    assert (undone["restored"], undone["skipped_changed_since"], undone["left_alone"]) == (applied["applied"], 0, [])
     assert _items(env) == damaged  # whole items, exactly as before the repair
+    # the damage is back, so are the discrepancies the repair had resolved: the gate sees them
+    assert undone["reopened"] == applied["resolved"]
+    still_open = {d["key"]["id"] for d in _json(capsys, env, "discrepancies")}
+    assert still_open == {r.id for r in [*broken.missing, *broken.wrong, *broken.newer]}
     twice = _json(capsys, env, "repair", "--undo", applied["run_id"])
     assert (twice["restored"], twice["already_undone"]) == (0, applied["applied"])
 
@@ -222,6 +228,11 @@ def test_undo_restores_only_what_the_repair_changed_and_keeps_what_the_app_wrote
 
     undone = _json(capsys, env, "repair", "--undo", applied["run_id"])
     assert (undone["restored"], undone["skipped_changed_since"]) == (applied["applied"] - 2, 2)
+    left = {(entry["key"]["id"], entry["action"], entry["reason"]) for entry in undone["left_alone"]}
+    assert left == {
+        (broken.missing[0].id, "put", ADDED),  # the app added an attribute to the item repair put
+        (broken.wrong[1].id, "update", CHANGED),  # the app wrote a newer version
+    }
     items = _items(env)
     assert items[updated] == {**damaged[updated], "appNote": note}
     assert items[put] == {**repaired[put], "appNote": note} == written[put]
