@@ -51,16 +51,8 @@ def build_item(entity: EntityConfig, row: Row, key_schema: tuple[str, ...]) -> B
     """The item of ``row``; raises :class:`Unbuildable`."""
     if entity.item_key is None:
         raise Unbuildable(f"entity {entity.name!r} has no item_key templates: the item's table key is unknown")
-    missing = [name for name in key_schema if name not in entity.item_key]
-    if missing:
-        raise Unbuildable(f"item_key of entity {entity.name!r} lacks the table key attribute(s) {missing}")
     canon = canonical_row(entity, row)
-    key: dict[str, AttributeValue] = {
-        name: {"S": _render(entity, "item_key", name, entity.item_key[name], canon)} for name in key_schema
-    }
-    for name, value in key.items():
-        if value["S"] == "":
-            raise Unbuildable(f"item_key.{name} renders an empty string, which DynamoDB refuses as a key")
+    key = render_key(entity, canon, key_schema)
     templated: dict[str, AttributeValue] = {name: {"S": value} for name, value in entity.match.items()}
     for name, template in (entity.item_attributes or {}).items():
         templated[name] = {"S": _render(entity, "item_attributes", name, template, canon)}
@@ -70,6 +62,32 @@ def build_item(entity: EntityConfig, row: Row, key_schema: tuple[str, ...]) -> B
     item: dict[str, AttributeValue] = {**key, **templated}
     item.update({name: value for name, value in mapped.items() if value is not None})
     return Built(key, item, mapped, templated)
+
+
+def render_key(
+    entity: EntityConfig, canon: Mapping[str, Any], key_schema: tuple[str, ...]
+) -> dict[str, AttributeValue]:
+    """The table key the ``item_key`` templates give for canonical column values (the row's, or
+    the values a checker saw on an item); raises :class:`Unbuildable`."""
+    templates = entity.item_key or {}
+    missing = [name for name in key_schema if name not in templates]
+    if missing:
+        raise Unbuildable(f"item_key of entity {entity.name!r} lacks the table key attribute(s) {missing}")
+    key: dict[str, AttributeValue] = {
+        name: {"S": _render(entity, "item_key", name, templates[name], canon)} for name in key_schema
+    }
+    for name, value in key.items():
+        if value["S"] == "":
+            raise Unbuildable(f"item_key.{name} renders an empty string, which DynamoDB refuses as a key")
+    return key
+
+
+def template_columns(entity: EntityConfig) -> list[str]:
+    """The columns the ``item_key`` templates name, in template order."""
+    names: dict[str, None] = {}
+    for template in (entity.item_key or {}).values():
+        names.update(dict.fromkeys(_FIELD.findall(template)))
+    return list(names)
 
 
 def _render(entity: EntityConfig, option: str, attr: str, template: str, canon: Mapping[str, Any]) -> str:
