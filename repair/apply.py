@@ -1,16 +1,17 @@
 """Apply a repair plan: guarded DynamoDB writes, judged again at write time, journalled.
 
-In chunks of ``chunk`` keys: read the rows again and decide again against the item the plan read
-(a row changed since planning is repaired from its new values; one whose item is now equal is
-skipped); write concurrently (``concurrency`` threads; see :mod:`parity.repair.writer`); a write
-whose condition failed (the app wrote the item since) is judged once more on a fresh consistent
-read and either written again or, when the item is now newer, counted as
-``skipped_newer_in_dynamodb``; every write is journalled with the item before and after, and the
-chunk's journal committed. The chunks overlap (:class:`_Chunks`) so that DynamoDB is never left
-waiting on PostgreSQL or on this process: the next chunk is read and decided while one chunk's
-writes are out, and a chunk is journalled while the next one's writes are out. Afterwards every
-planned key's row is read again and compared with its item as the run left it, and the
-discrepancies of those that now match are resolved (``resolved_by = 'repair'``).
+In chunks of ``chunk`` keys: read the rows again and decide again against the item the plan read (a
+row changed since planning is repaired from its new values; one whose item is now equal is skipped);
+write concurrently (``concurrency`` threads; see :mod:`parity.repair.writer`); a write whose
+condition failed (the app wrote the item since) is judged once more on a fresh consistent read and
+either written again or, when the item is now newer, counted as ``skipped_newer_in_dynamodb`` (the
+delete of the item a moved row left at its old key is not judged again: that item is left alone, and
+its key not resolved); every write is journalled with the item before and after, and the chunk's
+journal committed. The chunks overlap (:class:`_Chunks`) so that DynamoDB is never left waiting on
+PostgreSQL or on this process: the next chunk is read and decided while one chunk's writes are out,
+and a chunk is journalled while the next one's writes are out. Afterwards every planned key's row is
+read again and compared with its item as the run left it, and the discrepancies of those that now
+match are resolved (``resolved_by = 'repair'``).
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ from parity.errors import ConditionFailed, Interrupted, Unbuildable
 from parity.journal import RunKind, finish_run, journalled_run
 from parity.mapping import Key, key_id
 from parity.pg import Connection
+from parity.plans import Decision
 from parity.repair.build import Built, build_item
 from parity.repair.journal import storable
+from parity.repair.moved import still_behind
 from parity.repair.plan import Action, decide
 from parity.repair.planner import Plan, RepairOptions, Step, judge, read_rows
 from parity.repair.writer import BATCH_WRITE, Writer, Written
@@ -59,6 +62,8 @@ class Applied(journal.Applied):
     # returned the item it replaced), else the item last read for it
     items: dict[tuple[str, Key], Item | None] = field(default_factory=dict, repr=False)
     wrote: set[tuple[str, Key]] = field(default_factory=set, repr=False)
+    # keys whose moved row's old item was to be deleted but changed since: not resolved
+    kept_behind: set[tuple[str, Key]] = field(default_factory=set, repr=False)
 
     @property
     def applied(self) -> int:
@@ -195,7 +200,8 @@ class _Chunks:
         self.conn.rollback()  # a read only: no transaction stays open while the writes are out
         steps = [_again(entities[s.entity], s, rows.get((s.entity, s.key)), self.schema, self.options) for s in chunk]
         for step in steps:
-            self.result.items[(step.entity, step.key)] = step.item
+            if not step.left_behind:  # (that item is not the key's: the step at the new key is)
+                self.result.items[(step.entity, step.key)] = step.item
         return _count_skips(steps, self.result)
 
     def _finish_in_flight(self) -> None:
@@ -204,7 +210,7 @@ class _Chunks:
         if self._in_flight is None:
             return
         in_flight, self._in_flight = self._in_flight, None
-        failed = _collect(in_flight, self.entities, self.result, self._entries)
+        failed = self._keep_behind(_collect(in_flight, self.entities, self.result, self._entries))
         for _ in range(_RETRIES):
             if not failed:
                 return
@@ -214,10 +220,20 @@ class _Chunks:
                 self.result.items[(step.entity, step.key)] = step.item
             todo = _count_skips(steps, self.result)
             again = _submit(self.pool, self.writer, self.entities, self.schema, todo, self.settings)
-            failed = _collect(again, self.entities, self.result, self._entries)
+            failed = self._keep_behind(_collect(again, self.entities, self.result, self._entries))
         if failed:
             self.result.skipped_other += len(failed)
             log.warning("keys the app kept writing during the repair were left alone", keys=len(failed))
+
+    def _keep_behind(self, failed: list[Step]) -> list[Step]:
+        """The failed steps to judge again. A moved row's old item that changed since the plan read
+        it (the app wrote it) is left alone, not judged again, and its key is not resolved."""
+        kept = [s for s in failed if s.left_behind]
+        for step in kept:
+            self.result.skipped_other += 1
+            self.result.kept_behind.add((step.entity, step.key))
+            log.warning("the old item of a moved row changed since the plan and is left alone", entity=step.entity)
+        return [s for s in failed if not s.left_behind]
 
     def _journal(self) -> None:
         entries, self._entries = self._entries, []
@@ -278,7 +294,8 @@ def _collect(
             failed.append(step)
             continue
         _count(result, entities[step.entity], step.action)
-        result.items[(step.entity, step.key)] = written.after
+        if not step.left_behind:
+            result.items[(step.entity, step.key)] = written.after
         result.wrote.add((step.entity, step.key))
         entries.append(
             JournalEntry(
@@ -299,9 +316,13 @@ def _collect(
 
 def _again(entity: EntityConfig, step: Step, row: Any, schema: Sequence[str], options: RepairOptions) -> Step:
     """The step decided again on the row read now, against the item the plan read (the plan's own
-    decision when the row is exactly the one it read: same values of the same types)."""
+    decision when the row is exactly the one it read: same values of the same types). The old item
+    of a moved row is still deleted unless the row now gives its key again (or cannot be built)."""
     if row is not None and step.row is not None and repr(row) == repr(step.row):
         return step
+    if step.left_behind:
+        skip = step.item_key is None or not still_behind(entity, step.item_key, row, tuple(schema))
+        return replace(step, decision=Decision(Action.SKIP_EQUAL) if skip else step.decision, row=row)
     built: Built | str | None = None
     if row is not None:
         try:
@@ -365,11 +386,13 @@ def _verify(conn: Connection, store: Store, config: ParityConfig, plan: Plan, re
     deterministic), and a write the app makes later is the stream checker's to judge.
     """
     entities = {e.name: e for e in config.entity}
-    steps = [s for s in plan.steps if s.action is not Action.UNBUILDABLE]
+    steps = [s for s in plan.steps if s.action is not Action.UNBUILDABLE and not s.left_behind]
     rows = read_rows(conn, [(entities[s.entity], s.key) for s in steps])
     matched: dict[str, list[dict[str, Any]]] = {}
     for step in steps:
         slot = (step.entity, step.key)
+        if slot in result.kept_behind:  # the old item is still there beside this one
+            continue
         if compare(entities[step.entity], result.items.get(slot, step.item), rows.get(slot)).is_match:
             matched.setdefault(step.entity, []).append(step.key_json)
         elif slot in result.wrote:  # written, yet the row moved on meanwhile

@@ -48,7 +48,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--include-deletes",
         action="store_true",
-        help="also delete the items of rows that are gone (missing_in_postgres)",
+        help="also delete the items of rows that are gone (missing_in_postgres) and the items"
+        " rows that moved to another key left at their old keys",
     )
     journalled.add_key_arguments(parser, keys=True)
     parser.add_argument(
@@ -173,6 +174,7 @@ def _summary(plan: Plan, applied: Applied | None, *, dry_run: bool) -> dict[str,
                 "columns": list(s.decision.columns),
                 **({"attributes": list(s.decision.attributes)} if s.decision.attributes else {}),
                 **({"reason": s.decision.reason} if s.decision.reason else {}),
+                **({"item_key": dict(s.item_key)} if s.left_behind and s.item_key else {}),
             }
             for s in plan.steps
             if s.action is not Action.SKIP_EQUAL

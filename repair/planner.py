@@ -4,12 +4,14 @@ For every key: the row (one query per 1,000 keys) and the item (consistent Batch
 the ``item_key`` templates, or one Scan for keys whose row is gone and whose templates need more
 than the key), then :func:`~parity.repair.plan.decide`. The discrepancy only names the key: its
 recorded values are never trusted, so a plan is right however old the discrepancy is, and a rerun
-after an apply finds nothing to write.
+after an apply finds nothing to write. They only say where to look for the item a row that moved
+to another table key left at its old one (:mod:`parity.repair.moved`), which is then read and
+checked before anything is said or done about it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -19,16 +21,29 @@ from parity.config import EntityConfig, ParityConfig
 from parity.dynamo_json import AttributeValue, Item
 from parity.dynamo_reads import read_items, scan_for_keys, table_key_id
 from parity.errors import DecodeError, InputError, Unbuildable
-from parity.mapping import Key, Row, json_key_id, key_from_json, key_to_json, match_entity, render_item_key
+from parity.mapping import (
+    Key,
+    Row,
+    canonical_row,
+    json_key_id,
+    key_from_json,
+    key_to_json,
+    match_entity,
+    render_item_key,
+)
 from parity.pg import Connection, fetch_rows
+from parity.plans import Decision
 from parity.repair.build import Built, build_item
+from parity.repair.moved import DELETED_THERE, LEFT_BEHIND, LEFT_THERE, left_behind, old_item_key, shown_key
 from parity.repair.plan import Action, decide
 from parity.store import Store
+from parity.store.discrepancies import stored_json
 from parity.telemetry import get_logger
 
 log = get_logger("repair.planner")
 
-#: why a put of a key a checker saw an item for may leave that item behind
+#: why a put of a key a checker saw an item for may leave that item behind (when the planner cannot
+#: tell where it is: the checker's values were not kept exactly, or no such item is there)
 MOVED = (
     "a checker saw an item for this key, but none is at the table key the row's templates give now:"
     " it may sit at an older key (a key-template column changed), and this put leaves it there"
@@ -57,6 +72,9 @@ class Step(plans.Step[Action]):
     item: Item | None = field(default=None, repr=False)  # the item read while planning
     built: Built | None = field(default=None, repr=False)  # the row's item
     row: Row | None = field(default=None, repr=False)  # the row read while planning
+    # the item a moved row left at its old key (item_key): deleted with --include-deletes, its
+    # key's own step (the put at the new key) is the one verified and resolved
+    left_behind: bool = False
 
 
 @dataclass
@@ -78,6 +96,7 @@ class _Candidate:
     entity: EntityConfig
     key: Key
     kind: str
+    observed: dict[str, Any] | None = None  # what the checker saw on each side (the store's values)
 
 
 def candidates(
@@ -104,7 +123,8 @@ def candidates(
         if slot in options.exclude:
             excluded += 1
             continue
-        found.append(_Candidate(entity, key, str(row["kind"])))
+        observed = None if row["observed"] is None else stored_json(row["observed"])
+        found.append(_Candidate(entity, key, str(row["kind"]), observed))
     return found, excluded
 
 
@@ -118,7 +138,9 @@ def build_plan(
 ) -> Plan:
     """Decide every candidate against the current row and item (see the module docstring)."""
     found, excluded = candidates(conn, store, config, options)
-    steps, scanned = judge(conn, dynamodb, config, schema, [(c.entity, c.key, c.kind) for c in found], options)
+    observed = {(c.entity.name, c.key): c.observed for c in found if c.kind == "mismatched" and c.observed}
+    keys = [(c.entity, c.key, c.kind) for c in found]
+    steps, scanned = judge(conn, dynamodb, config, schema, keys, options, observed=observed)
     log.info("repair plan built", keys=len(steps), changes=sum(1 for s in steps if s.action.writes))
     return Plan(steps, excluded=excluded, found_by_scan=scanned)
 
@@ -130,8 +152,14 @@ def judge(
     schema: Sequence[str],
     keys: Sequence[tuple[EntityConfig, Key, str]],
     options: RepairOptions,
+    *,
+    observed: Mapping[tuple[str, Key], Mapping[str, Any]] | None = None,
 ) -> tuple[list[Step], int]:
     """Read the rows and items of ``keys`` now and decide each (also the apply's re-check).
+
+    With ``observed`` (the checkers' values of ``mismatched`` keys), the put of a key whose row
+    moved to another table key looks for the item it left at its old key (:func:`_moved`); the
+    step that deletes it follows the key's own step.
 
     The work of this process overlaps DynamoDB's: each 100 keys' items are asked for (up to
     ``_READERS`` requests in flight) as soon as their rows are built, and the keys are decided as
@@ -180,7 +208,58 @@ def judge(
                 steps[slot] = _step(
                     entity, key, kind, rows.get(slot), built.get(slot), item_keys.get(slot), items, options
                 )
-    return [steps[(entity.name, key)] for entity, key, _ in keys], len(unresolved)
+    by_name = {entity.name: entity for entity, _, _ in keys}
+    behind = _moved(dynamodb, table, by_name, table_key, steps, observed or {}, options)
+    ordered = []
+    for entity, key, _ in keys:
+        ordered.append(steps[(entity.name, key)])
+        if (entity.name, key) in behind:
+            ordered.append(behind[(entity.name, key)])
+    return ordered, len(unresolved)
+
+
+def _moved(
+    dynamodb: Any,
+    table: str,
+    entities: Mapping[str, EntityConfig],
+    schema: tuple[str, ...],
+    steps: dict[tuple[str, Key], Step],
+    observed: Mapping[tuple[str, Key], Mapping[str, Any]],
+    options: RepairOptions,
+) -> dict[tuple[str, Key], Step]:
+    """For each put of a moved row (reason :data:`MOVED`) whose old item the checker's values
+    locate (:func:`~parity.repair.moved.old_item_key`): read that key (consistent) and, when the
+    item there is the one the row left (:func:`~parity.repair.moved.left_behind`), say so in the
+    put's reason and, with ``--include-deletes``, plan its delete (guarded like any delete: on the
+    item as read here). Otherwise the put keeps :data:`MOVED`: a key is never guessed."""
+    wanted: dict[tuple[str, Key], dict[str, AttributeValue]] = {}
+    for slot, step in steps.items():
+        seen = observed.get(slot)
+        if step.action is Action.PUT and step.decision.reason == MOVED and seen and step.row is not None:
+            entity = entities[step.entity]
+            old = old_item_key(entity, canonical_row(entity, step.row), seen, schema)
+            if old is not None:
+                wanted[slot] = old
+    if not wanted:
+        return {}
+    found = read_items(dynamodb, table, wanted.values())
+    behind: dict[tuple[str, Key], Step] = {}
+    located = 0
+    for slot, old in wanted.items():
+        step, entity = steps[slot], entities[slot[0]]
+        item = found.get(table_key_id(old))
+        if not left_behind(entity, step.key, old, step.item_key, item):
+            continue
+        located += 1
+        shown = shown_key(old, schema)
+        if not options.include_deletes:
+            steps[slot] = replace(step, decision=replace(step.decision, reason=LEFT_THERE.format(old=shown)))
+            continue
+        steps[slot] = replace(step, decision=replace(step.decision, reason=DELETED_THERE.format(old=shown)))
+        delete = Decision(Action.DELETE, reason=LEFT_BEHIND.format(old=shown))
+        behind[slot] = replace(step, decision=delete, item_key=old, item=item, built=None, left_behind=True)
+    log.info("items moved rows left at their old keys", looked_for=len(wanted), found=located)
+    return behind
 
 
 def _keys_of(

@@ -4,10 +4,12 @@
   ``--batch-puts`` (only when the app does not write these keys meanwhile) puts go 25 to a
   BatchWriteItem instead, unconditioned;
 - an **update** changes only the differing mapped attributes (``SET``/``REMOVE``), so attributes
-  parity does not map survive, and a **delete** removes the item of a row that is gone; both are
+  parity does not map survive, and a **delete** removes the item of a row that is gone (or the one
+  a row that moved to another table key left at its old key); both are
   conditional on the item still holding what the plan judged: the version attribute as read (or
   still absent), or, for an entity without a version column, every mapped attribute as read. A
-  write the app made since fails the condition and is judged again, never overwritten;
+  write the app made since fails the condition and is judged again (the old item of a moved row is
+  left alone), never overwritten;
 - an update or delete returns the whole item as it was (``ReturnValues=ALL_OLD``) for the journal;
   a put's before image is "no item", which its condition guarantees;
 - undoing a journalled write (:mod:`parity.repair.undo`) writes only what the repair changed: an

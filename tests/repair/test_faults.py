@@ -5,13 +5,14 @@ writing an item between planning and writing."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from parity.cli import main
-from parity.local.example import config_toml
+from parity.local.example import Campaign, Session, config_toml
 from tests.conftest import ExampleEnv
 from tests.repair.conftest import Broken, break_dynamodb
 from tests.repair.fault_proxy import FaultProxy
@@ -113,6 +114,41 @@ def test_an_app_write_between_planning_and_writing_is_never_overwritten(
         assert (
             env.dynamodb.get_item(TableName=env.table, Key=session.key(), ConsistentRead=True)["Item"] == session.item()
         )
+
+
+def test_the_old_item_of_a_moved_row_that_the_app_wrote_since_planning_is_left_alone(
+    example_env: ExampleEnv, broken: Broken, moto_endpoint: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A session moved to another campaign; the app writes its item at the old key between the
+    plan and the delete of that item: the delete fails its condition and the item is left alone
+    (not judged again), the item at the new key is put, and the key stays open for the checkers."""
+    env = example_env
+    sessions = [r for r in broken.records if isinstance(r, Session)]
+    moved = next(s for s in sessions if s not in broken.missing + broken.wrong + broken.newer)
+    other = next(c for c in broken.records if isinstance(c, Campaign) and c.id != moved.campaign_id)
+    env.conn.execute("UPDATE public.sessions SET campaign_id = %s WHERE id = %s", (other.id, moved.id))
+    env.conn.commit()
+    assert main(["reconcile", "--config", str(env.config_path), "--json"]) == 0
+    capsys.readouterr()
+    later = moved.touched(name="the app wrote the old item during the repair")
+
+    def app_writes() -> None:
+        env.dynamodb.put_item(TableName=env.table, Item=later.item())
+
+    with FaultProxy(moto_endpoint) as proxy:
+        config = _config_via(env, proxy, tmp_path)
+        proxy.before("DeleteItem", f"sessionid_{moved.id}".encode(), app_writes)
+        code, summary, err = _repair(capsys, config, "--apply", "--include-deletes", "--concurrency", "1")
+    assert code == 0, err
+    assert (summary["deletes"], summary["puts"]) == (0, len(broken.missing) + 1)
+    assert summary["applied"] == summary["planned"] - 1
+    old = env.dynamodb.get_item(TableName=env.table, Key=moved.key(), ConsistentRead=True)["Item"]
+    assert old == later.item()  # the app's write stands
+    new = replace(moved, campaign_id=other.id)
+    assert env.dynamodb.get_item(TableName=env.table, Key=new.key(), ConsistentRead=True)["Item"] == new.item()
+    assert main(["discrepancies", "--config", str(env.config_path), "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert {"id": moved.id} in [d["key"] for d in listed]  # not resolved: the old item is still there
 
 
 def test_a_stop_between_chunks_keeps_every_write_journalled_and_a_rerun_finishes(

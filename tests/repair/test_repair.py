@@ -7,6 +7,7 @@ discrepancies, and repair rewrites the items from the rows.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -162,12 +163,72 @@ def test_unbuildable_refuses_apply_keys_exclude_accepted_and_deletes(
     assert restored[(later.item()["pk"]["S"], later.item()["sk"]["S"])] == later.item()  # the app's write stays
 
 
-def test_a_row_moved_to_another_key_template_value_is_put_at_its_new_key_with_the_old_item_named(
+def test_a_row_moved_to_another_key_template_value_is_put_at_its_new_key_and_its_old_item_deleted(
     example_env: ExampleEnv, broken: Broken, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A session moved to another campaign (its item's pk comes from campaign_id): the checker sees
-    the item at the old pk as mismatched; repair puts the item at the new pk, and its plan says, in
-    the JSON and the text, that the old item may be left behind (it is: nothing here deletes it)."""
+    the item at the old pk as mismatched. Without --include-deletes the plan names the old key and
+    deletes nothing; with it, the item is put at the new pk and the old one deleted (guarded,
+    journalled), reconcile finds the key matched, a second apply writes nothing, and undo puts back
+    exactly the items before the repair."""
+    from parity.local.example import Campaign, Session
+
+    env = example_env
+    config = str(env.config_path)
+    sessions = [r for r in broken.records if isinstance(r, Session)]
+    moved = next(s for s in sessions if s not in broken.missing + broken.wrong + broken.newer)
+    other = next(c for c in broken.records if isinstance(c, Campaign) and c.id != moved.campaign_id)
+    env.conn.execute("UPDATE public.sessions SET campaign_id = %s WHERE id = %s", (other.id, moved.id))
+    env.conn.commit()
+    _json(capsys, env, "reconcile")
+    damaged = _items(env)
+    old = (moved.key()["pk"]["S"], moved.key()["sk"]["S"])
+    new = (f"$campaignapp#campaignid_{other.id}", moved.key()["sk"]["S"])
+    shown = f"pk={old[0]},sk={old[1]}"
+
+    dry = _json(capsys, env, "repair")
+    entries = [p for p in dry["plan"] if p["key"] == {"id": moved.id}]
+    assert [(p["kind"], p["action"]) for p in entries] == [("mismatched", "put")]
+    assert shown in entries[0]["reason"] and "rerun with --include-deletes" in entries[0]["reason"]
+    code, out, err = _parity(capsys, "repair", "--config", config)
+    assert code == 0, err
+    assert f"id={moved.id}" in out
+    assert f"note: the row moved (a key-template column changed): its old item is still at {shown}" in out
+    assert _items(env) == damaged  # a dry run writes nothing
+
+    dry = _json(capsys, env, "repair", "--include-deletes")
+    entries = [p for p in dry["plan"] if p["key"] == {"id": moved.id}]
+    assert [p["action"] for p in entries] == ["put", "delete"]
+    assert entries[1]["reason"] == f"the item the moved row left at its old key {shown}"
+    assert entries[1]["item_key"] == {"pk": {"S": old[0]}, "sk": {"S": old[1]}}
+    assert dry["deletes"] == 1 and dry["planned"] == len(broken.missing) + len(broken.wrong) + 2
+    code, out, err = _parity(capsys, "repair", "--config", config, "--include-deletes")
+    assert code == 0, err
+    assert f"note: the item the moved row left at its old key {shown}" in out
+
+    applied = _json(capsys, env, "repair", "--apply", "--include-deletes")
+    assert (applied["puts"], applied["deletes"], applied["unverified"]) == (len(broken.missing) + 1, 1, [])
+    items = _items(env)
+    assert old not in items
+    assert items[new] == dataclasses.replace(moved, campaign_id=other.id).item()  # the app's item, whole
+    report = _json(capsys, env, "reconcile")
+    assert {d["key"]["id"] for d in report["discrepancies"]} == {s.id for s in broken.newer}
+    assert report["matched"] == len(broken.records) - len(broken.newer)
+
+    again = _json(capsys, env, "repair", "--apply", "--include-deletes")
+    assert (again["planned"], again["applied"], again["run_id"]) == (0, 0, None)
+    assert _items(env) == items
+
+    undone = _json(capsys, env, "repair", "--undo", applied["run_id"])
+    assert (undone["restored"], undone["skipped_changed_since"]) == (applied["applied"], 0)
+    assert _items(env) == damaged  # whole items: the new key is free again, the old item back
+
+
+def test_a_moved_rows_old_item_that_is_not_where_the_checker_saw_it_is_never_guessed(
+    example_env: ExampleEnv, broken: Broken, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The old item is gone from the key the checker's values give (deleted by hand after the
+    check): the put keeps the general note, and nothing is deleted, even with --include-deletes."""
     from parity.local.example import Campaign, Session
 
     env = example_env
@@ -177,18 +238,12 @@ def test_a_row_moved_to_another_key_template_value_is_put_at_its_new_key_with_th
     env.conn.execute("UPDATE public.sessions SET campaign_id = %s WHERE id = %s", (other.id, moved.id))
     env.conn.commit()
     _json(capsys, env, "reconcile")
-    dry = _json(capsys, env, "repair")
-    entry = next(p for p in dry["plan"] if p["key"] == {"id": moved.id})
-    assert (entry["kind"], entry["action"]) == ("mismatched", "put")
-    assert "older key (a key-template column changed)" in entry["reason"]
-    code, out, err = _parity(capsys, "repair", "--config", str(env.config_path))
-    assert code == 0, err
-    assert f"id={moved.id}" in out and "note: a checker saw an item for this key" in out
-    applied = _json(capsys, env, "repair", "--apply")
-    assert applied["unverified"] == []
-    items = _items(env)
-    assert (f"$campaignapp#campaignid_{other.id}", moved.key()["sk"]["S"]) in items
-    assert (moved.key()["pk"]["S"], moved.key()["sk"]["S"]) in items  # the old item: reported, left alone
+    env.dynamodb.delete_item(TableName=env.table, Key=moved.key())
+    dry = _json(capsys, env, "repair", "--include-deletes")
+    entries = [p for p in dry["plan"] if p["key"] == {"id": moved.id}]
+    assert [p["action"] for p in entries] == ["put"]
+    assert "it may sit at an older key (a key-template column changed)" in entries[0]["reason"]
+    assert dry["deletes"] == 0
 
 
 def test_undo_restores_only_what_the_repair_changed_and_keeps_what_the_app_wrote_since(
