@@ -27,7 +27,7 @@ from parity.mapping import item_key, key_to_json, match_entity, row_key
 from parity.pg import postgres_errors, table_identifier
 from parity.pg_release import DEFAULT as DEFAULT_RELEASE
 from parity.pg_release import PostgresRelease
-from parity.search.lexize import TsVector, concat, json_to_tsvector, to_tsvector, use_snowball
+from parity.search.lexize import TsVector, json_words, parse_words, use_snowball, vector_of
 from parity.search.rank import f4, ts_rank
 from parity.search.tsquery import Node, matches, positive_terms, websearch_to_tsquery
 
@@ -106,22 +106,24 @@ def check_campaign(config: ParityConfig, campaign: str) -> str:
 
 def document_from_values(search: SearchConfig, entity: EntityConfig, values: Mapping[str, Any]) -> TsVector:
     """The session's document from plain column values (strings, JSON values or None)."""
-    vector: TsVector = {}
+    columns = entity.all_columns
+    words: list[list[tuple[str, int]]] = []
     for column in search.columns:
         value = values.get(column)
-        spec = entity.all_columns[column]
-        if spec.type == "json":
-            part = {} if value is None else json_to_tsvector(value)
+        if value is None:
+            continue  # to_tsvector('') and a NULL jsonb's coalesce(..., '') add nothing
+        if columns[column].type == "json":
+            words.append(json_words(value))
         else:
-            part = to_tsvector("" if value is None else str(value))
-        vector = concat(vector, part)
-    return vector
+            words.append(parse_words(str(value))[0])
+    return vector_of(*words)
 
 
 def document_from_item(search: SearchConfig, entity: EntityConfig, item: Item) -> TsVector:
+    columns = entity.all_columns
     values: dict[str, Any] = {}
     for column in search.columns:
-        spec = entity.all_columns[column]
+        spec = columns[column]
         attr = item.get(spec.attribute)
         if attr is None or "NULL" in attr:
             values[column] = None

@@ -10,12 +10,12 @@ versions, ``numword`` and the numeric hyphen parts) to ``simple`` (lower-cased, 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
 from parity.search.english_pg18 import EnglishStemmer as EnglishStemmerPG18
-from parity.search.parser import tokenize
+from parity.search.parser import TOKEN_ALIAS, plain_runs, plain_type, tokenize
 from parity.search.stopwords import ENGLISH_STOP_WORDS
 from parity.search.vendor.snowball import EnglishStemmer  # Snowball 2.2, as PostgreSQL 15, 16 and 17 ship
 
@@ -42,6 +42,15 @@ _snowball = "2.2.0"
 # would stay in both caches. One word at a time; only memo misses take the lock.
 _STEM_LOCK = threading.Lock()
 
+#: plain-prose run -> its lexeme, "" for a stop word (a position, no lexeme): the whole english
+#: configuration's answer for one token of :func:`parser.plain_runs`, so a word seen before in this
+#: process costs one dict look-up instead of typing, lower-casing, the stop list and the stem memo.
+#: Short runs only (never near MAXSTRLEN or SNOWBALL_MAX_BYTES); emptied when full and when the
+#: stemmer changes. Plain dict operations, safe between threads.
+_RUN_LEXEMES: dict[str, str] = {}
+_RUN_LEXEMES_SIZE = 65536
+_RUN_LEXEMES_MAX_LENGTH = 100
+
 
 def use_snowball(release: str) -> bool:
     """Stem as the given Snowball release does (``parity.pg_release.SNOWBALL_BY_MAJOR``); True if it changed.
@@ -54,6 +63,7 @@ def use_snowball(release: str) -> bool:
     _STEMMER = _STEMMERS[release]
     _snowball = release
     stem.cache_clear()
+    _RUN_LEXEMES.clear()
     return True
 
 
@@ -97,9 +107,12 @@ def lexize(token_type: str, token: str) -> list[str] | None:
 
 def parse_words(text: str, start: int = 0) -> tuple[list[tuple[str, int]], int]:
     """(lexeme, position) pairs for ``text`` with positions after ``start``, and the last position used."""
+    runs = plain_runs(text)
+    if runs is not None:
+        return _plain_words(runs, start)
     pos = start
     words: list[tuple[str, int]] = []
-    for token_type, token in tokenize(text):
+    for token_type, token in tokenize(text, shortcut=False):
         if len(token) > MAXSTRLEN // 4 and len(token.encode()) >= MAXSTRLEN:
             continue
         lexemes = lexize(token_type, token)
@@ -111,68 +124,98 @@ def parse_words(text: str, start: int = 0) -> tuple[list[tuple[str, int]], int]:
     return words, pos
 
 
-def _make_vector(words: Iterable[tuple[str, int]]) -> TsVector:
-    """Positions per lexeme; ``words`` come in ascending position order, as the parser emits them."""
+def _plain_words(runs: list[str], start: int) -> tuple[list[tuple[str, int]], int]:
+    """:func:`parse_words` for the runs of plain prose (each one token of a stemmed or simple type)."""
+    memo = _RUN_LEXEMES
+    pos = start
+    words: list[tuple[str, int]] = []
+    for run in runs:
+        lexeme = memo.get(run)
+        if lexeme is None:
+            if len(run) > MAXSTRLEN // 4 and len(run.encode()) >= MAXSTRLEN:
+                continue
+            lexemes = lexize(TOKEN_ALIAS[plain_type(run)], run)
+            assert lexemes is not None  # every plain-prose type has a dictionary
+            lexeme = lexemes[0] if lexemes else ""
+            if len(run) <= _RUN_LEXEMES_MAX_LENGTH:
+                if len(memo) >= _RUN_LEXEMES_SIZE:
+                    memo.clear()
+                memo[run] = lexeme
+        pos += 1
+        if lexeme:
+            words.append((lexeme, pos))
+    return words, pos
+
+
+def vector_of(*columns: list[tuple[str, int]]) -> TsVector:
+    """``to_tsvector(c1) || to_tsvector(c2) || ...`` from each column's (lexeme, position) pairs, in one pass.
+
+    tsvector_concat shifts the right operand's positions by the left one's highest position; as each
+    column's pairs come in ascending position order, so does the whole stream once shifted, and the
+    highest position kept so far is the last one kept. Positions are clamped at MAXENTRYPOS - 1 (an
+    equal one is kept once); a lexeme keeps its first MAXNUMPOS - 1 positions.
+    """
     vector: TsVector = {}
     limit = MAXENTRYPOS - 1
-    for lexeme, pos in words:
-        positions = vector.get(lexeme)
-        clamped = pos if pos < limit else limit
-        if positions is None:
-            vector[lexeme] = [clamped]
-        elif len(positions) < MAXNUMPOS - 1 and positions[-1] != clamped:
-            positions.append(clamped)
+    top = 0
+    for words in columns:
+        shift = top
+        for lexeme, pos in words:
+            pos += shift
+            clamped = pos if pos < limit else limit
+            positions = vector.get(lexeme)
+            if positions is None:
+                vector[lexeme] = [clamped]
+                top = clamped
+            elif len(positions) < MAXNUMPOS - 1 and positions[-1] != clamped:
+                positions.append(clamped)
+                top = clamped
     return vector
 
 
 def to_tsvector(text: str) -> TsVector:
     """``to_tsvector('english', text)``."""
     words, _ = parse_words(text)
-    return _make_vector(words)
+    return vector_of(words)
 
 
-def _json_strings(value: Any) -> Iterable[str]:
-    """String values of a JSON document in jsonb's storage order (keys by length, then bytes)."""
+def _jsonb_key_order(key: str) -> tuple[int, bytes]:
+    return len(key.encode()), key.encode()
+
+
+def _json_strings(value: Any, out: list[str]) -> list[str]:
+    """String values of a JSON document in jsonb's storage order (keys by length, then bytes), onto ``out``.
+
+    Exact dicts and lists are tested first: deserialised items and loaded JSON are made of them.
+    """
     if isinstance(value, str):
-        yield value
-    elif isinstance(value, Mapping):
-        for key in sorted(value, key=lambda k: (len(k.encode()), k.encode())):
-            yield from _json_strings(value[key])
-    elif isinstance(value, Sequence) and not isinstance(value, (bytes, bytearray)):
+        out.append(value)
+    elif type(value) is dict or isinstance(value, Mapping):
+        for key in sorted(value, key=_jsonb_key_order):
+            _json_strings(value[key], out)
+    elif type(value) is list or (isinstance(value, Sequence) and not isinstance(value, (bytes, bytearray))):
         for item in value:
-            yield from _json_strings(item)
+            _json_strings(item, out)
+    return out
 
 
-def json_to_tsvector(value: Any) -> TsVector:
-    """``to_tsvector('english', jsonb)``: string values only, each parsed on its own."""
+def json_words(value: Any) -> list[tuple[str, int]]:
+    """(lexeme, position) pairs of a JSON document: string values only, each parsed on its own, a
+    position skipped between two that gave words (to_tsvector('english', jsonb))."""
     words: list[tuple[str, int]] = []
     pos = 0
-    for text in _json_strings(value):
+    for text in _json_strings(value, []):
         before = len(words)
         found, pos = parse_words(text, pos)
         words.extend(found)
         if len(words) > before:
             pos += 1
-    return _make_vector(words)
+    return words
 
 
-def concat(left: TsVector, right: TsVector) -> TsVector:
-    """``left || right``: the right operand's positions shift by the left operand's highest position."""
-    if not left:
-        return right
-    if not right:
-        return left
-    shift = max(positions[-1] for positions in left.values() if positions)
-    limit = MAXENTRYPOS - 1
-    out: TsVector = dict(left)  # position lists are shared, never mutated
-    for lexeme, positions in right.items():
-        shifted = [p + shift if p + shift < limit else limit for p in positions]
-        mine = out.get(lexeme)
-        if mine is None:
-            out[lexeme] = shifted
-        else:
-            out[lexeme] = sorted(set(mine) | set(shifted))[: MAXNUMPOS - 1]
-    return out
+def json_to_tsvector(value: Any) -> TsVector:
+    """``to_tsvector('english', jsonb)``."""
+    return vector_of(json_words(value))
 
 
 def format_tsvector(vector: TsVector) -> str:

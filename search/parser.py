@@ -399,15 +399,18 @@ _RUNS: Final[dict[int, Callable[[str], bool]]] = {
 # before white space or the end, and no digit-e-digit -- can only produce the simplest tokens: the
 # state machine then yields each maximal run of letters/digits as asciiword, word, numword or uint
 # (every other character is a blank). tests/search checks the shortcut against the machine.
-_PLAIN = re.compile(r"(?:[^\W_]|[ \t\n\r\f\v,;:!?'\"()]|\.(?=[ \t\n\r\f\v]|\Z))*\Z")
+# A text qualifies when nothing in it is outside that alphabet: one C-speed search for a character
+# that is not a letter, digit, white space or one of , ; : ! ? ' " ( ) . -- or an underscore, or a
+# period followed by something other than white space or the end.
+_NOT_PLAIN = re.compile(r"[^\w \t\n\r\f\v,;:!?'\"().]|_|\.(?![ \t\n\r\f\v]|\Z)")
 _SCIENTIFIC = re.compile(r"[0-9][eE][0-9]")
 _RUN = re.compile(r"[^\W_]+")
 _ASCII_DIGITS = re.compile(r"[0-9]+\Z")
 
 
-def _plain_runs(text: str) -> list[str] | None:
-    """The alphanumeric runs of ``text`` when it qualifies for the shortcut, else None."""
-    if not _PLAIN.match(text) or _SCIENTIFIC.search(text):
+def plain_runs(text: str) -> list[str] | None:
+    """The alphanumeric runs of ``text`` when it qualifies for the shortcut (each one token), else None."""
+    if _NOT_PLAIN.search(text) or _SCIENTIFIC.search(text):
         return None
     if not text.isascii():
         for c in set(text):
@@ -416,7 +419,8 @@ def _plain_runs(text: str) -> list[str] | None:
     return _RUN.findall(text)
 
 
-def _plain_type(run: str) -> int:
+def plain_type(run: str) -> int:
+    """The token type of one run of :func:`plain_runs`."""
     if run.isascii():
         if run.isalpha():
             return ASCIIWORD
@@ -426,10 +430,10 @@ def _plain_type(run: str) -> int:
 
 def tokenize_typed(text: str, *, shortcut: bool = True) -> Iterator[tuple[int, str]]:
     """Every token of ``text`` as (type id, token text); blanks are yielded only by the machine."""
-    runs = _plain_runs(text) if shortcut else None
+    runs = plain_runs(text) if shortcut else None
     if runs is not None:
         for run in runs:
-            yield _plain_type(run), run
+            yield plain_type(run), run
         return
     parser = _Parser(text)
     while parser.get():

@@ -315,7 +315,7 @@ def check_documents(
     tsvector, match and rank for each (row, query) vs the port's, in one round trip."""
     import json
 
-    from parity.search.lexize import concat, json_to_tsvector
+    from parity.search.lexize import json_words, parse_words, vector_of
 
     names = [r[0] for r in rows]
     summaries = [r[1] for r in rows]
@@ -334,11 +334,11 @@ def check_documents(
         release = Release.of(conn)
     trees = [release.query(q) for q in queries]
     vectors = []
-    for name, summary, meta in rows:
-        vector = concat(to_tsvector(release.text(name or "")), to_tsvector(release.text(summary or "")))
+    for name, summary, meta in rows:  # the columns' words joined as the engine joins them
+        columns = [parse_words(release.text(name or ""))[0], parse_words(release.text(summary or ""))[0]]
         if meta is not None:
-            vector = concat(vector, json_to_tsvector(json.loads(release.text(meta))))
-        vectors.append(vector)
+            columns.append(json_words(json.loads(release.text(meta))))
+        vectors.append(vector_of(*columns))
     bad = []
     for dn, qn, pg_vector, pg_match, pg_rank in result:
         vector = vectors[dn - 1]

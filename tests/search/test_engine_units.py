@@ -129,22 +129,51 @@ def test_rank_text_is_the_shortest_float4_spelling() -> None:
         assert f4(rank_text(value)) == value
 
 
-def test_plain_prose_shortcut_equals_the_state_machine() -> None:
-    """The tokenizer's shortcut for plain prose must give exactly what the ported state machine gives."""
+def _plain_texts() -> list[str]:
     import random
     from pydoc_data.topics import topics
 
-    from parity.search.parser import _plain_runs, tokenize
+    from parity.search.parser import plain_runs
     from tests.search.oracle import fuzz_string, generate_text
 
     rng = random.Random(2)
     texts = [p for v in topics.values() for p in v.split("\n\n")]
     texts += [generate_text(rng) for _ in range(3000)] + [fuzz_string(rng, 30, 0.8) for _ in range(3000)]
     texts += ['Hello, world: it\'s (quite) "fine"! 3rd 2020s 1e 42 café naïve Zürich', "x. y.", "end.", "1. 2:3"]
-    plain = [t for t in texts if _plain_runs(t) is not None]
+    texts += ["The " + "x" * 101 + " and " + "Ab1" * 40 + " of it, " + "é" * 300 + " 00123"]  # runs the memo skips
+    plain = [t for t in texts if plain_runs(t) is not None]
     assert len(plain) > 500
-    for text in plain:
+    return plain
+
+
+def test_plain_prose_shortcut_equals_the_state_machine() -> None:
+    """The tokenizer's shortcut for plain prose must give exactly what the ported state machine gives."""
+    from parity.search.parser import tokenize
+
+    for text in _plain_texts():
         assert list(tokenize(text)) == list(tokenize(text, shortcut=False)), text
+
+
+def test_plain_prose_lexemes_from_the_memo_equal_the_dictionaries() -> None:
+    """parse_words takes plain prose's lexemes from a memo of runs: with the memo empty and full, its
+    (lexeme, position) pairs are the state machine's tokens through the dictionaries, one by one."""
+    from parity.search.parser import tokenize
+
+    def machine(text: str) -> tuple[list[tuple[str, int]], int]:
+        pos, words = 3, []
+        for alias, token in tokenize(text, shortcut=False):
+            lexemes = lexize.lexize(alias, token)
+            if lexemes is not None:
+                pos += 1
+                words += [(lexeme, pos) for lexeme in lexemes]
+        return words, pos
+
+    texts = _plain_texts()
+    expected = [machine(text) for text in texts]
+    lexize._RUN_LEXEMES.clear()
+    for _ in ("empty", "full"):
+        assert [lexize.parse_words(text, 3) for text in texts] == expected
+    assert "the" in {w.lower() for t in texts for w in t.split()} and lexize._RUN_LEXEMES["The"] == ""
 
 
 def test_lexemes_of_a_session_and_of_its_item_agree(config: ParityConfig) -> None:
