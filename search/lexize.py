@@ -29,7 +29,7 @@ SIMPLE_TYPES = frozenset(
 MAXSTRLEN = 2047  # bytes; longer words are skipped with a NOTICE and take no position
 SNOWBALL_MAX_BYTES = 1000  # dsnowball_lexize returns longer words (bytes as parsed) lower-cased, unstemmed
 MAXENTRYPOS = 1 << 14  # positions are clamped to MAXENTRYPOS - 1
-MAXNUMPOS = 256  # a lexeme keeps at most MAXNUMPOS - 1 positions
+MAXNUMPOS = 256  # a lexeme keeps at most MAXNUMPOS - 1 positions (MAXNUMPOS across a ||)
 
 _STEMMERS: dict[str, Any] = {
     "2.2.0": EnglishStemmer(),  # type: ignore[no-untyped-call]
@@ -153,7 +153,9 @@ def vector_of(*columns: list[tuple[str, int]]) -> TsVector:
     tsvector_concat shifts the right operand's positions by the left one's highest position; as each
     column's pairs come in ascending position order, so does the whole stream once shifted, and the
     highest position kept so far is the last one kept. Positions are clamped at MAXENTRYPOS - 1 (an
-    equal one is kept once); a lexeme keeps its first MAXNUMPOS - 1 positions.
+    equal one is kept once). A lexeme keeps its first MAXNUMPOS - 1 positions of one column
+    (to_tsvector's cap), but a join fills it up to MAXNUMPOS (add_pos in tsvector_op.c): one more
+    for a lexeme that is in an earlier column, whose first position is at most the column's shift.
     """
     vector: TsVector = {}
     limit = MAXENTRYPOS - 1
@@ -167,7 +169,9 @@ def vector_of(*columns: list[tuple[str, int]]) -> TsVector:
             if positions is None:
                 vector[lexeme] = [clamped]
                 top = clamped
-            elif len(positions) < MAXNUMPOS - 1 and positions[-1] != clamped:
+            elif positions[-1] != clamped and (
+                len(positions) < MAXNUMPOS - 1 or (len(positions) == MAXNUMPOS - 1 and positions[0] <= shift)
+            ):
                 positions.append(clamped)
                 top = clamped
     return vector

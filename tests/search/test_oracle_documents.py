@@ -58,6 +58,30 @@ def test_repeated_words_and_long_texts_agree(pg_admin_dsn: str) -> None:
     assert not bad, [(len(d.text), d.query, d.what) for d in bad[:5]]
 
 
+def test_long_columns_clamp_and_cap_across_the_join(pg_admin_dsn: str) -> None:
+    """A document's columns are joined in one pass over their words: positions shifted by the highest
+    position kept so far (not the last one used: stop words at a column's end), clamped at 16383 across
+    the join, a lexeme's positions capped at 255 in a column but filled to 256 across a join, as ``||`` does."""
+    rng = random.Random(13)
+    words = ["search", "session", "the", "quick", "fox", "data", "run", "running", "of"]
+
+    def text(size: int) -> str:
+        return " ".join(rng.choice(words) for _ in range(size))
+
+    rows = [
+        ("budget review the of", "search the", json.dumps({"b": "run the", "a": "fox of", "cc": ["the", "data"]})),
+        (text(200), text(200), json.dumps({"a": text(100), "b": [text(50), "the", text(30)]})),
+        (text(9000), text(9000), json.dumps({"notes": text(500)})),
+        (text(17000), "search data", json.dumps({"x": "fox"})),
+        ("the of and", text(300), None),
+        (None, text(16380), json.dumps(["search", "run", "the"])),
+        (text(16383), None, json.dumps({"owner": {"notes": text(40)}})),
+    ]
+    queries = ["search", "search session", '"quick fox"', "fox or data -run", "running", '"run fox"']
+    bad = check_documents(pg_admin_dsn, rows, queries)
+    assert not bad, f"{len(bad)} disagree: " + "; ".join(b[-300:] for b in bad[:3])
+
+
 def test_stop_list_is_postgresqls(pg_admin_dsn: str) -> None:
     """Every word of the port's list is a stop word for english_stem, and the list has 127 words."""
     assert len(ENGLISH_STOP_WORDS) == 127
