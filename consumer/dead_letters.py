@@ -2,7 +2,7 @@
 
 A dead letter is a record that could not be checked (undecodable, an item of no entity, a key or
 value PostgreSQL cannot take), kept in the store with its reason and its raw form. The list is the
-contract's ``[{"source", "record_id", "reason", "created_at"}]``, oldest first.
+documented (docs/reference.md §5) ``[{"source", "record_id", "reason", "created_at"}]``, oldest first.
 
 ``--retry`` rebuilds each record from its raw form and checks it again with the stream checker
 (grace 0: the record is old, so a mismatch is a discrepancy at once, not a pending re-check). A
@@ -40,7 +40,7 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print the contract's JSON list")
+    parser.add_argument("--json", action="store_true", help="print the JSON list (docs/reference.md §5)")
     parser.add_argument(
         "--retry", action="store_true", help="check every dead letter again; remove those that are checked now"
     )

@@ -3,7 +3,7 @@
 Each subcommand lives in a module exposing ``add_arguments(parser)`` and ``run(args) -> int``; the
 module is imported only when its command runs, so ``parity search`` never loads the KCL code.
 Errors derived from :class:`~parity.errors.ParityError` end the command with one line on stderr
-and the contract's exit code (2); nothing else is printed for them. Any other exception is a bug:
+and exit code 2 (docs/reference.md §4); nothing else is printed for them. Any other exception is a bug:
 one line on stderr, its traceback as one structured log event, exit 70 (exit 1 keeps meaning
 "below a threshold you set"). A reader that closes the pipe early (``| head``) ends it quietly.
 """

@@ -162,7 +162,7 @@ def discrepancy_values(
     item: Mapping[str, Canon] | None,
     row: Mapping[str, Canon] | None,
 ) -> dict[str, Any]:
-    """What each store holds, in the contract's shape (§6), redacted where the column says so.
+    """What each store holds, as ``values`` (docs/reference.md §5), redacted where the column says so.
 
     ``mismatched``: ``{column: {"dynamodb": V, "postgres": V}}`` for each differing column;
     ``missing_in_postgres``: ``{"dynamodb": {column: V, ...}}`` (every mapped column of the item);

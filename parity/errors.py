@@ -24,7 +24,7 @@ with ``raise ... from exc`` so that callers never need to know which driver sits
     └── DecodeError                 a stream record or attribute value cannot be decoded
 
 Messages are one line, name what and where, never contain a password, and suggest a fix when
-one is known. :func:`exit_code_for` maps an error to the contract's exit code.
+one is known. :func:`exit_code_for` maps an error to its exit code (docs/reference.md §4).
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ class DecodeError(ParityError):
 
 
 def exit_code_for(error: BaseException) -> int:
-    """Exit code of the contract for an error that ended a command."""
+    """The exit code (docs/reference.md §4) of an error that ended a command."""
     if isinstance(error, ParityError):
         return error.exit_code
     return 70  # an internal error: a bug, not bad input

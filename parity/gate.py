@@ -1,7 +1,7 @@
 """The cutover gate: is it safe to cut over now? Every check named, decided and explained.
 
 Pure functions from what the store and the stream's shard positions say (:class:`GateInput`) to
-named checks (contract §6). ``parity gate`` (parity/commands/gate.py) reads the inputs and prints.
+named checks (docs/workflow.md). ``parity gate`` (parity/commands/gate.py) reads the inputs and prints.
 
 Parity of the latest finished full reconcile counts as matched the discrepancies it found that are
 accepted since (known, tolerated) or resolved since (a later check, e.g. ``reconcile --open``, saw
@@ -69,7 +69,7 @@ def effective_parity(run: LatestRun) -> float:
 
 
 def evaluate(data: GateInput, options: GateOptions) -> list[Check]:
-    """Every check of the gate, in the order they are listed (contract §6)."""
+    """Every check of the gate, in the order docs/workflow.md lists them."""
     return [
         _age(data, options),
         _parity(data, options),

@@ -68,7 +68,7 @@ def canonical_row(entity: EntityConfig, row: Row) -> dict[str, Canon]:
 
 
 def key_to_json(entity: EntityConfig, key: Key) -> dict[str, Any]:
-    """The contract's key object: ``{"id": "4f1c..."}`` (numbers for integer keys)."""
+    """The key object of the JSON output (docs/reference.md §5): ``{"id": "4f1c..."}`` (numbers for integer keys)."""
     return {column: to_json_value(spec, part) for (column, spec), part in zip(entity.key.items(), key, strict=True)}
 
 
@@ -99,7 +99,7 @@ def key_id(entity: EntityConfig, key: Key) -> str:
 
 
 def json_key_id(key: Mapping[str, Any]) -> str:
-    """The store's text id of a key object in the contract's JSON shape: compact JSON, sorted keys."""
+    """The store's text id of a key object (docs/reference.md §5): compact JSON, sorted keys."""
     return dumps_exact(key, sort_keys=True)
 
 

@@ -1,6 +1,6 @@
 """The final phase's anti-join in SQL: rows of a mapped table whose key no segment scanned.
 
-The scanned keys are stored as the contract's key objects (``{"id": "4f1c..."}``, built by
+The scanned keys are stored as the JSON output's key objects (``{"id": "4f1c..."}``, built by
 :func:`parity.mapping.key_to_json`). When every key column's PostgreSQL type renders to exactly the
 same JSON on the server, the anti-join is one query (a hash anti-join inside PostgreSQL) that
 returns only the unseen rows, instead of streaming every key through Python. Exact renderings:

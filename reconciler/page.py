@@ -232,7 +232,7 @@ def due_rechecks(pending: Sequence[Pending], now: datetime, *, batch: int, wait:
 @dataclass(frozen=True)
 class Decision:
     """A re-checked key: ``cleared`` (matches now), ``in_flight`` (its version moved) or ``found``
-    (with what each store holds, contract §6)."""
+    (with what each store holds: ``values``, docs/reference.md §5)."""
 
     outcome: str
     comparison: Comparison

@@ -24,7 +24,7 @@ def run_report(
     complete: bool,
     commit: bool = True,
 ) -> dict[str, Any]:
-    """The contract's report of a run as the store holds it now (``complete``: the run finished).
+    """The JSON report (docs/reference.md §5) of a run as the store holds it now (``complete``: the run finished).
 
     ``commit=False`` reads inside the caller's transaction (the final phase, which holds the run's lock).
     """

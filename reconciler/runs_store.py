@@ -217,7 +217,7 @@ def page_statement(
 
 
 def insert_keys(conn: Connection, store: Store, run_id: str, entity: str, keys: Sequence[dict[str, Any]]) -> None:
-    """Add scanned keys (the contract's key objects) to the run's key set (the anti-join's input)."""
+    """Add scanned keys (the JSON output's key objects) to the run's key set (the anti-join's input)."""
     conn.execute(
         sql.SQL(
             "INSERT INTO {} (run_id, entity, key) SELECT %s, %s, k FROM jsonb_array_elements(%s::jsonb) AS k"

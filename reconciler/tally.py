@@ -1,4 +1,4 @@
-"""Counters of a reconcile run and the contract's JSON report built from them. Pure, no I/O.
+"""Counters of a reconcile run and the JSON report built from them (docs/reference.md §5). Pure, no I/O.
 
 A :class:`Tally` is what one segment (or the final anti-join phase) has decided so far. Tallies are
 stored as JSON next to the segment's LastEvaluatedKey and summed into one report, which is how the
@@ -137,7 +137,7 @@ def build_report(
     segments_done: int | None = None,
     total_segments: int | None = None,
 ) -> dict[str, Any]:
-    """The contract's report (docs/reference.md §5) plus rechecked, cleared, in_flight, skipped, run_id."""
+    """The report (docs/reference.md §5) plus rechecked, cleared, in_flight, skipped, run_id."""
     entities: dict[str, Any] = {}
     overall = EntityTally()
     for name in entity_names:

@@ -2,7 +2,7 @@
 
 Reads only parity's store and the stream's shard positions (two small calls per open shard), so it
 is cheap enough for CI/CD or a scheduled alarm every minute. ``--json`` prints
-``{"ready": bool, "checks": [{"name", "ok", "detail"}]}`` (contract §6).
+``{"ready": bool, "checks": [{"name", "ok", "detail"}]}`` (docs/reference.md §5).
 """
 
 from __future__ import annotations

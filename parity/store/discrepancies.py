@@ -2,7 +2,7 @@
 
 Every checker (stream, reconcile, replay) records and resolves through these methods, so a row's
 life (open, resolved by a later match, re-opened by a later mismatch or an undone replay) is
-written once. Key ids are :func:`parity.mapping.json_key_id` of the contract's key object.
+written once. Key ids are :func:`parity.mapping.json_key_id` of the JSON output's key object (docs/reference.md §5).
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ class DiscrepancyTable(StoreSchema):
     def resolve(
         self, conn: Connection, entity: str, keys: Sequence[dict[str, Any]], resolved_by: str, seen_at: datetime
     ) -> int:
-        """Mark open discrepancies of these keys (contract key objects) resolved: a later check matched."""
+        """Mark open discrepancies of these keys (key objects of the JSON output) resolved: a later check matched."""
         return self.resolve_ids(conn, {entity: [json_key_id(k) for k in keys]}, resolved_by, seen_at)
 
     def reopen(self, conn: Connection, key_ids: Mapping[str, Sequence[str]], resolved_by: str) -> int:
@@ -139,7 +139,7 @@ class DiscrepancyTable(StoreSchema):
         kind: str | None = None,
         key: dict[str, Any] | None = None,
     ) -> list[dict[str, Any]]:
-        """Discrepancies in the contract's JSON shape (§5, §6), oldest first, filtered as asked."""
+        """Discrepancies as ``parity discrepancies --json`` shows them (reference.md §5), oldest first, filtered."""
         conditions: list[sql.Composable] = []
         params: dict[str, Any] = {"status": status, "entity": entity, "kind": kind}
         if status != "all":
@@ -212,7 +212,7 @@ def matched_param(matched: Mapping[str, Sequence[str]]) -> str:
 
 
 def discrepancy_json(r: Mapping[str, Any]) -> dict[str, Any]:
-    """One store row of ``discrepancies`` in the contract's JSON shape (§5 and §6's additions)."""
+    """One store row of ``discrepancies`` in ``parity discrepancies --json``'s shape (docs/reference.md §5)."""
     return {
         "entity": r["entity"],
         "key": stored_json(r["key"]),

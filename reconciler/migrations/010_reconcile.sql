@@ -18,7 +18,7 @@ CREATE TABLE reconcile_segments (
 CREATE TABLE reconcile_keys (
     run_id  text  NOT NULL,
     entity  text  NOT NULL,
-    key     jsonb NOT NULL,                              -- the contract's key object
+    key     jsonb NOT NULL,                              -- the JSON output's key object
     PRIMARY KEY (run_id, entity, key)
 );
 

@@ -1,4 +1,4 @@
-"""``parity dead-letters [--json]`` and ``--retry`` (contract §6) on a real store."""
+"""``parity dead-letters [--json]`` and ``--retry`` (docs/reference.md) on a real store."""
 
 from __future__ import annotations
 

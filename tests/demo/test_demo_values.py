@@ -1,5 +1,5 @@
 """On the demo's own workload: every injected fault is listed with exactly what the workload wrote
-to each store (contract §6 "values"), found by the stream checker; a reconcile keeps them."""
+to each store (``values``, docs/reference.md §5), found by the stream checker; a reconcile keeps them."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from tests.conftest import ExampleEnv
 
 
 def _ts(moment: datetime) -> str:
-    """A timestamp as the contract shows it: ISO-8601 UTC at millisecond precision."""
+    """A timestamp as the JSON output shows it: ISO-8601 UTC at millisecond precision."""
     at = moment.astimezone(UTC)
     return at.replace(microsecond=at.microsecond // 1000 * 1000).isoformat().replace("+00:00", "Z")
 

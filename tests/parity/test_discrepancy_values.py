@@ -1,4 +1,4 @@
-"""What each store holds, on a discrepancy (contract §6): shapes per kind, exact values, redaction."""
+"""What each store holds, on a discrepancy (docs/reference.md §5): shapes per kind, exact values, redaction."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Exit codes a script can rely on (contract §9): a bug exits 70 with one line, whatever the path it
+"""Exit codes a script can rely on (docs/reference.md §4): a bug exits 70 with one line, whatever the path it
 took (worker processes or not); a missing extra is one line and exit 2; a reader that closes the
 pipe early ends the command quietly."""
 

@@ -29,7 +29,7 @@ def test_refuses_what_json_cannot_hold() -> None:
 
 
 def test_print_json_writes_decimals_digit_for_digit(capsys: pytest.CaptureFixture[str]) -> None:
-    """--json output keeps numbers exact (contract: numbers exact), as the stores hold them."""
+    """--json output keeps numbers exact (docs/reference.md: numbers exact), as the stores hold them."""
     from datetime import UTC, datetime
 
     from parity.commands.common import print_json

@@ -135,7 +135,7 @@ def test_a_worker_process_that_dies_fails_the_run_with_one_line(
     monkeypatch.setattr("parity.reconciler.segment.run_threads", lambda job, segments, runtime, source: os._exit(3))
     code = main(["reconcile", "--config", str(example_env.config_path), "--segments", "2", "--processes", "2"])
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("parity: ")]
-    assert code == 70  # WorkerFailed is an InternalError (c7734e2): exit 70, as any bug (contract §9)
+    assert code == 70  # WorkerFailed is an InternalError (c7734e2): exit 70, as any bug (docs/reference.md §4)
     assert (
         len(errors) == 1
         and errors[0].startswith("parity: internal error")

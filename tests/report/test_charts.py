@@ -53,7 +53,7 @@ def test_summarize_counts_entities_kinds_and_columns() -> None:
     assert by_column == {"session.name": 2, "session.summary": 1}
 
 
-def test_percent_reads_the_contract_report_and_tolerates_others() -> None:
+def test_percent_reads_the_documented_report_and_tolerates_others() -> None:
     assert _percent({"parity_percent": 99.25, "compared": 20000}) == (99.25, 20000)
     assert _percent(None) == (None, None)
     assert _percent({"parity_percent": "x", "compared": True}) == (None, None)

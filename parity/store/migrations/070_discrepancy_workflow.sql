@@ -3,7 +3,7 @@
 -- the report can draw open / accepted / resolved over time.
 
 ALTER TABLE discrepancies
-    ADD COLUMN observed     jsonb,          -- values each store held (contract §6 "values"), redacted where set
+    ADD COLUMN observed     jsonb,          -- values each store held (`values`, docs/reference.md §5), redacted where set
     ADD COLUMN note         text,
     ADD COLUMN accepted_at  timestamptz,
     ADD COLUMN accepted_by  text;

@@ -84,7 +84,7 @@ def test_transient_failure_is_retried_then_checkpointed() -> None:
 
 
 def test_persistent_failure_exits_without_checkpoint() -> None:
-    """A dependency that stays down exits 2 (contract: an unreachable dependency), a bug 70; never 1,
+    """A dependency that stays down exits 2 (docs/reference.md §4: an unreachable dependency), a bug 70; never 1,
     which means "below a threshold you set"."""
     handler = Scripted(failures=10)
     with pytest.raises(SystemExit) as exited:
