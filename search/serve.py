@@ -2,7 +2,9 @@
 
 ``--workers`` defaults to the CPUs the process may use (:func:`default_workers`: the affinity mask,
 capped by a cgroup CPU quota, so a 0.5-vCPU ECS task runs one); each worker is a process with its own
-boto3 client and document cache. The search is CPU-bound Python: one process uses at most one core.
+boto3 client and document cache, and its own listening socket (:mod:`parity.search.listeners`), so
+connections spread over the workers however few there are. The search is CPU-bound Python: one
+process uses at most one core.
 SIGTERM or SIGINT stops accepting connections and lets in-flight requests finish (up to
 ``--request-timeout`` plus a second) before the process exits 0: what ECS expects of a task it stops.
 uvicorn's own access log is off: :class:`~parity.search.api.AccessLog` writes one structured line per
@@ -23,6 +25,7 @@ from parity.config import ParityConfig, load_config
 from parity.dynamo import client as dynamo_client
 from parity.errors import ConfigError, InputError
 from parity.search.engine import add_release_argument, with_release
+from parity.search.listeners import SPREADS, run_spread
 
 _CONFIG_ENV = "PARITY_SERVE_CONFIG"
 _SETTINGS_ENV = "PARITY_SERVE_SETTINGS"
@@ -157,7 +160,14 @@ def run(args: argparse.Namespace) -> int:
     if args.workers > 1:
         os.environ[_CONFIG_ENV] = os.path.abspath(args.config)
         os.environ[_SETTINGS_ENV] = f"{args.concurrency},{args.request_timeout},{args.postgres_version or ''}"
-        uvicorn.run("parity.search.serve:app_from_environment", factory=True, workers=args.workers, **common)
+        target = "parity.search.serve:app_from_environment"
+        if not SPREADS:  # no SO_REUSEPORT: uvicorn's one socket shared by the workers
+            uvicorn.run(target, factory=True, workers=args.workers, **common)
+            return 0
+        try:
+            run_spread(uvicorn.Config(target, factory=True, workers=args.workers, **common), args.host, args.port)
+        except OSError as exc:
+            raise InputError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from exc
         return 0
     app = build_app(config, args.concurrency, args.request_timeout)
     server = uvicorn.Server(uvicorn.Config(app, **common))
