@@ -11,8 +11,8 @@ addresses: the connections spread evenly, whatever the workers happen to be doin
 The sockets are bound in the parent (so a taken port fails there, once, and port 0 resolves to
 one port for all) but not listened on: a worker's event loop listens when it starts, so only
 sockets whose worker serves are in the kernel's group. The parent closes its copy of each socket
-once the worker it was made for has started (the worker holds its own duplicate), so the parent
-never holds a socket that would be handed connections nobody accepts. Everything else (worker
+within half a second of starting the worker it was made for (the worker holds its own), so when a
+worker dies its socket goes with it and the kernel hashes new connections over the others. Everything else (worker
 restarts, signals, graceful shutdown) is uvicorn's supervisor, unchanged.
 """
 
@@ -74,6 +74,12 @@ def run_spread(config: Any, host: str, port: int) -> None:
         @sockets.setter
         def sockets(self, _value: list[socket.socket]) -> None:
             pass  # the supervisor's list is never used: see the getter
+
+        def keep_subprocess_alive(self) -> None:
+            # every 0.5 s in the supervisor's loop: each socket made before was handed to a worker
+            # that started within the same call that made it (start, restart, a signal's handler)
+            self.close_started()
+            super().keep_subprocess_alive()
 
         def close_started(self) -> None:
             """Close the parent's copies: each worker they were made for has started."""

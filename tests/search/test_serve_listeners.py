@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -43,14 +44,19 @@ def test_two_sockets_bind_one_port_and_a_taken_port_is_refused() -> None:
         holder.close()
 
 
-def _established_per_process(pids: list[int], port: int) -> dict[int, int]:
-    """Accepted connections on ``port`` (ESTABLISHED, local port) held by each of ``pids``."""
+def _sockets(port: int, state: str) -> set[str]:
+    """Inodes of the IPv4 TCP sockets on local ``port`` in ``state`` (01 established, 0A listening)."""
     inodes = set()
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         fields = line.split()
-        local_port = int(fields[1].rsplit(":", 1)[1], 16)
-        if local_port == port and fields[3] == "01":
+        if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == state:
             inodes.add(fields[9])
+    return inodes
+
+
+def _established_per_process(pids: list[int], port: int) -> dict[int, int]:
+    """Accepted connections on ``port`` (ESTABLISHED, local port) held by each of ``pids``."""
+    inodes = _sockets(port, "01")
     held = {}
     for pid in pids:
         count = 0
@@ -68,6 +74,10 @@ def _established_per_process(pids: list[int], port: int) -> dict[int, int]:
 def test_connections_opened_at_once_spread_over_both_workers(example_env: ExampleEnv, tmp_path: Path) -> None:
     with serve(example_env.config_path, tmp_path / "serve.log", "--workers", "2") as served:
         port = int(served.url.rsplit(":", 1)[1])
+        deadline = time.monotonic() + 60
+        while len(_sockets(port, "0A")) < 2:  # the port answers once the first worker listens
+            assert time.monotonic() < deadline, "the second worker never listened"
+            time.sleep(0.1)
         connections = [http.client.HTTPConnection("127.0.0.1", port, timeout=60) for _ in range(32)]
         try:
             for connection in connections:  # all open before the first request, as a pool opens them
@@ -88,3 +98,22 @@ def test_connections_opened_at_once_spread_over_both_workers(example_env: Exampl
         finally:
             for connection in connections:
                 connection.close()
+
+
+def test_a_taken_port_is_one_line_and_exit_2_with_several_workers(example_env: ExampleEnv) -> None:
+    import subprocess
+    import sys
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        command = [sys.executable, "-m", "parity.cli", "serve", "--config", str(example_env.config_path)]
+        done = subprocess.run(
+            [*command, "--port", str(port), "--workers", "2"], capture_output=True, text=True, timeout=60
+        )
+    assert done.returncode == 2, done.stderr
+    assert (
+        done.stderr.strip().splitlines()[-1]
+        == f"parity: error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    )
