@@ -96,7 +96,8 @@ class _Candidate:
     entity: EntityConfig
     key: Key
     kind: str
-    observed: dict[str, Any] | None = None  # what the checker saw on each side (the store's values)
+    # what the checker saw on each side, as the store returned it (read by :func:`_moved` only)
+    observed: dict[str, Any] | None = None
 
 
 def candidates(
@@ -123,8 +124,7 @@ def candidates(
         if slot in options.exclude:
             excluded += 1
             continue
-        observed = None if row["observed"] is None else stored_json(row["observed"])
-        found.append(_Candidate(entity, key, str(row["kind"]), observed))
+        found.append(_Candidate(entity, key, str(row["kind"]), row["observed"]))
     return found, excluded
 
 
@@ -237,7 +237,7 @@ def _moved(
         seen = observed.get(slot)
         if step.action is Action.PUT and step.decision.reason == MOVED and seen and step.row is not None:
             entity = entities[step.entity]
-            old = old_item_key(entity, canonical_row(entity, step.row), seen, schema)
+            old = old_item_key(entity, canonical_row(entity, step.row), stored_json(seen), schema)
             if old is not None:
                 wanted[slot] = old
     if not wanted:
