@@ -50,6 +50,17 @@ def break_dynamodb(env: ExampleEnv, *, campaigns: int = 3, sessions: int = 6, se
     return Broken(records, missing, wrong, newer, unmapped)
 
 
+def move_a_session(env: ExampleEnv, broken: Broken) -> tuple[Session, Campaign]:
+    """Move an undamaged session to another campaign in PostgreSQL only (its item's ``pk`` comes from
+    ``campaign_id``, so its item now sits at the old key): the session as written, and the campaign."""
+    sessions = [r for r in broken.records if isinstance(r, Session)]
+    moved = next(s for s in sessions if s not in broken.missing + broken.wrong + broken.newer)
+    other = next(c for c in broken.records if isinstance(c, Campaign) and c.id != moved.campaign_id)
+    env.conn.execute("UPDATE public.sessions SET campaign_id = %s WHERE id = %s", (other.id, moved.id))
+    env.conn.commit()
+    return moved, other
+
+
 @pytest.fixture
 def broken(example_env: ExampleEnv) -> Broken:
     return break_dynamodb(example_env)

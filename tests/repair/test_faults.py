@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from parity.cli import main
-from parity.local.example import Campaign, Session, config_toml
+from parity.local.example import config_toml
 from tests.conftest import ExampleEnv
-from tests.repair.conftest import Broken, break_dynamodb
+from tests.repair.conftest import Broken, break_dynamodb, move_a_session
 from tests.repair.fault_proxy import FaultProxy
 
 
@@ -123,11 +123,7 @@ def test_the_old_item_of_a_moved_row_that_the_app_wrote_since_planning_is_left_a
     plan and the delete of that item: the delete fails its condition and the item is left alone
     (not judged again), the item at the new key is put, and the key stays open for the checkers."""
     env = example_env
-    sessions = [r for r in broken.records if isinstance(r, Session)]
-    moved = next(s for s in sessions if s not in broken.missing + broken.wrong + broken.newer)
-    other = next(c for c in broken.records if isinstance(c, Campaign) and c.id != moved.campaign_id)
-    env.conn.execute("UPDATE public.sessions SET campaign_id = %s WHERE id = %s", (other.id, moved.id))
-    env.conn.commit()
+    moved, other = move_a_session(env, broken)
     assert main(["reconcile", "--config", str(env.config_path), "--json"]) == 0
     capsys.readouterr()
     later = moved.touched(name="the app wrote the old item during the repair")

@@ -16,7 +16,7 @@ import pytest
 from parity.cli import main
 from parity.repair.undo import ADDED, CHANGED
 from tests.conftest import ExampleEnv
-from tests.repair.conftest import Broken
+from tests.repair.conftest import Broken, move_a_session
 
 
 def _parity(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -171,15 +171,9 @@ def test_a_row_moved_to_another_key_template_value_is_put_at_its_new_key_and_its
     deletes nothing; with it, the item is put at the new pk and the old one deleted (guarded,
     journalled), reconcile finds the key matched, a second apply writes nothing, and undo puts back
     exactly the items before the repair."""
-    from parity.local.example import Campaign, Session
-
     env = example_env
     config = str(env.config_path)
-    sessions = [r for r in broken.records if isinstance(r, Session)]
-    moved = next(s for s in sessions if s not in broken.missing + broken.wrong + broken.newer)
-    other = next(c for c in broken.records if isinstance(c, Campaign) and c.id != moved.campaign_id)
-    env.conn.execute("UPDATE public.sessions SET campaign_id = %s WHERE id = %s", (other.id, moved.id))
-    env.conn.commit()
+    moved, other = move_a_session(env, broken)
     _json(capsys, env, "reconcile")
     damaged = _items(env)
     old = (moved.key()["pk"]["S"], moved.key()["sk"]["S"])
@@ -229,14 +223,8 @@ def test_a_moved_rows_old_item_that_is_not_where_the_checker_saw_it_is_never_gue
 ) -> None:
     """The old item is gone from the key the checker's values give (deleted by hand after the
     check): the put keeps the general note, and nothing is deleted, even with --include-deletes."""
-    from parity.local.example import Campaign, Session
-
     env = example_env
-    sessions = [r for r in broken.records if isinstance(r, Session)]
-    moved = next(s for s in sessions if s not in broken.missing + broken.wrong + broken.newer)
-    other = next(c for c in broken.records if isinstance(c, Campaign) and c.id != moved.campaign_id)
-    env.conn.execute("UPDATE public.sessions SET campaign_id = %s WHERE id = %s", (other.id, moved.id))
-    env.conn.commit()
+    moved, _other = move_a_session(env, broken)
     _json(capsys, env, "reconcile")
     env.dynamodb.delete_item(TableName=env.table, Key=moved.key())
     dry = _json(capsys, env, "repair", "--include-deletes")
